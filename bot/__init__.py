@@ -1,0 +1,1 @@
+"""planbot: a chat-based tracker for government action plans."""

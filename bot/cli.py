@@ -1,0 +1,238 @@
+"""The `planbot` command: run the bot, manage the plan, enter figures, ask what is lagging."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from bot.bootstrap import App, bootstrap
+from bot.config import ConfigError, Settings
+from bot.db.engine import DatabaseUnavailable
+from bot.domain.period import PeriodError, parse_period
+from bot.entry import lookup_indicator, lookup_unit, read_value
+from bot.errors import UserError
+from bot.importing import ImportRejected, import_file
+from bot.plan_loader import PlanFileError, read_plan_file
+from bot.plan_store import active_plan, load_plan_file
+from bot.progress import assess_all, assess_one
+from bot.render import indicator_dict, progress_dict, progress_text, unit_names, value_text
+from bot.reporting import Entry, submit
+from i18n import Translator, translator_for
+
+EXIT_USAGE = 2
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _as_of(app: App, text: str | None) -> date:
+    if not text:
+        return app.clock.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError("Cannot read the date {date}: write it as YYYY-MM-DD.", date=text) from None
+
+
+def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Start the bot on the configured channels."""
+    for key, value in app.settings.describe().items():
+        print(f"{key}: {value}")
+    with app.uow() as s:
+        _, plan = active_plan(s)
+    print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
+    print(t("No chat channel is available yet."))
+    return 0
+
+
+def cmd_plan_validate(args: argparse.Namespace, t: Translator) -> int:
+    """Check a plan file and report every problem with its place."""
+    plan = read_plan_file(args.file)
+    print(t("{file}: valid plan {code} with {n} indicators, {units} units and {tasks} tasks.",
+            file=args.file, code=plan.code, n=len(plan.indicators), units=len(plan.units), tasks=len(plan.tasks)))
+    return 0
+
+
+def cmd_plan_load(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Load a plan file into the database; loading it again changes nothing."""
+    result = load_plan_file(app.uow, Path(args.file), app.clock.now())
+    if not result.changed:
+        print(t("Plan {code} is already up to date.", code=result.code))
+        return 0
+    print(t("Plan {code} {action}.", code=result.code, action=t("created") if result.created else t("updated")))
+    for what, items in ((t("added"), result.added), (t("updated"), result.updated),
+                        (t("retired"), result.retired)):
+        if items and not result.created:
+            print(f"  {what}: {', '.join(items)}")
+    return 0
+
+
+def cmd_plan_show(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """List the active plan's indicators with their milestones, units and kinds."""
+    with app.uow() as s:
+        _, plan = active_plan(s)
+    if args.json:
+        _print_json({"code": plan.code, "title": {"zh": plan.title.zh, "en": plan.title.en},
+                     "start": plan.start.isoformat(), "end": plan.end.isoformat(),
+                     "units": [{"code": u.code, "name": {"zh": u.name.zh, "en": u.name.en}, "kind": u.kind}
+                               for u in plan.units],
+                     "groups": {g: list(m) for g, m in plan.groups.items()},
+                     "indicators": [indicator_dict(plan, i) for i in plan.indicators]})
+        return 0
+    print(plan.title.get(t.lang))
+    for n, ind in enumerate(plan.indicators, 1):
+        milestones = "; ".join(f"{t.date(ms.due)} {ms.comparator.value} {value_text(ind, ms.value, t)}"
+                               + (" " + t("(over baseline)") if ms.relative else "") for ms in ind.milestones)
+        print(f"{n:>2}. {ind.name.get(t.lang)} [{ind.code}, {t(ind.kind.value)}]")
+        print(f"    {milestones}")
+        print("    " + t("Lead: {units}", units=unit_names(plan, ind.lead_units, t)))
+        if ind.reporting_units:
+            print("    " + t("Reported by: {units}", units=unit_names(plan, ind.reporting_units, t)))
+    return 0
+
+
+def cmd_report(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Enter (or, with --reason, correct) one figure."""
+    with app.uow() as s:
+        _, plan = active_plan(s)
+    unit = lookup_unit(plan, args.unit)
+    ind = lookup_indicator(plan, args.indicator)
+    try:
+        period = parse_period(args.period)
+    except PeriodError:
+        raise UserError("Cannot read period {period}: write 2018, 2018Q3 or 2018-09.", period=args.period) from None
+    entry = Entry(unit, ind, period, read_value(ind, args.value), args.note, args.reason)
+    saved = submit(app.uow, entry, f"cli:{getpass.getuser()}", "cli", app.clock.now())
+    if saved.previous is None:
+        print(t("Saved: {unit}, {indicator}, {period}: {value}.", unit=unit.name.get(t.lang),
+                indicator=ind.name.get(t.lang), period=period.label, value=value_text(ind, saved.value, t)))
+    else:
+        print(t("Corrected: {unit}, {indicator}, {period}: {old} → {new}.", unit=unit.name.get(t.lang),
+                indicator=ind.name.get(t.lang), period=period.label, old=value_text(ind, saved.previous, t),
+                new=value_text(ind, saved.value, t)))
+    return 0
+
+
+def cmd_import(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Import many figures from a .csv or .xlsx file, all or nothing."""
+    n = import_file(app.uow, Path(args.file), f"import:{getpass.getuser()}", app.clock.now())
+    print(t("Imported {n} figures from {file}.", n=n, file=args.file))
+    return 0
+
+
+def cmd_lagging(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Indicators that are behind, lagging, missed or without data, worst first."""
+    as_of = _as_of(app, args.as_of)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        progress = assess_all(s, row, plan, as_of)
+    shown = progress if args.all else [p for p in progress if p.status.needs_attention]
+    if args.json:
+        _print_json([progress_dict(plan, p, t) for p in shown])
+        return 0
+    print(t("As of {date}:", date=t.date(as_of)))
+    if not shown:
+        print(t("No target is behind its pace."))
+    for p in shown:
+        print()
+        print(progress_text(plan, p, t))
+    return 0
+
+
+def cmd_status(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """One indicator's progress with the per-unit breakdown."""
+    as_of = _as_of(app, args.as_of)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        ind = lookup_indicator(plan, args.indicator)
+        p = assess_one(s, row, plan, ind.code, as_of)
+    if args.json:
+        _print_json(progress_dict(plan, p, t))
+        return 0
+    print(t("As of {date}:", date=t.date(as_of)))
+    print(progress_text(plan, p, t))
+    if p.unit_values:
+        print(t("By unit:"))
+        for code in ind.reporters:
+            if code in p.unit_values:
+                print(f"  {plan.unit(code).name.get(t.lang)}: {value_text(ind, p.unit_values[code], t)}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="planbot", description="Chat-based tracker for government action plans.")
+    parser.add_argument("--lang", choices=["zh", "en"], help="language of the output (default: PLANBOT_LANG or zh)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the bot")
+    plan = sub.add_parser("plan", help="validate, load or show the plan").add_subparsers(dest="plan_cmd", required=True)
+    plan.add_parser("validate", help="check a plan file").add_argument("file")
+    plan.add_parser("load", help="load a plan file into the database").add_argument("file")
+    plan.add_parser("show", help="list the plan's indicators").add_argument("--json", action="store_true")
+    rep = sub.add_parser("report", help="enter one figure")
+    rep.add_argument("--unit", required=True)
+    rep.add_argument("--indicator", required=True)
+    rep.add_argument("--period", required=True, help="2018, 2018Q3 or 2018-09")
+    rep.add_argument("--value", required=True)
+    rep.add_argument("--note")
+    rep.add_argument("--reason", help="correct the saved figure, for this reason")
+    sub.add_parser("import", help="import figures from .csv or .xlsx").add_argument("file")
+    lag = sub.add_parser("lagging", help="targets behind their pace")
+    lag.add_argument("--as-of")
+    lag.add_argument("--json", action="store_true")
+    lag.add_argument("--all", action="store_true", help="every indicator, not only those needing attention")
+    st = sub.add_parser("status", help="one indicator's progress")
+    st.add_argument("indicator")
+    st.add_argument("--as-of")
+    st.add_argument("--json", action="store_true")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
+    "run": cmd_run, "report": cmd_report, "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
+    "plan load": cmd_plan_load, "plan show": cmd_plan_show,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `planbot` command; errors go to stderr with exit status 2."""
+    args = _parser().parse_args(argv)
+    t = translator_for("en")
+    try:
+        settings = Settings.from_env()
+        t = translator_for(args.lang or settings.lang)
+        name = args.command + (f" {args.plan_cmd}" if args.command == "plan" else "")
+        if name == "plan validate":
+            return cmd_plan_validate(args, t)
+        app = bootstrap(settings, ensure_plan=name != "plan load")
+        try:
+            return COMMANDS[name](app, args, t)
+        finally:
+            app.close()
+    except PlanFileError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(t("{n} problem(s) in the plan file.", n=len(e.problems)), file=sys.stderr)
+    except ImportRejected as e:
+        for rp in e.problems:
+            print(t("row {row}: {message}", row=rp.row, message=rp.error.render(t)), file=sys.stderr)
+        print(t("Nothing was imported: fix the rows above and import the file again."), file=sys.stderr)
+    except UserError as e:
+        print(e.render(t), file=sys.stderr)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+    except (DatabaseUnavailable, OperationalError) as e:
+        print(t("The database is unavailable: {error}", error=str(e).splitlines()[0]), file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

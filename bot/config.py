@@ -1,0 +1,75 @@
+"""Settings: a frozen dataclass built from an injectable environment mapping."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+REPO_PLANS = Path(__file__).resolve().parent.parent / "plans"
+DEFAULT_PLAN = REPO_PLANS / "panjin-2018-2020.yaml"
+
+
+class ConfigError(ValueError):
+    """A setting with a value planbot cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything planbot reads from its environment."""
+
+    data_dir: Path
+    database_url: str
+    plan_file: Path
+    now: datetime | None = None
+    lang: str = "zh_Hans"
+    telegram_token: str | None = None
+    telegram_api_url: str | None = None
+    wecom_corp_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from environ (os.environ when None); PLANBOT_* variables, defaults for the rest."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("PLANBOT_DATA_DIR") or Path.cwd() / "data")
+        url = env.get("PLANBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'planbot.db'}"
+        now = None
+        if raw := env.get("PLANBOT_NOW"):
+            try:
+                now = datetime.fromisoformat(raw)
+            except ValueError:
+                raise ConfigError(f"PLANBOT_NOW={raw!r} is not an ISO date or date-time") from None
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            plan_file=Path(env.get("PLANBOT_PLAN_FILE") or DEFAULT_PLAN),
+            now=now,
+            lang=env.get("PLANBOT_LANG") or "zh_Hans",
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            wecom_corp_id=env.get("WECOM_CORP_ID") or None,
+        )
+
+    def describe(self) -> dict[str, str]:
+        """What is configured, safe to print: no secrets, only whether they are set."""
+        return {
+            "database": _redact_url(self.database_url),
+            "data_dir": str(self.data_dir),
+            "plan_file": str(self.plan_file),
+            "clock": self.now.isoformat() if self.now else "real time",
+            "telegram": "configured" if self.telegram_token else "not configured",
+            "wecom": "configured" if self.wecom_corp_id else "not configured",
+        }
+
+
+def _redact_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        return f"{scheme}://{creds}@{host}"
+    return url

@@ -1,0 +1,1 @@
+"""The pure core of planbot: plan model, periods, pace, figure parsing. Standard library only."""

@@ -1,0 +1,181 @@
+"""The plan model: units, indicators with milestones, tasks. Immutable values built by the plan loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How an indicator's figures behave over time."""
+
+    STOCK = "stock"  # a level at a moment: the latest figure is the value
+    FLOW = "flow"  # increments per period: the value is their sum since the plan began
+    RATIO = "ratio"  # a share or percentage: the latest figure is the value
+    GROWTH = "growth"  # an annual growth rate: the latest figure is the value
+    STAGED = "staged"  # qualitative progress through named stages
+
+
+class Comparator(StrEnum):
+    """How a milestone is met: at least (以上) or more than (超过)."""
+
+    GE = ">="
+    GT = ">"
+
+    def met(self, actual: Decimal, target: Decimal) -> bool:
+        """Whether actual meets target under this comparator."""
+        return actual >= target if self is Comparator.GE else actual > target
+
+
+class Aggregation(StrEnum):
+    """How the city figure is formed from unit figures."""
+
+    SUM = "sum"  # the sum of the reporting units' figures; the lead unit's figure wins when given
+    LEAD = "lead"  # the lead unit's figure only
+
+
+class Cadence(StrEnum):
+    """How often figures are reported."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A phrase in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The phrase in lang ('zh' or 'en'); Chinese when lang is anything else."""
+        return self.en if lang.startswith("en") else self.zh
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A body that leads or reports: a city bureau, a district or county, an economic zone."""
+
+    code: str
+    name: Text
+    kind: str = "city_body"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A target value due on a date; `relative` means baseline + value; staged milestones name a stage."""
+
+    due: date
+    value: Decimal
+    relative: bool = False
+    comparator: Comparator = Comparator.GE
+    label: Text | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named step of a staged (qualitative) indicator; its position is its value."""
+
+    code: str
+    name: Text
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Shortfall limits in percentage points: up to on_track is on track, up to behind is behind."""
+
+    on_track: Decimal = Decimal(10)
+    behind: Decimal = Decimal(30)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Reporting cadence and how many days after a period ends its report is due."""
+
+    cadence: Cadence = Cadence.QUARTERLY
+    due_days: int = 10
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A target of the plan with its milestones, reporters and reporting schedule."""
+
+    code: str
+    name: Text
+    kind: Kind
+    measure: Text  # measure word / unit of the figure: 家 / enterprises, % / %
+    milestones: tuple[Milestone, ...]
+    lead_units: tuple[str, ...]
+    reporting_units: tuple[str, ...]
+    aggregation: Aggregation = Aggregation.SUM
+    baseline: Decimal | None = None
+    schedule: Schedule = field(default_factory=Schedule)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    stages: tuple[Stage, ...] = ()
+    task: int | None = None
+    aliases: tuple[str, ...] = ()
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    note: Text | None = None
+
+    @property
+    def reporters(self) -> tuple[str, ...]:
+        """Every unit that may report this indicator: lead units first, then the reporting units."""
+        seen = dict.fromkeys(self.lead_units)
+        seen.update(dict.fromkeys(self.reporting_units))
+        return tuple(seen)
+
+    @property
+    def is_percent(self) -> bool:
+        """Whether figures are percentages."""
+        return self.kind in (Kind.RATIO, Kind.GROWTH)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A key task of the plan, with its lead and responsible units and the indicators it carries."""
+
+    number: int
+    title: Text
+    lead_units: tuple[str, ...]
+    responsible_units: tuple[str, ...]
+    indicators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole action plan: its period, units, groups, tasks and indicators."""
+
+    code: str
+    title: Text
+    start: date
+    end: date
+    timezone: str
+    units: tuple[Unit, ...]
+    groups: dict[str, tuple[str, ...]]
+    indicators: tuple[Indicator, ...]
+    tasks: tuple[Task, ...]
+    document: Text | None = None
+
+    @property
+    def baseline_date(self) -> date:
+        """The day before the plan starts: figures for the period ending then serve as baselines."""
+        return date.fromordinal(self.start.toordinal() - 1)
+
+    def unit(self, code: str) -> Unit:
+        """The unit with this code."""
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise KeyError(code)
+
+    def indicator(self, code: str) -> Indicator:
+        """The indicator with this code."""
+        for i in self.indicators:
+            if i.code == code:
+                return i
+        raise KeyError(code)

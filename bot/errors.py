@@ -1,0 +1,18 @@
+"""Errors a person can fix, carried as a catalog message and its parameters so each is shown in their language."""
+
+from __future__ import annotations
+
+from i18n import Translator
+
+
+class UserError(Exception):
+    """Something the person asked for cannot be done; the message explains why, politely."""
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        super().__init__(msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, t: Translator) -> str:
+        """The message in t's language."""
+        return t(self.msgid, **self.params)

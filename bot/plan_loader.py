@@ -1,0 +1,401 @@
+"""Read and validate a plan file (YAML) into the domain Plan; every problem is reported with its place."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.domain import plan as m
+
+_SLUG = r"^[a-z][a-z0-9_]*$"
+_RELATIVE = re.compile(r"^\s*baseline\s*\+\s*(\d+(?:\.\d+)?)\s*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Strict)
+
+
+class TextSpec(_Strict):
+    zh: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class ScheduleSpec(_Strict):
+    cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
+    due_days: Annotated[int, Field(ge=0, le=120)] = 10
+
+
+class ThresholdSpec(_Strict):
+    on_track: Annotated[Decimal, Field(ge=0)] = Decimal(10)
+    behind: Annotated[Decimal, Field(ge=0)] = Decimal(30)
+
+
+class RangeSpec(_Strict):
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+
+class MilestoneSpec(_Strict):
+    due: date
+    value: Decimal | str | None = None
+    stage: str | None = None
+    comparator: Literal[">=", ">"] | None = None
+    label: TextSpec | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _value_form(cls, v: Decimal | str | None) -> Decimal | str | None:
+        if isinstance(v, str) and not _RELATIVE.match(v):
+            raise ValueError('must be a number or "baseline + N"')
+        return v
+
+
+class UnitSpec(_Strict):
+    code: Annotated[str, Field(pattern=_SLUG)]
+    name: TextSpec
+    kind: Literal["city_body", "district", "county", "zone"] = "city_body"
+
+
+class StageSpec(_Strict):
+    code: Annotated[str, Field(pattern=_SLUG)]
+    name: TextSpec
+
+
+class TaskSpec(_Strict):
+    number: Annotated[int, Field(ge=1)]
+    title: TextSpec
+    lead: list[str]
+    responsible: list[str] = []
+    indicators: list[str] = []
+
+
+class IndicatorSpec(_Strict):
+    code: Annotated[str, Field(pattern=_SLUG)]
+    number: int | None = None
+    task: int | None = None
+    name: TextSpec
+    aliases: list[str] = []
+    kind: Literal["stock", "flow", "ratio", "growth", "staged"]
+    measure: TextSpec
+    comparator: Literal[">=", ">"] = ">="
+    baseline: Decimal | None = None
+    lead: Annotated[list[str], Field(min_length=1)]
+    reporters: list[str] = []
+    aggregation: Literal["sum", "lead"] = "sum"
+    range: RangeSpec | None = None
+    milestones: Annotated[list[MilestoneSpec], Field(min_length=1)]
+    stages: list[StageSpec] = []
+    schedule: ScheduleSpec | None = None
+    thresholds: ThresholdSpec | None = None
+    source: TextSpec | None = None
+    note: TextSpec | None = None
+
+
+class HeaderSpec(_Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    title: TextSpec
+    document: TextSpec | None = None
+    start: date
+    end: date
+    timezone: str = "Asia/Shanghai"
+
+
+class DefaultsSpec(_Strict):
+    schedule: ScheduleSpec = ScheduleSpec()
+    thresholds: ThresholdSpec = ThresholdSpec()
+
+
+class PlanSpec(_Strict):
+    plan: HeaderSpec
+    defaults: DefaultsSpec = DefaultsSpec()
+    units: Annotated[list[UnitSpec], Field(min_length=1)]
+    groups: dict[str, list[str]] = {}
+    tasks: list[TaskSpec] = []
+    indicators: Annotated[list[IndicatorSpec], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a plan file: where, and what."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '(top)'}: {self.message}"
+
+
+class PlanFileError(Exception):
+    """A plan file that cannot be loaded; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _loc(parts: tuple[int | str, ...] | list[int | str]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def read_plan_file(path: str | Path) -> m.Plan:
+    """Load and validate the plan file at path; raise PlanFileError listing every problem."""
+    p = Path(path)
+    name = str(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanFileError([Problem(name, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise PlanFileError([Problem(name, "", f"cannot read the file: {e}")]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(e, "problem", None) or str(e)
+        raise PlanFileError([Problem(name, where, f"not valid YAML: {what}")]) from None
+    return parse_plan(raw, name)
+
+
+def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
+    """Validate a plan document (already parsed YAML/JSON) and build the Plan; raise PlanFileError."""
+    if not isinstance(raw, dict):
+        raise PlanFileError([Problem(name, "", "the file must be a mapping with plan, units and indicators")])
+    try:
+        spec = PlanSpec.model_validate(raw)
+    except ValidationError as e:
+        problems = [Problem(name, _loc(list(err["loc"])), _message(err)) for err in e.errors()]
+        sections = _valid_parts(raw)
+        known = {(p.path, p.message) for p in problems}
+        problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
+        raise PlanFileError(problems) from None
+    problems = _cross_check(_Sections.of(spec), name)
+    if problems:
+        raise PlanFileError(problems)
+    return _build(spec)
+
+
+@dataclass
+class _Sections:
+    """The parts of a plan document that passed schema validation, each item with its index in the file."""
+
+    header: HeaderSpec | None
+    groups: dict[str, list[str]]
+    units: list[tuple[int, UnitSpec]]
+    tasks: list[tuple[int, TaskSpec]]
+    indicators: list[tuple[int, IndicatorSpec]]
+
+    @classmethod
+    def of(cls, spec: PlanSpec) -> _Sections:
+        return cls(spec.plan, spec.groups, list(enumerate(spec.units)), list(enumerate(spec.tasks)),
+                   list(enumerate(spec.indicators)))
+
+
+def _valid_items(raw: Any, model: type[_M]) -> list[tuple[int, _M]]:
+    out = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        with contextlib.suppress(ValidationError):
+            out.append((i, model.model_validate(item)))
+    return out
+
+
+def _valid_parts(raw: dict[str, Any]) -> _Sections:
+    """Whatever validates on its own, so that cross-references can still be checked."""
+    try:
+        header: HeaderSpec | None = HeaderSpec.model_validate(raw.get("plan"))
+    except ValidationError:
+        header = None
+    groups = raw.get("groups")
+    ok_groups = {str(k): [str(x) for x in v] for k, v in groups.items()
+                 if isinstance(v, list)} if isinstance(groups, dict) else {}
+    return _Sections(header, ok_groups, _valid_items(raw.get("units"), UnitSpec),
+                     _valid_items(raw.get("tasks"), TaskSpec), _valid_items(raw.get("indicators"), IndicatorSpec))
+
+
+def _message(err: Any) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    msg = str(err.get("msg", "invalid"))
+    return msg[0].lower() + msg[1:] if msg else "invalid"
+
+
+class _Checker:
+    def __init__(self, sections: _Sections, name: str) -> None:
+        self.sections, self.name = sections, name
+        self.problems: list[Problem] = []
+        self.units = {u.code for _, u in sections.units}
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.name, path, message))
+
+    def unique(self, items: list[tuple[int, str]], path: str, what: str) -> None:
+        seen: set[str] = set()
+        for i, code in items:
+            if code in seen:
+                self.add(f"{path}[{i}]", f"duplicate {what} {code!r}")
+            seen.add(code)
+
+    def refs(self, refs: list[str], path: str) -> None:
+        for i, ref in enumerate(refs):
+            if ref.startswith("@"):
+                if ref[1:] not in self.sections.groups:
+                    self.add(f"{path}[{i}]", f"unknown unit group {ref[1:]!r}")
+            elif ref not in self.units:
+                self.add(f"{path}[{i}]", f"unknown unit {ref!r}")
+
+
+def _cross_check(sec: _Sections, name: str) -> list[Problem]:
+    c = _Checker(sec, name)
+    if sec.header is not None:
+        if sec.header.end <= sec.header.start:
+            c.add("plan.end", "must be after plan.start")
+        try:
+            ZoneInfo(sec.header.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            c.add("plan.timezone", f"unknown time zone {sec.header.timezone!r}")
+    c.unique([(i, u.code) for i, u in sec.units], "units", "unit code")
+    for g, members in sec.groups.items():
+        for i, code in enumerate(members):
+            if code not in c.units:
+                c.add(f"groups.{g}[{i}]", f"unknown unit {code!r}")
+    codes = [ind.code for _, ind in sec.indicators]
+    c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", "indicator code")
+    c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", "task number")
+    tasks = {t.number for _, t in sec.tasks}
+    for ti, t in sec.tasks:
+        c.refs(t.lead, f"tasks[{ti}].lead")
+        c.refs(t.responsible, f"tasks[{ti}].responsible")
+        for j, code in enumerate(t.indicators):
+            if code not in codes:
+                c.add(f"tasks[{ti}].indicators[{j}]", f"unknown indicator {code!r}")
+    for ii, ind in sec.indicators:
+        _check_indicator(c, ind, f"indicators[{ii}]", sec.header, tasks)
+    return c.problems
+
+
+def _check_indicator(c: _Checker, ind: IndicatorSpec, at: str, header: HeaderSpec | None, tasks: set[int]) -> None:
+    c.refs(ind.lead, f"{at}.lead")
+    c.refs(ind.reporters, f"{at}.reporters")
+    if ind.task is not None and ind.task not in tasks:
+        c.add(f"{at}.task", f"no task number {ind.task} in tasks")
+    if ind.aggregation == "sum" and not ind.reporters:
+        c.add(f"{at}.reporters", "aggregation 'sum' needs at least one reporting unit")
+    stages = [s.code for s in ind.stages]
+    c.unique(list(enumerate(stages)), f"{at}.stages", "stage code")
+    if ind.kind == "staged" and len(stages) < 2:
+        c.add(f"{at}.stages", "a staged indicator needs at least two stages")
+    if ind.kind != "staged" and stages:
+        c.add(f"{at}.stages", f"only staged indicators have stages, not kind {ind.kind!r}")
+    if ind.range and ind.range.min is not None and ind.range.max is not None and ind.range.min > ind.range.max:
+        c.add(f"{at}.range", "min is greater than max")
+    previous: date | None = None
+    for mi, ms in enumerate(ind.milestones):
+        mp = f"{at}.milestones[{mi}]"
+        if header is not None and not header.start <= ms.due <= header.end:
+            c.add(f"{mp}.due", f"{ms.due} is outside the plan ({header.start} to {header.end})")
+        if previous is not None and ms.due <= previous:
+            c.add(f"{mp}.due", "milestones must be in date order, one per date")
+        previous = ms.due
+        if ind.kind == "staged":
+            if ms.value is not None:
+                c.add(f"{mp}.value", "a staged indicator's milestone names a stage, not a value")
+            if ms.stage is None:
+                c.add(f"{mp}.stage", "required field is missing")
+            elif ms.stage not in stages:
+                c.add(f"{mp}.stage", f"unknown stage {ms.stage!r}")
+        else:
+            if ms.stage is not None:
+                c.add(f"{mp}.stage", f"only staged indicators have stages, not kind {ind.kind!r}")
+            if ms.value is None:
+                c.add(f"{mp}.value", "required field is missing")
+            elif isinstance(ms.value, str) and ind.kind == "flow":
+                c.add(f"{mp}.value", "a flow indicator counts from zero: give the cumulative value")
+
+
+def expand(refs: list[str], groups: dict[str, list[str]]) -> tuple[str, ...]:
+    """Unit codes for refs, expanding "@group" references, in order and without repeats."""
+    out: dict[str, None] = {}
+    for ref in refs:
+        for code in groups[ref[1:]] if ref.startswith("@") else [ref]:
+            out[code] = None
+    return tuple(out)
+
+
+def _text(t: TextSpec | None) -> m.Text | None:
+    return m.Text(t.zh, t.en) if t else None
+
+
+def _milestone(ms: MilestoneSpec, ind: IndicatorSpec) -> m.Milestone:
+    comparator = m.Comparator(ms.comparator or ind.comparator)
+    if ind.kind == "staged":
+        index = [s.code for s in ind.stages].index(ms.stage or "")
+        return m.Milestone(ms.due, Decimal(index), comparator=comparator, label=_text(ms.label))
+    if isinstance(ms.value, str):
+        match = _RELATIVE.match(ms.value)
+        assert match
+        return m.Milestone(ms.due, Decimal(match.group(1)), True, comparator, _text(ms.label))
+    assert ms.value is not None
+    return m.Milestone(ms.due, ms.value, False, comparator, _text(ms.label))
+
+
+def _build(spec: PlanSpec) -> m.Plan:
+    groups = spec.groups
+    defaults = spec.defaults
+    indicators = []
+    for ind in spec.indicators:
+        sched = ind.schedule or defaults.schedule
+        thr = ind.thresholds or defaults.thresholds
+        indicators.append(
+            m.Indicator(
+                code=ind.code,
+                name=m.Text(ind.name.zh, ind.name.en),
+                kind=m.Kind(ind.kind),
+                measure=m.Text(ind.measure.zh, ind.measure.en),
+                milestones=tuple(_milestone(ms, ind) for ms in ind.milestones),
+                lead_units=expand(ind.lead, groups),
+                reporting_units=expand(ind.reporters, groups),
+                aggregation=m.Aggregation(ind.aggregation),
+                baseline=Decimal(0) if ind.kind == "staged" and ind.baseline is None else ind.baseline,
+                schedule=m.Schedule(m.Cadence(sched.cadence), sched.due_days),
+                thresholds=m.Thresholds(thr.on_track, thr.behind),
+                stages=tuple(m.Stage(s.code, m.Text(s.name.zh, s.name.en)) for s in ind.stages),
+                task=ind.task,
+                aliases=tuple(ind.aliases),
+                min_value=ind.range.min if ind.range else None,
+                max_value=ind.range.max if ind.range else None,
+                note=_text(ind.note),
+            )
+        )
+    return m.Plan(
+        code=spec.plan.code,
+        title=m.Text(spec.plan.title.zh, spec.plan.title.en),
+        start=spec.plan.start,
+        end=spec.plan.end,
+        timezone=spec.plan.timezone,
+        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind) for u in spec.units),
+        groups={g: expand(members, {}) for g, members in groups.items()},
+        indicators=tuple(indicators),
+        tasks=tuple(
+            m.Task(t.number, m.Text(t.title.zh, t.title.en), expand(t.lead, groups),
+                   expand(t.responsible, groups), tuple(t.indicators))
+            for t in spec.tasks
+        ),
+        document=_text(spec.plan.document),
+    )

@@ -1,0 +1,112 @@
+"""Plans in the database: load a plan file idempotently, and read back the active plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.models import IndicatorRow, PlanRow, UnitRow
+from bot.domain.plan import Plan
+from bot.errors import UserError
+from bot.plan_loader import parse_plan, read_plan_file
+
+
+@dataclass
+class LoadResult:
+    """What loading a plan file changed."""
+
+    code: str
+    created: bool = False
+    changed: bool = False
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+
+def load_plan_file(uow: sessionmaker[Session], path: Path, now: datetime) -> LoadResult:
+    """Validate the plan file and store it; loading the same file twice changes nothing."""
+    plan = read_plan_file(path)
+    text = path.read_text(encoding="utf-8")
+    with uow.begin() as s:
+        return _store(s, plan, text, str(path), now)
+
+
+def _store(s: Session, plan: Plan, text: str, path: str, now: datetime) -> LoadResult:
+    result = LoadResult(plan.code)
+    row = s.scalar(select(PlanRow).where(PlanRow.code == plan.code))
+    if row is None:
+        row = PlanRow(code=plan.code, source_path=path, loaded_at=now, active=True,
+                      title_zh=plan.title.zh, title_en=plan.title.en, source_text=text)
+        s.add(row)
+        s.flush()
+        result.created = result.changed = True
+    elif row.source_text == text and row.active:
+        return result
+    else:
+        result.changed = True
+        row.source_text, row.source_path, row.loaded_at = text, path, now
+        row.title_zh, row.title_en = plan.title.zh, plan.title.en
+    if not row.active or result.created:
+        s.execute(update(PlanRow).where(PlanRow.id != row.id).values(active=False))
+        row.active = True
+    _sync_units(s, row.id, plan, result)
+    _sync_indicators(s, row.id, plan, result)
+    return result
+
+
+def _sync_units(s: Session, plan_id: int, plan: Plan, result: LoadResult) -> None:
+    existing = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == plan_id))}
+    for unit in plan.units:
+        row = existing.pop(unit.code, None)
+        values = {"name_zh": unit.name.zh, "name_en": unit.name.en, "kind": unit.kind, "active": True}
+        if row is None:
+            s.add(UnitRow(plan_id=plan_id, code=unit.code, **values))
+            result.added.append(f"unit {unit.code}")
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            result.updated.append(f"unit {unit.code}")
+    for row in existing.values():
+        if row.active:
+            row.active = False
+            result.retired.append(f"unit {row.code}")
+
+
+def _sync_indicators(s: Session, plan_id: int, plan: Plan, result: LoadResult) -> None:
+    existing = {i.code: i for i in s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id))}
+    for position, ind in enumerate(plan.indicators):
+        row = existing.pop(ind.code, None)
+        values = {"name_zh": ind.name.zh, "name_en": ind.name.en, "kind": ind.kind.value,
+                  "position": position, "active": True}
+        if row is None:
+            s.add(IndicatorRow(plan_id=plan_id, code=ind.code, **values))
+            result.added.append(f"indicator {ind.code}")
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            result.updated.append(f"indicator {ind.code}")
+    for row in existing.values():
+        if row.active:
+            row.active = False
+            result.retired.append(f"indicator {row.code}")
+
+
+_cache: dict[str, Plan] = {}
+
+
+def active_plan(s: Session) -> tuple[PlanRow, Plan]:
+    """The active plan's row and model; UserError when no plan has been loaded."""
+    row = s.scalar(select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()))
+    if row is None:
+        raise UserError("No plan is loaded yet: run `planbot plan load FILE` first.")
+    plan = _cache.get(row.source_text)
+    if plan is None:
+        plan = parse_plan(yaml.safe_load(row.source_text), row.source_path)
+        _cache.clear()
+        _cache[row.source_text] = plan
+    return row, plan

@@ -1,0 +1,1 @@
+"""Conversations, channel-agnostic: an Inbound message in, Replies out."""

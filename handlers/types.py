@@ -1,0 +1,53 @@
+"""What channels hand to the conversations (Inbound) and what they get back to render (Reply)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message or button press from a person, as any channel sees it."""
+
+    channel: str  # "console", "telegram", "wecom"
+    sender: str  # the platform's stable id of the person
+    chat: str  # where to answer (a private chat or a group)
+    message_id: str  # the platform's id of this message; the same id is handled once
+    text: str | None = None
+    payload: str | None = None  # callback data of a pressed button
+    sender_name: str | None = None
+    lang_hint: str | None = None  # the platform's language code, used on first contact
+    is_group: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered under a reply; payload comes back as Inbound.payload when pressed."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message back: text, optional rows of buttons, an optional image file."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    image: Path | None = None
+    expects_text: bool = False  # the person is asked to type something (a number typed is not a choice)
+    chat: str | None = None  # send to another chat than the inbound's (None: answer where asked)
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        """Every button, row by row."""
+        return [b for row in self.buttons for b in row]
+
+
+@dataclass
+class Outcome:
+    """Replies to send, and whether the inbound was a duplicate that was ignored."""
+
+    replies: list[Reply] = field(default_factory=list)
+    duplicate: bool = False

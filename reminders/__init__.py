@@ -1,0 +1,1 @@
+"""Reminders: the reporting calendar, what is due, the outbox and its dispatcher, the scheduler."""

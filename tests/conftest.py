@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh database on SQLite and on PostgreSQL, and an app bootstrapped on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+
+PG_ENV = "PLANBOT_TEST_POSTGRES_URL"
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("PLANBOT_REQUIRE_POSTGRES"):
+            pytest.fail(f"{PG_ENV} must be set when PLANBOT_REQUIRE_POSTGRES is")
+        pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): "
+                    "PostgreSQL tests skipped")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to an empty PostgreSQL schema of its own, dropped afterwards."""
+    base = _postgres_url()
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as e:  # a server that is down must fail loudly, not skip
+        pytest.fail(f"PostgreSQL at {base} is not reachable: {e}")
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as c:
+        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'planbot.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment planbot runs with in a test (also handed to subprocesses)."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("PLANBOT_", "TELEGRAM_", "WECOM_"))}
+    out.update({"PLANBOT_DATABASE_URL": db_url, "PLANBOT_DATA_DIR": str(tmp_path / "data"), "PLANBOT_LANG": "zh"})
+    return out
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[App]:
+    """planbot bootstrapped on the test database with the Panjin plan loaded."""
+    a = bootstrap(Settings.from_env(env))
+    yield a
+    a.close()

@@ -1,0 +1,151 @@
+"""The `planbot` command end to end, as a subprocess, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent.parent / "data"
+WORKED = DATA / "worked-example.yaml"
+PLANBOT = Path(sys.executable).parent / "planbot"
+
+
+def planbot(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([str(PLANBOT), *args], env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def planbot_json(env: dict[str, str], *args: str) -> Any:
+    return json.loads(planbot(env, *args).stdout)
+
+
+def test_plan_show_lists_the_seventeen_indicators_with_the_documents_figures(env: dict[str, str]) -> None:
+    data = planbot_json(env, "plan", "show", "--json")
+    inds = {i["code"]: i for i in data["indicators"]}
+    assert len(inds) == 17
+    ms = {c: [(m["due"], m.get("value", m.get("stage")), m["comparator"]) for m in i["milestones"]]
+          for c, i in inds.items()}
+    assert ms["hightech_enterprises"] == [("2018-12-31", 80, ">="), ("2020-12-31", 100, ">")]
+    assert ms["tech_smes"] == [("2018-12-31", 120, ">="), ("2020-12-31", 200, ">=")]
+    assert ms["rd_spending_gdp"] == [("2018-12-31", 2, ">="), ("2020-12-31", 2.5, ">=")]
+    assert ms["key_tech_breakthroughs"][-1][:2] == ("2020-12-31", 60)
+    assert inds["industrial_tech_institutes"]["milestones"][0]["relative_to_baseline"] is True
+    assert ms["national_hightech_zone"][0][1] == "breakthrough"
+    assert inds["hightech_enterprises"]["kind"] == "stock"
+    assert inds["key_tech_breakthroughs"]["kind"] == "flow"
+    assert inds["tech_contract_growth"]["kind"] == "growth"
+    assert "shuangtaizi" in inds["hightech_enterprises"]["reporting_units"]
+    assert inds["entrepreneur_training"]["lead_units"] == ["organization_dept", "sci_tech_bureau"]
+    text = planbot(env, "plan", "show").stdout
+    assert "高新技术企业总数" in text and "2018年12月31日" in text
+
+
+def test_worked_example_through_report_and_lagging(env: dict[str, str]) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    planbot(env, "report", "--unit", "bureau", "--indicator", "高新技术企业", "--period", "2018Q2", "--value", "90")
+
+    def status() -> dict[str, Any]:
+        rows = planbot_json(env, "lagging", "--as-of", "2018-07-02", "--json", "--all")
+        return {r["code"]: r for r in rows}["enterprises"]
+
+    row = status()
+    assert row["status"] == "on_track"
+    assert row["expected"] == pytest.approx(90.08, abs=0.01)
+    assert row["actual"] == 90 and row["target"] == 120 and row["due"] == "2018-12-31"
+    for value, expected in (("80", "behind"), ("65", "lagging"), ("125", "achieved")):
+        planbot(env, "report", "--unit", "bureau", "--indicator", "enterprises", "--period", "2018Q2",
+                "--value", value, "--reason", "checked again")
+        assert status()["status"] == expected
+    lagging = planbot_json(env, "lagging", "--as-of", "2018-07-02", "--json")
+    assert [r["code"] for r in lagging] == ["rd_share"]  # achieved is not listed; no data is
+    assert {"code", "name", "status", "actual", "expected", "target", "due", "shortfall_pp"} <= set(lagging[0])
+
+
+def test_loading_twice_changes_nothing_and_an_edit_keeps_reports(env: dict[str, str], tmp_path: Path) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    assert "already up to date" in planbot(env, "--lang", "en", "plan", "load", str(WORKED)).stdout
+    planbot(env, "report", "--unit", "east", "--indicator", "enterprises", "--period", "2018Q1", "--value", "40")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(WORKED.read_text(encoding="utf-8").replace("value: 120", "value: 130"), encoding="utf-8")
+    out = planbot(env, "--lang", "en", "plan", "load", str(edited)).stdout
+    assert "updated" in out
+    row = planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")
+    assert row["target"] == 130 and row["units"] == {"east": 40}
+
+
+def test_validate_reports_each_problem_with_its_place(tmp_path: Path, env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(WORKED.read_text(encoding="utf-8").replace("kind: ratio", "kind: ratios")
+                   .replace('reporters: ["@districts"]', 'reporters: ["@nowhere"]'), encoding="utf-8")
+    proc = planbot(env, "plan", "validate", str(bad), ok=False)
+    assert proc.returncode == 2
+    assert f"{bad}: indicators[1].kind:" in proc.stderr
+    assert "indicators[0].reporters[0]: unknown unit group 'nowhere'" in proc.stderr
+    assert planbot(env, "plan", "validate", str(WORKED)).returncode == 0
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["report", "--unit", "nobody", "--indicator", "高企", "--period", "2018Q1", "--value", "1"], "nobody"),
+    (["report", "--unit", "区", "--indicator", "高企", "--period", "2018Q1", "--value", "1"], "east"),
+    (["report", "--unit", "east", "--indicator", "高企", "--period", "2018Q9", "--value", "1"], "2018Q9"),
+    (["report", "--unit", "east", "--indicator", "高企", "--period", "2018Q1", "--value", "abc"], "abc"),
+    (["report", "--unit", "east", "--indicator", "高企", "--period", "2018Q1", "--value", "-3"], "-3"),
+    (["report", "--unit", "east", "--indicator", "高企", "--period", "2022Q1", "--value", "3"], "2022Q1"),
+    (["report", "--unit", "east", "--indicator", "rd_share", "--period", "2018", "--value", "3"], "东区"),
+    (["status", "不存在的指标"], "不存在的指标"),
+    (["lagging", "--as-of", "2018-13-01"], "2018-13-01"),
+])
+def test_bad_input_gets_a_clear_error_and_status_2(env: dict[str, str], args: list[str], needle: str) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    proc = planbot(env, *args, ok=False)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_second_report_for_the_same_period_needs_a_correction(env: dict[str, str]) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    args = ["report", "--unit", "east", "--indicator", "enterprises", "--period", "2018Q1"]
+    planbot(env, *args, "--value", "40")
+    proc = planbot(env, "--lang", "en", *args, "--value", "41", ok=False)
+    assert proc.returncode == 2 and "correct it and give a reason" in proc.stderr
+    out = planbot(env, "--lang", "en", *args, "--value", "41", "--reason", "typo").stdout
+    assert "40 enterprises → 41 enterprises" in out
+
+
+def test_import_is_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    bad = tmp_path / "figures.csv"
+    bad.write_text("unit,indicator,period,value\neast,enterprises,2018Q1,40\nwest,enterprises,2018Q1,x\n"
+                   "west,nothing,2018Q1,3\n", encoding="utf-8")
+    proc = planbot(env, "--lang", "en", "import", str(bad), ok=False)
+    assert proc.returncode == 2
+    assert "row 3:" in proc.stderr and "row 4:" in proc.stderr and "row 2:" not in proc.stderr
+    assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {}
+    good = tmp_path / "figures.xlsx"
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in (["单位", "指标", "期间", "数值"], ["东区", "高企", "2018Q1", 40], ["西区", "高企", "2018Q1", "35"]):
+        ws.append(r)
+    wb.save(good)
+    assert "2" in planbot(env, "import", str(good)).stdout
+    assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {
+        "east": 40, "west": 35}
+    planbot(env, "import", str(good))  # the same file again changes nothing
+
+
+def test_database_down_is_a_clear_error(env: dict[str, str]) -> None:
+    down = dict(env, PLANBOT_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    proc = planbot(down, "--lang", "en", "lagging", ok=False)
+    assert proc.returncode == 2 and "database is unavailable" in proc.stderr

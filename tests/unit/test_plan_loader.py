@@ -1,0 +1,105 @@
+"""The plan loader: the whole Panjin plan loads; each kind of malformed file gives its own message and place."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import DEFAULT_PLAN
+from bot.domain.plan import Aggregation, Comparator, Kind
+from bot.plan_loader import PlanFileError, parse_plan, read_plan_file
+
+WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
+
+
+def test_the_panjin_plan_loads_whole() -> None:
+    plan = read_plan_file(DEFAULT_PLAN)
+    assert len(plan.indicators) == 17 and len(plan.tasks) == 13
+    assert {u.code for u in plan.units} >= {"sci_tech_bureau", "shuangtaizi", "xinglongtai", "dawa", "panshan",
+                                            "liaodongwan", "liaohekou", "hightech_zone"}
+    hte = plan.indicator("hightech_enterprises")
+    assert hte.kind is Kind.STOCK and hte.aggregation is Aggregation.SUM
+    assert [(m.value, m.comparator) for m in hte.milestones] == [(Decimal(80), Comparator.GE),
+                                                                   (Decimal(100), Comparator.GT)]
+    assert len(hte.reporting_units) == 6
+    institutes = plan.indicator("industrial_tech_institutes")
+    assert institutes.milestones[0].relative and institutes.milestones[0].value == 5
+    assert plan.indicator("rd_spending_gdp").milestones[-1].value == Decimal("2.5")
+    assert plan.indicator("national_hightech_zone").kind is Kind.STAGED
+    assert plan.baseline_date.isoformat() == "2017-12-31"
+    assert {t.number for t in plan.tasks} == set(range(1, 14))
+
+
+def _worked() -> dict[str, object]:
+    data = yaml.safe_load(WORKED.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _problems(mutate: object) -> list[str]:
+    data = _worked()
+    assert callable(mutate)
+    mutate(data)
+    with pytest.raises(PlanFileError) as err:
+        parse_plan(data, "plan.yaml")
+    return [f"{p.path}: {p.message}" for p in err.value.problems]
+
+
+CASES = [
+    (lambda d: d["indicators"][0].pop("kind"), "indicators[0].kind: required field is missing"),
+    (lambda d: d["indicators"][0].update(kind="level"), "indicators[0].kind: input should be"),
+    (lambda d: d["indicators"][0].update(colour="red"), "indicators[0].colour: unknown field"),
+    (lambda d: d["indicators"][0]["milestones"][0].update(value="lots"),
+     'indicators[0].milestones[0].value: value error, must be a number or "baseline + N"'),
+    (lambda d: d["indicators"][0]["milestones"][0].update(due="2018-02-30"), "indicators[0].milestones[0].due:"),
+    (lambda d: d["indicators"][0]["milestones"][0].update(due="2025-12-31"),
+     "indicators[0].milestones[0].due: 2025-12-31 is outside the plan"),
+    (lambda d: d["indicators"][0]["milestones"].reverse(),
+     "indicators[0].milestones[1].due: milestones must be in date order"),
+    (lambda d: d["indicators"][0].update(lead=["mayor"]), "indicators[0].lead[0]: unknown unit 'mayor'"),
+    (lambda d: d["indicators"][0].update(reporters=["@nowhere"]),
+     "indicators[0].reporters[0]: unknown unit group 'nowhere'"),
+    (lambda d: d["indicators"][1].update(code="enterprises"), "indicators[1]: duplicate indicator code"),
+    (lambda d: d["units"].append({"code": "east", "name": {"zh": "东", "en": "E"}}), "units[3]: duplicate unit code"),
+    (lambda d: d["indicators"][0].update(code="Enterprises!"), "indicators[0].code: string should match pattern"),
+    (lambda d: d["plan"].update(end="2017-01-01"), "plan.end: must be after plan.start"),
+    (lambda d: d["plan"].update(timezone="Mars/Olympus"), "plan.timezone: unknown time zone"),
+    (lambda d: d["indicators"][0]["name"].pop("en"), "indicators[0].name.en: required field is missing"),
+    (lambda d: d["indicators"][1].update(aggregation="sum"),
+     "indicators[1].reporters: aggregation 'sum' needs at least one reporting unit"),
+    (lambda d: d["indicators"][0].update(kind="staged"), "indicators[0].stages: a staged indicator needs"),
+    (lambda d: d["indicators"][0].update(range={"min": 10, "max": 1}), "indicators[0].range: min is greater"),
+    (lambda d: d["indicators"][0]["milestones"][0].update(value="baseline + 5", comparator="≥"),
+     "indicators[0].milestones[0].comparator: input should be '>=' or '>'"),
+    (lambda d: d.pop("units"), "units: required field is missing"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), CASES)
+def test_each_malformed_file_says_where_and_why(mutate: object, expected: str) -> None:
+    problems = _problems(mutate)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    def two(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0].update(lead=["mayor"])
+        d["indicators"][1].update(kind="level")
+
+    assert len(_problems(two)) == 2
+
+
+def test_broken_yaml_says_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("plan:\n  code: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PlanFileError) as err:
+        read_plan_file(bad)
+    assert str(err.value).startswith(f"{bad}: line ")
+    with pytest.raises(PlanFileError, match="file not found"):
+        read_plan_file(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n", encoding="utf-8")
+    with pytest.raises(PlanFileError, match="must be a mapping"):
+        read_plan_file(tmp_path / "list.yaml")
