@@ -7,27 +7,37 @@ import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import App, bootstrap
+from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
+from bot.demo import DEMO_NOW, seed
 from bot.domain.period import PeriodError, parse_period
 from bot.entry import lookup_indicator, lookup_unit, read_value
 from bot.errors import UserError
 from bot.importing import ImportRejected, import_file
+from bot.people import create_invite, parse_duration
 from bot.plan_loader import PlanFileError, read_plan_file
 from bot.plan_store import active_plan, load_plan_file
 from bot.progress import assess_all, assess_one
-from bot.render import indicator_dict, progress_dict, progress_text, unit_names, value_text
+from bot.render import KIND_LABELS, indicator_dict, progress_dict, progress_text, unit_names, value_text
 from bot.reporting import Entry, submit
 from i18n import Translator, translator_for
 
 EXIT_USAGE = 2
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own SQLite database beside the real one, and the clock at 2018-10-15 unless PLANBOT_NOW says."""
+    url = f"sqlite:///{settings.data_dir / 'demo.db'}"
+    return replace(settings, database_url=url, now=settings.now or datetime.fromisoformat(DEMO_NOW))
 
 
 def _print_json(data: Any) -> None:
@@ -44,13 +54,33 @@ def _as_of(app: App, text: str | None) -> date:
 
 
 def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """Start the bot on the configured channels."""
+    """Start the bot: with no chat account configured, an interactive console as an admin and leader."""
     for key, value in app.settings.describe().items():
         print(f"{key}: {value}")
     with app.uow() as s:
         _, plan = active_plan(s)
     print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
-    print(t("No chat channel is available yet."))
+    console = ConsoleChannel(app)
+    console.make_admin(args.user)
+    console.interactive(args.user, sys.stdout)
+    return 0
+
+
+def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Read messages from stdin line by line as one user, print the replies; state persists between runs."""
+    ConsoleChannel(app).converse(args.user, sys.stdin, sys.stdout)
+    return 0
+
+
+def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Print a one-time invite code for a role (and unit, for contacts)."""
+    with app.uow.begin() as s:
+        row, plan = active_plan(s)
+        unit = lookup_unit(plan, args.unit).code if args.unit else None
+        code, invite = create_invite(s, row, args.role, unit, parse_duration(args.expires),
+                                     f"cli:{getpass.getuser()}", app.clock.now())
+    print(code)
+    print(t("Valid until {date}; it works once.", date=t.date(invite.expires_at.date())), file=sys.stderr)
     return 0
 
 
@@ -92,7 +122,7 @@ def cmd_plan_show(app: App, args: argparse.Namespace, t: Translator) -> int:
     for n, ind in enumerate(plan.indicators, 1):
         milestones = "; ".join(f"{t.date(ms.due)} {ms.comparator.value} {value_text(ind, ms.value, t)}"
                                + (" " + t("(over baseline)") if ms.relative else "") for ms in ind.milestones)
-        print(f"{n:>2}. {ind.name.get(t.lang)} [{ind.code}, {t(ind.kind.value)}]")
+        print(f"{n:>2}. {ind.name.get(t.lang)} [{ind.code}, {t(KIND_LABELS[ind.kind])}]")
         print(f"    {milestones}")
         print("    " + t("Lead: {units}", units=unit_names(plan, ind.lead_units, t)))
         if ind.reporting_units:
@@ -172,7 +202,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="planbot", description="Chat-based tracker for government action plans.")
     parser.add_argument("--lang", choices=["zh", "en"], help="language of the output (default: PLANBOT_LANG or zh)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the bot")
+    run = sub.add_parser("run", help="start the bot (a console chat when no account is configured)")
+    run.add_argument("--user", default="local", help="console user name (default: local)")
+    run.add_argument("--demo", action="store_true", help="demo database and data, clock at 2018-10-15")
+    chat = sub.add_parser("chat", help="chat on the console: one message per stdin line")
+    chat.add_argument("--user", required=True)
+    chat.add_argument("--demo", action="store_true", help="use the demo database")
+    inv = sub.add_parser("invite", help="make a one-time invite code")
+    inv.add_argument("--unit")
+    inv.add_argument("--role", required=True, choices=["contact", "leader", "admin"])
+    inv.add_argument("--expires", default="7d", help="how long it is valid: 7d, 12h, 30m, 2w (default 7d)")
     plan = sub.add_parser("plan", help="validate, load or show the plan").add_subparsers(dest="plan_cmd", required=True)
     plan.add_parser("validate", help="check a plan file").add_argument("file")
     plan.add_parser("load", help="load a plan file into the database").add_argument("file")
@@ -197,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
-    "run": cmd_run, "report": cmd_report, "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
+    "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "report": cmd_report, "import": cmd_import,
+    "lagging": cmd_lagging, "status": cmd_status,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }
 
@@ -212,7 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = args.command + (f" {args.plan_cmd}" if args.command == "plan" else "")
         if name == "plan validate":
             return cmd_plan_validate(args, t)
+        if getattr(args, "demo", False):
+            settings = demo_settings(settings)
         app = bootstrap(settings, ensure_plan=name != "plan load")
+        if getattr(args, "demo", False):
+            seed(app)
         try:
             return COMMANDS[name](app, args, t)
         finally:

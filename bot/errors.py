@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.plan import Text
 from i18n import Translator
 
 
@@ -14,5 +15,5 @@ class UserError(Exception):
         self.params = params
 
     def render(self, t: Translator) -> str:
-        """The message in t's language."""
-        return t(self.msgid, **self.params)
+        """The message in t's language; Text parameters (names) are given in that language too."""
+        return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else v for k, v in self.params.items()})

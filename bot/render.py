@@ -18,6 +18,10 @@ STATUS_LABELS = {
     Status.NO_DATA: N_("no data"),
     Status.NO_BASELINE: N_("no baseline"),
 }
+KIND_LABELS = {
+    Kind.STOCK: N_("stock"), Kind.FLOW: N_("cumulative flow"), Kind.RATIO: N_("ratio"),
+    Kind.GROWTH: N_("annual growth rate"), Kind.STAGED: N_("staged"),
+}
 STATUS_MARKS = {
     Status.ACHIEVED: "✅", Status.ON_TRACK: "🟢", Status.BEHIND: "🟡", Status.LAGGING: "🔴",
     Status.MISSED: "❌", Status.NO_DATA: "⚪", Status.NO_BASELINE: "⚪",

@@ -47,9 +47,9 @@ def validate(plan: Plan, entry: Entry, now: datetime) -> None:
     if v is not None:
         params = dict(v.params)
         if "unit" in params:
-            params["unit"] = entry.unit.name.zh
+            params["unit"] = entry.unit.name
         if "indicator" in params:
-            params["indicator"] = entry.indicator.name.zh
+            params["indicator"] = entry.indicator.name
         raise UserError(v.msgid, **params)
 
 

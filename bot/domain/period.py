@@ -109,3 +109,36 @@ def last_due(cadence: Cadence, due_days: int, as_of: date, not_before: date) -> 
         if p.due(due_days) <= as_of:
             found = p
     return found
+
+
+def reporting_period(cadence: Cadence, today: date) -> Period:
+    """The period a report is asked for on this day: the latest one that has ended."""
+    return period_of(cadence, period_of(cadence, today).start - timedelta(days=1))
+
+
+_IN_TEXT = re.compile(
+    r"(\d{4})\s*年\s*第?\s*([1-4一二三四])\s*季度?|(\d{4})\s*[Qq]\s*([1-4])|(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?"
+    r"|(\d{4})\s*-\s*(\d{2})(?!\d)|(\d{4})\s*年(?:度|全年)?"
+)
+
+
+def find_period(text: str) -> tuple[Period | None, str]:
+    """A period written inside a sentence (2018年第三季度, 2018Q3, 2018年9月, 2018年), and the text without it."""
+    s = unicodedata.normalize("NFKC", text)
+    m = _IN_TEXT.search(s)
+    if not m:
+        return None, text
+    g = m.groups()
+    try:
+        if g[0]:
+            p = quarter(int(g[0]), _CN_DIGIT.get(g[1]) or int(g[1]))
+        elif g[2]:
+            p = quarter(int(g[2]), int(g[3]))
+        elif g[4] or g[6]:
+            y, mo = (g[4], g[5]) if g[4] else (g[6], g[7])
+            p = month(int(y), int(mo))
+        else:
+            p = year(int(g[8]))
+    except ValueError:
+        return None, text
+    return p, (s[: m.start()] + s[m.end():]).strip()

@@ -1,0 +1,83 @@
+"""The console channel: chat with planbot in a terminal; buttons appear as numbered choices."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.bootstrap import App
+from bot.people import grant, identity_for
+from handlers.router import Router
+from handlers.types import Inbound, Reply
+from i18n import translator_for
+
+CHANNEL = "console"
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text: the message, then its buttons numbered [1] [2] ..."""
+    lines = [reply.text]
+    for n, button in enumerate(reply.flat_buttons, 1):
+        lines.append(f"  [{n}] {button.label}")
+    if reply.image is not None:
+        lines.append(f"  ({reply.image})")
+    return "\n".join(lines)
+
+
+class ConsoleChannel:
+    """Messages typed by named local users go through the same router as every other channel."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.router = Router(app)
+
+    def send(self, user: str, text: str, *, lang: str | None = None) -> list[Reply]:
+        """Deliver one line from user; return the replies."""
+        inbound = Inbound(channel=CHANNEL, sender=user, chat=user, message_id=uuid.uuid4().hex, text=text,
+                          sender_name=user, lang_hint=lang)
+        return self.router.handle(inbound).replies
+
+    def press(self, user: str, payload: str) -> list[Reply]:
+        """Press a button by its payload (as a channel with real buttons would)."""
+        inbound = Inbound(channel=CHANNEL, sender=user, chat=user, message_id=uuid.uuid4().hex, payload=payload,
+                          sender_name=user)
+        return self.router.handle(inbound).replies
+
+    def make_admin(self, user: str) -> None:
+        """Make this console user an admin and a leader (the person at the keyboard of `planbot run`)."""
+        now = self.app.clock.now()
+        with self.app.uow.begin() as s:
+            ident = identity_for(s, CHANNEL, user, user, user, None, now)
+            for role in ("admin", "leader"):
+                grant(s, ident.person, role, None, "console:setup", now)
+
+    def converse(self, user: str, lines: Iterable[str], out: TextIO, echo: bool = True) -> None:
+        """Read lines (stdin), print each one's replies; blank lines are skipped."""
+        for line in lines:
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            if echo:
+                print(f"{user}> {line}", file=out)
+            for reply in self.send(user, line):
+                print(render(reply), file=out)
+            print(file=out, flush=True)
+
+    def interactive(self, user: str, out: TextIO) -> None:
+        """A prompt loop until end of input or /quit."""
+        print(self.welcome(), file=out, flush=True)
+        while True:
+            try:
+                line = input(f"{user}> ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=out)
+                return
+            if line.strip() in ("/quit", "/exit", "退出"):
+                return
+            self.converse(user, [line], out, echo=False)
+
+    def welcome(self) -> str:
+        """The first lines shown by `planbot run` on the console, in the configured language."""
+        t = translator_for(self.app.settings.lang)
+        return t("planbot console. Type help to see what you can say, /language en for English, /quit to leave.")

@@ -1,0 +1,37 @@
+"""Administration in chat: invite codes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.entry import lookup_unit
+from bot.errors import UserError
+from bot.people import ROLE_NAMES, ROLES, create_invite, parse_duration
+from handlers.context import Ctx, text_reply
+from handlers.types import Reply
+
+DEFAULT_EXPIRY = timedelta(days=7)
+
+
+def invite(ctx: Ctx, arg: str) -> list[Reply]:
+    """/invite UNIT contact [7d], /invite leader [3d]: a one-time code to hand to the person."""
+    ctx.need(admin=True)
+    words = arg.split()
+    role = next((w for w in words if w in ROLES), None)
+    expiry = next((w for w in words if w[:-1].isdigit() and w[-1:] in "mhdw"), None)
+    unit_words = [w for w in words if w not in (role, expiry)]
+    if role is None:
+        role = "contact" if unit_words else None
+    if role is None:
+        raise UserError("Usage: /invite UNIT contact [7d], or /invite leader|admin [7d]")
+    unit = lookup_unit(ctx.plan, " ".join(unit_words)) if role == "contact" or unit_words else None
+    code, row = create_invite(ctx.s, ctx.plan_row, role, unit.code if unit else None,
+                              parse_duration(expiry) if expiry else DEFAULT_EXPIRY, ctx.who, ctx.now)
+    t = ctx.t
+    lines = [t("Invite code for a {role}{unit}:", role=t(ROLE_NAMES[role]),
+               unit=(" (" + unit.name.get(t.lang) + ")") if unit else ""), code,
+             t("Valid until {date}; it works once.", date=t.date(row.expires_at.date()))]
+    link = ctx.app.settings.describe().get("telegram_link")
+    if link:
+        lines.append(f"{link}?start={code}")
+    return [text_reply("\n".join(lines))]

@@ -1,0 +1,76 @@
+"""What a handler sees: the session, the plan, the person, their roles, language, conversation state, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.bootstrap import App
+from bot.db.chat_models import IdentityRow
+from bot.db.models import PlanRow
+from bot.domain.plan import Plan
+from bot.errors import UserError
+from bot.people import Roles
+from handlers.types import Button, Inbound, Reply
+from i18n import Translator
+
+
+@dataclass
+class Ctx:
+    """One inbound being handled, inside one database transaction."""
+
+    app: App
+    s: Session
+    inbound: Inbound
+    plan_row: PlanRow
+    plan: Plan
+    ident: IdentityRow
+    roles: Roles
+    t: Translator
+    now: datetime
+    state: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def today(self) -> date:
+        """Today, by the app's clock."""
+        return self.now.date()
+
+    @property
+    def who(self) -> str:
+        """How this person is named in provenance: channel:id (display name)."""
+        return f"{self.ident.channel}:{self.ident.external_id} ({self.ident.person.display_name})"
+
+    def go(self, state: str, **data: Any) -> None:
+        """Move the conversation to state, replacing its data."""
+        self.state, self.data = state, dict(data)
+
+    def reset(self) -> None:
+        """End the conversation in progress."""
+        self.go("")
+
+    def button(self, label: str, action: str, arg: str = "") -> Button:
+        """A button bound to this conversation's current step (a stale or forged one is refused)."""
+        return Button(label, f"{self.version}|{action}|{arg}")
+
+    def need(self, *, contact: bool = False, leader: bool = False, admin: bool = False) -> None:
+        """Refuse politely unless the person holds one of the roles asked for."""
+        if not self.roles.bound:
+            raise UserError("You are not registered yet. Please send the invite code your administrator gave you.")
+        ok = (contact and bool(self.roles.contact_units)) or (leader and (self.roles.leader or self.roles.admin)) \
+            or (admin and self.roles.admin)
+        if not ok:
+            if admin and not (contact or leader):
+                raise UserError("Only administrators can do that.")
+            if leader and not contact:
+                raise UserError("Only leaders and administrators can ask that.")
+            raise UserError("Only unit contacts can report figures.")
+
+
+def text_reply(text: str, *rows: list[Button], expects_text: bool = False) -> Reply:
+    """A reply with optional rows of buttons."""
+    return Reply(text, tuple(tuple(r) for r in rows if r), expects_text=expects_text)

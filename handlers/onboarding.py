@@ -1,0 +1,83 @@
+"""Joining planbot: invite codes (also as /start deep links), language choice, who am I."""
+
+from __future__ import annotations
+
+from bot.people import ROLE_NAMES, redeem_invite, roles_of
+from handlers.context import Ctx, text_reply
+from handlers.types import Reply
+from i18n import normalize, translator_for
+
+
+def bind(ctx: Ctx, code: str) -> list[Reply]:
+    """Redeem an invite code and say what the person may now do."""
+    role = redeem_invite(ctx.s, ctx.ident, code.strip(), ctx.now)
+    ctx.s.refresh(ctx.ident.person)
+    ctx.roles = roles_of(ctx.ident.person, ctx.plan_row)
+    t = ctx.t
+    unit = role.unit.name_zh if role.unit and t.lang == "zh" else (role.unit.name_en if role.unit else "")
+    text = t("Welcome! You are now registered as {role}", role=t(ROLE_NAMES[role.role]))
+    text += (t(" for {unit}.", unit=unit) if unit else ".")
+    return [text_reply(text + "\n" + help_text(ctx))]
+
+
+def start(ctx: Ctx, arg: str) -> list[Reply]:
+    """/start, with an invite code from a deep link or without one."""
+    if arg:
+        return bind(ctx, arg)
+    if ctx.roles.bound:
+        return [text_reply(help_text(ctx))]
+    return [text_reply(ctx.t("Hello! I am planbot. Please send the invite code your administrator gave you."))]
+
+
+def language(ctx: Ctx, arg: str) -> list[Reply]:
+    """Switch the person's language (/language en, "English", "中文"), or offer the choice."""
+    low = arg.lower()
+    text = (ctx.inbound.text or "").lower()
+    choice = None
+    if low.startswith("en") or "english" in text or "英文" in text:
+        choice = "en"
+    elif low.startswith("zh") or "中文" in text or "chinese" in text:
+        choice = "zh_Hans"
+    if choice is None:
+        ctx.go("language")
+        return [text_reply(ctx.t("Choose your language:"),
+                           [ctx.button("中文", "lang", "zh_Hans"), ctx.button("English", "lang", "en")])]
+    return set_language(ctx, choice)
+
+
+def set_language(ctx: Ctx, locale: str) -> list[Reply]:
+    """Keep the chosen language for this person and answer in it."""
+    ctx.ident.person.lang = normalize(locale)
+    ctx.t = translator_for(ctx.ident.person.lang)
+    ctx.reset()
+    return [text_reply(ctx.t("Language set: English."))]
+
+
+def whoami(ctx: Ctx) -> list[Reply]:
+    """The person's name, roles and units."""
+    t = ctx.t
+    if not ctx.roles.bound:
+        return [text_reply(t("You are not registered yet. Please send the invite code your administrator gave you."))]
+    parts = [t(ROLE_NAMES["contact"]) + ": " + ctx.plan.unit(u).name.get(t.lang) for u in ctx.roles.contact_units]
+    parts += [t(ROLE_NAMES[r]) for r, held in (("leader", ctx.roles.leader), ("admin", ctx.roles.admin)) if held]
+    return [text_reply(t("You are {name}: {roles}.", name=ctx.ident.person.display_name, roles="; ".join(parts)))]
+
+
+def help_text(ctx: Ctx) -> str:
+    """What this person can say, by role."""
+    t = ctx.t
+    if not ctx.roles.bound:
+        return t("Please send the invite code your administrator gave you. /language switches language.")
+    lines = [t("You can say:")]
+    if ctx.roles.contact_units or ctx.roles.admin:
+        lines += [t("• 填报 or /report: report this period's figures, step by step"),
+                  t("• a figure in one sentence, e.g. 高新技术企业 12家"),
+                  t("• 更正 or /correct: correct a figure, with a reason")]
+    if ctx.roles.leader or ctx.roles.admin:
+        lines += [t("• 哪些指标滞后 or /lagging: targets behind their pace"),
+                  t("• 高新技术企业进展如何 or /status NAME: one indicator"),
+                  t("• 谁还没报 or /missing: units that have not reported")]
+    if ctx.roles.admin:
+        lines += [t("• /invite UNIT contact|leader|admin [7d]: make an invite code")]
+    lines += [t("• /language: 中文 / English"), t("• 取消 or /cancel: stop what you are doing")]
+    return "\n".join(lines)

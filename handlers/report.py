@@ -1,0 +1,255 @@
+"""Reporting figures in chat: guided (pick, type, confirm), one-shot sentences, and corrections with a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.db.models import FigureRow, IndicatorRow, UnitRow
+from bot.domain.figures import FigureError, find_figure
+from bot.domain.period import Period, find_period, parse_period, reporting_period
+from bot.domain.plan import Aggregation, Indicator, Kind, Unit
+from bot.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
+from bot.errors import UserError
+from bot.render import value_text
+from bot.reporting import Entry, save
+from handlers.context import Ctx, text_reply
+from handlers.types import Button, Reply
+
+
+def owed_by(ctx: Ctx, unit: str) -> list[Indicator]:
+    """The indicators this unit is expected to report."""
+    return [i for i in ctx.plan.indicators
+            if (i.aggregation is Aggregation.SUM and unit in i.reporting_units)
+            or (i.aggregation is Aggregation.LEAD and i.lead_units[:1] == (unit,))]
+
+
+def reported(ctx: Ctx, unit: str, ind: str, period: str) -> Decimal | None:
+    """The figure a unit has saved for an indicator and period, if any."""
+    stmt = (select(FigureRow.value).join(IndicatorRow, FigureRow.indicator_id == IndicatorRow.id)
+            .join(UnitRow, FigureRow.unit_id == UnitRow.id)
+            .where(IndicatorRow.plan_id == ctx.plan_row.id, IndicatorRow.code == ind, UnitRow.code == unit,
+                   FigureRow.period == period))
+    return ctx.s.scalar(stmt)
+
+
+def _unit_for(ctx: Ctx, query: str = "") -> Unit:
+    """The unit this person reports for: their own; admins may name any unit; a contact may not name another."""
+    mine = ctx.roles.contact_units
+    if query:
+        unit = lookup_unit(ctx.plan, query)
+        if unit.code not in mine and not ctx.roles.admin:
+            raise UserError("You can only report for your own unit ({unit}).",
+                            unit=", ".join(ctx.plan.unit(u).name.get(ctx.t.lang) for u in mine))
+        return unit
+    if mine:
+        return ctx.plan.unit(mine[0])
+    if ctx.roles.admin:
+        raise UserError("Name the unit you are reporting for, e.g. /report 双台子区.")
+    ctx.need(contact=True)
+    raise AssertionError("unreachable")
+
+
+def _period(ind: Indicator, ctx: Ctx) -> Period:
+    return reporting_period(ind.schedule.cadence, ctx.today)
+
+
+def _what(ind: Indicator, ctx: Ctx) -> str:
+    t = ctx.t
+    if ind.kind is Kind.FLOW:
+        return t("the number added in the period, in {measure}", measure=ind.measure.get(t.lang))
+    if ind.is_percent:
+        return t("a percentage, e.g. 2.5%")
+    if ind.kind is Kind.STAGED:
+        return t("the stage reached")
+    return t("the total at the end of the period, in {measure}", measure=ind.measure.get(t.lang))
+
+
+def start(ctx: Ctx, arg: str = "") -> list[Reply]:
+    """"填报" / /report: the indicators my unit owes for the current period, as buttons."""
+    ctx.need(contact=True, admin=True)
+    unit = _unit_for(ctx, arg)
+    owed = owed_by(ctx, unit.code)
+    if not owed:
+        return [text_reply(ctx.t("{unit} has no indicators to report.", unit=unit.name.get(ctx.t.lang)))]
+    ctx.go("report.pick", unit=unit.code)
+    rows, todo = [], 0
+    for ind in owed:
+        period = _period(ind, ctx)
+        done = reported(ctx, unit.code, ind.code, period.label) is not None
+        todo += not done
+        mark = "✓ " if done else ""
+        rows.append([ctx.button(f"{mark}{ind.name.get(ctx.t.lang)} ({period.label})", "pick", ind.code)])
+    rows.append([ctx.button(ctx.t("Cancel"), "cancel")])
+    head = ctx.t("{unit}: {todo} of {n} indicators still to report. Choose one:",
+                 unit=unit.name.get(ctx.t.lang), todo=todo, n=len(owed))
+    return [text_reply(head, *rows)]
+
+
+def ask_value(ctx: Ctx, unit: str, ind: Indicator, period: Period, correcting: bool = False) -> list[Reply]:
+    """Ask for one figure, saying what is wanted and in which measure."""
+    t = ctx.t
+    ctx.go("report.value", unit=unit, ind=ind.code, period=period.label, correcting=correcting)
+    lines = [t("{indicator}, {period}: please send {what}.", indicator=ind.name.get(t.lang),
+               period=period.label, what=_what(ind, ctx))]
+    saved = reported(ctx, unit, ind.code, period.label)
+    if saved is not None:
+        lines.append(t("Already saved: {value}. A new value will correct it (you will be asked why).",
+                       value=value_text(ind, saved, t)))
+    if ind.kind is Kind.STAGED:
+        rows = [[ctx.button(f"{i}. {s.name.get(t.lang)}", "stage", str(i))] for i, s in enumerate(ind.stages)]
+        return [text_reply("\n".join(lines), *rows, [ctx.button(t("Cancel"), "cancel")])]
+    return [text_reply("\n".join(lines), [ctx.button(t("Cancel"), "cancel")], expects_text=True)]
+
+
+def pick(ctx: Ctx, code: str) -> list[Reply]:
+    """An indicator chosen from the list."""
+    unit = ctx.data.get("unit")
+    if ctx.state not in ("report.pick", "report.next") or not unit:
+        return start(ctx)
+    ind = ctx.plan.indicator(code)
+    return ask_value(ctx, unit, ind, _period(ind, ctx))
+
+
+def value(ctx: Ctx, text: str) -> list[Reply]:
+    """The figure typed for the indicator asked about."""
+    ind = ctx.plan.indicator(ctx.data["ind"])
+    v = figure_for(ind, read_figure(ind, text), text)
+    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), v, ctx.data.get("reason"))
+
+
+def stage(ctx: Ctx, arg: str) -> list[Reply]:
+    """A stage chosen for a staged indicator."""
+    if ctx.state != "report.value":
+        raise UserError("That button is no longer valid. Please start again.")
+    ind = ctx.plan.indicator(ctx.data["ind"])
+    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(arg), None)
+
+
+def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, reason: str | None) -> list[Reply]:
+    """Check the figure against the plan's rules, then ask to confirm (or for a reason, when it corrects one)."""
+    from bot.reporting import validate
+
+    entry = Entry(ctx.plan.unit(unit), ind, period, v)
+    validate(ctx.plan, entry, ctx.now)
+    saved = reported(ctx, unit, ind.code, period.label)
+    if saved is not None and saved == v:
+        ctx.reset()
+        return [text_reply(ctx.t("{period} is already {value}: nothing to correct.", period=period.label,
+                                 value=value_text(ind, v, ctx.t)))]
+    ctx.go("report.confirm", unit=unit, ind=ind.code, period=period.label, value=str(v), reason=reason)
+    if saved is not None and not reason:
+        ctx.go("report.reason", unit=unit, ind=ind.code, period=period.label, value=str(v))
+        return [text_reply(ctx.t("{period} already has {old}. Why change it to {new}? Please send the reason.",
+                                 period=period.label, old=value_text(ind, saved, ctx.t),
+                                 new=value_text(ind, v, ctx.t)),
+                           [ctx.button(ctx.t("Cancel"), "cancel")], expects_text=True)]
+    t = ctx.t
+    lines = [t("Please confirm: {unit}, {indicator}, {period}: {value}", unit=ctx.plan.unit(unit).name.get(t.lang),
+               indicator=ind.name.get(t.lang), period=period.label, value=value_text(ind, v, t))]
+    if saved is not None:
+        lines.append(t("Correcting {old}; reason: {reason}", old=value_text(ind, saved, t), reason=reason))
+    return [text_reply("\n".join(lines), [ctx.button(t("Confirm"), "confirm"), ctx.button(t("Edit"), "edit"),
+                                          ctx.button(t("Cancel"), "cancel")])]
+
+
+def reason(ctx: Ctx, text: str) -> list[Reply]:
+    """The reason for a correction."""
+    if len(text.strip()) < 2:
+        raise UserError("Please give a reason of a few words.")
+    ind = ctx.plan.indicator(ctx.data["ind"])
+    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(ctx.data["value"]),
+                   text.strip())
+
+
+def do_confirm(ctx: Ctx) -> list[Reply]:
+    """Save the confirmed figure and offer the next one still owed."""
+    if ctx.state != "report.confirm":
+        raise UserError("That button is no longer valid. Please start again.")
+    d = ctx.data
+    ind, unit = ctx.plan.indicator(d["ind"]), ctx.plan.unit(d["unit"])
+    entry = Entry(unit, ind, parse_period(d["period"]), Decimal(d["value"]), None, d.get("reason"))
+    saved = save(ctx.s, ctx.plan_row, ctx.plan, entry, ctx.who, ctx.inbound.channel, ctx.now)
+    t = ctx.t
+    if saved.previous is None:
+        text = t("Saved: {indicator}, {period}: {value}.", indicator=ind.name.get(t.lang), period=d["period"],
+                 value=value_text(ind, saved.value, t))
+    else:
+        text = t("Corrected: {indicator}, {period}: {old} → {new}.", indicator=ind.name.get(t.lang),
+                 period=d["period"], old=value_text(ind, saved.previous, t), new=value_text(ind, saved.value, t))
+    nxt = next((i for i in owed_by(ctx, unit.code)
+                if reported(ctx, unit.code, i.code, _period(i, ctx).label) is None), None)
+    if nxt is None or unit.code not in ctx.roles.contact_units:
+        ctx.reset()
+        return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
+                                   if nxt is None else ""))]
+    ctx.go("report.next", unit=unit.code)
+    return [text_reply(text + "\n" + t("Next: {indicator}?", indicator=nxt.name.get(t.lang)),
+                       [ctx.button(t("Report {indicator}", indicator=nxt.name.get(t.lang)), "pick", nxt.code),
+                        ctx.button(t("Done for now"), "cancel")])]
+
+
+def edit(ctx: Ctx) -> list[Reply]:
+    """Go back and type the figure again."""
+    if ctx.state not in ("report.confirm", "report.reason"):
+        raise UserError("That button is no longer valid. Please start again.")
+    d = ctx.data
+    return ask_value(ctx, d["unit"], ctx.plan.indicator(d["ind"]), parse_period(d["period"]))
+
+
+def mentions_indicator(ctx: Ctx, text: str) -> bool:
+    """Whether any indicator's name or alias appears in text."""
+    low = text.lower()
+    return any(len(n) >= 2 and n.lower() in low for i in ctx.plan.indicators for n in (i.name.zh, *i.aliases))
+
+
+def one_shot(ctx: Ctx, text: str, correcting: bool = False) -> list[Reply] | None:
+    """A sentence like "高新技术企业 12家": indicator and value found in it, to be confirmed. None if it is not one."""
+    period, rest_text = find_period(text)
+    try:
+        parsed, rest = find_figure(rest_text, allow_negative=True)
+    except FigureError as e:
+        if e.reason == "no_number" or not mentions_indicator(ctx, rest_text):
+            return None
+        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text) from None
+    ind = match_indicator(ctx.plan, rest) or match_indicator(ctx.plan, rest_text)
+    if ind is None:
+        if not rest:
+            return None
+        raise UserError("I could not tell which indicator “{text}” is about. Try its name, e.g. 高新技术企业 12家.",
+                        text=text)
+    ctx.need(contact=True, admin=True)
+    unit = _unit_for(ctx)
+    if unit.code not in ind.reporters:
+        raise UserError("{unit} does not report “{indicator}”.", unit=unit.name.get(ctx.t.lang),
+                        indicator=ind.name.get(ctx.t.lang))
+    if parsed.value < 0 and ind.kind is not Kind.GROWTH:
+        raise UserError("The value cannot be negative here: “{text}”.", text=parsed.text)
+    v = figure_for(ind, parsed, text)
+    return confirm(ctx, unit.code, ind, period or _period(ind, ctx), v, None)
+
+
+def correct(ctx: Ctx, arg: str) -> list[Reply]:
+    """"更正 …" / /correct: correct with the value in the message, or pick what to correct."""
+    ctx.need(contact=True, admin=True)
+    if arg:
+        replies = one_shot(ctx, arg, correcting=True)
+        if replies is not None:
+            return replies
+        ind = match_indicator(ctx.plan, arg)
+        if ind is not None:
+            unit = _unit_for(ctx)
+            return ask_value(ctx, unit.code, ind, _period(ind, ctx), correcting=True)
+    unit = _unit_for(ctx)
+    rows: list[list[Button]] = []
+    for ind in owed_by(ctx, unit.code):
+        period = _period(ind, ctx)
+        saved = reported(ctx, unit.code, ind.code, period.label)
+        if saved is not None:
+            rows.append([ctx.button(f"{ind.name.get(ctx.t.lang)} ({period.label}): {value_text(ind, saved, ctx.t)}",
+                                    "pick", ind.code)])
+    if not rows:
+        return [text_reply(ctx.t("Nothing has been reported for this period yet, so there is nothing to correct."))]
+    ctx.go("report.pick", unit=unit.code)
+    return [text_reply(ctx.t("Which figure do you want to correct?"), *rows, [ctx.button(ctx.t("Cancel"), "cancel")])]

@@ -1,0 +1,156 @@
+"""The router: one Inbound in, Replies out; de-duplicates, loads the person and their conversation, dispatches."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.bootstrap import App
+from bot.db.chat_models import ConversationRow, InboundSeenRow
+from bot.errors import UserError
+from bot.people import identity_for, looks_like_code, roles_of
+from bot.plan_store import active_plan
+from handlers import admin, onboarding, query, report
+from handlers.context import Ctx, text_reply
+from handlers.intents import recognise
+from handlers.types import Inbound, Outcome, Reply
+from i18n import translator_for
+
+log = logging.getLogger(__name__)
+
+CHOICES = "_choices"
+
+
+class Router:
+    """Handles each inbound in one transaction: nothing half-done survives an error or a crash."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def handle(self, inbound: Inbound) -> Outcome:
+        """Answer one message or button press; a message id seen before does nothing."""
+        now = self.app.clock.now()
+        with self.app.uow() as s:
+            s.add(InboundSeenRow(channel=inbound.channel, message_id=inbound.message_id, received_at=now))
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                return Outcome(duplicate=True)
+            ident = identity_for(s, inbound.channel, inbound.sender, None if inbound.is_group else inbound.chat,
+                                 inbound.sender_name, inbound.lang_hint, now)
+            plan_row, plan = active_plan(s)
+            conv = s.get(ConversationRow, ident.id)
+            data = json.loads(conv.data) if conv else {}
+            ctx = Ctx(self.app, s, inbound, plan_row, plan, ident, roles_of(ident.person, plan_row),
+                      translator_for(ident.person.lang or inbound.lang_hint), now,
+                      conv.state if conv else "", data, int(data.pop("_v", 0)) + 1)
+            choices = ctx.data.pop(CHOICES, None)
+            try:
+                replies = dispatch(ctx, choices)
+            except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
+                replies = [text_reply(e.render(ctx.t))]
+            self._save_state(ctx, conv, replies)
+            s.commit()
+        return Outcome(replies)
+
+    def _save_state(self, ctx: Ctx, conv: ConversationRow | None, replies: list[Reply]) -> None:
+        data = dict(ctx.data, _v=ctx.version)
+        last = replies[-1] if replies else None
+        if last is not None and last.buttons and not last.expects_text:
+            data[CHOICES] = [b.payload for b in last.flat_buttons]
+        if conv is None:
+            ctx.s.add(ConversationRow(identity_id=ctx.ident.id, state=ctx.state, data=json.dumps(data),
+                                      updated_at=ctx.now))
+        else:
+            conv.state, conv.data, conv.updated_at = ctx.state, json.dumps(data), ctx.now
+
+
+def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:
+    """Choose the handler for this inbound: a button, a command or keyword, the step in progress, a figure."""
+    payload = ctx.inbound.payload
+    text = (ctx.inbound.text or "").strip()
+    if payload is None and choices and text.isdigit() and 1 <= int(text) <= len(choices):
+        payload = choices[int(text) - 1]  # a numbered choice on a channel without buttons
+    if payload is not None:
+        return on_button(ctx, payload)
+    if not text:
+        return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
+    if ctx.inbound.is_group and ctx.state:
+        ctx.reset()
+    intent = recognise(text)
+    awaiting = ctx.state in ("report.value", "report.reason")  # free text expected: only commands interrupt
+    if intent is not None and (not awaiting or text.startswith("/") or intent.name == "cancel"):
+        return on_intent(ctx, intent.name, intent.rest)
+    if ctx.state == "report.value":
+        return report.value(ctx, text)
+    if ctx.state == "report.reason":
+        return report.reason(ctx, text)
+    if not ctx.roles.bound and looks_like_code(text):
+        return onboarding.bind(ctx, text)
+    if ctx.inbound.is_group:
+        return []
+    replies = report.one_shot(ctx, text)
+    if replies is not None:
+        return replies
+    return [text_reply(ctx.t("Sorry, I did not understand that.") + "\n" + onboarding.help_text(ctx))]
+
+
+INTENTS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
+    "start": onboarding.start,
+    "help": lambda ctx, _: [text_reply(onboarding.help_text(ctx))],
+    "language": onboarding.language,
+    "whoami": lambda ctx, _: onboarding.whoami(ctx),
+    "report": report.start,
+    "correct": report.correct,
+    "lagging": lambda ctx, _: query.lagging(ctx),
+    "status": query.status,
+    "missing": lambda ctx, _: query.missing(ctx),
+    "invite": admin.invite,
+}
+PRIVATE_ONLY = {"start", "report", "correct", "invite", "language"}
+
+
+def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
+    """Run a recognised request."""
+    if name == "cancel":
+        had = bool(ctx.state)
+        ctx.reset()
+        return [text_reply(ctx.t("Cancelled.") if had else ctx.t("There was nothing to cancel."))]
+    if name == "unknown_command":
+        return [text_reply(ctx.t("I do not know that command.") + "\n" + onboarding.help_text(ctx))]
+    if ctx.inbound.is_group and name in PRIVATE_ONLY:
+        return [text_reply(ctx.t("Please do that in a private chat with me."))]
+    if name not in ("report", "correct"):
+        ctx.reset()
+    return INTENTS[name](ctx, rest)
+
+
+BUTTONS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
+    "pick": report.pick,
+    "stage": report.stage,
+    "confirm": lambda ctx, _: report.do_confirm(ctx),
+    "edit": lambda ctx, _: report.edit(ctx),
+    "lang": onboarding.set_language,
+    "report": lambda ctx, _: report.start(ctx),
+}
+
+
+GLOBAL_BUTTONS = {"report"}  # buttons in pushed messages (reminders), valid whatever the conversation step
+
+
+def on_button(ctx: Ctx, payload: str) -> list[Reply]:
+    """A pressed button: it must belong to this person's current step, else it is refused politely."""
+    parts = payload.split("|", 2)
+    if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in {*BUTTONS, "cancel"}:
+        log.warning("refused a malformed button payload")
+        return [text_reply(ctx.t("That button is not valid."))]
+    version, action, arg = int(parts[0]), parts[1], parts[2]
+    if version != ctx.version - 1 and not (version == 0 and action in GLOBAL_BUTTONS):
+        return [text_reply(ctx.t("That button is no longer valid. Please start again."))]
+    if action == "cancel":
+        return on_intent(ctx, "cancel", "")
+    return BUTTONS[action](ctx, arg)

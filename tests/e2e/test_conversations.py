@@ -1,0 +1,157 @@
+"""Conversations through the console channel, on SQLite and PostgreSQL: report, correct, ask, refuse."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.db.chat_models import AuditRow
+from bot.db.models import FigureRevisionRow, FigureRow
+from bot.people import create_invite
+from bot.plan_store import active_plan
+from handlers.types import Inbound
+from support import TestBot
+
+HTE = "High-tech enterprises (total certified)"
+SMES = "Technology-based SMEs (total)"
+
+
+def figures(bot: TestBot) -> list[tuple[str, Decimal, str]]:
+    with bot.app.uow() as s:
+        return [(f.period, f.value, f.via) for f in s.scalars(select(FigureRow).order_by(FigureRow.id))]
+
+
+def test_guided_report_confirm_and_next(testbot: TestBot) -> None:
+    assert "unit contact for Panshan" in testbot.join("alice", "contact", "panshan")
+    out = testbot.say("alice", "/report")
+    assert "7 of 7 indicators still to report" in out and f"[1] {HTE} (2018Q3)" in out
+    assert "please send the total at the end of the period" in testbot.say("alice", "1")
+    confirm = testbot.say("alice", "12家")
+    assert f"Please confirm: Panshan County Government, {HTE}, 2018Q3: 12 enterprises" in confirm
+    out = testbot.say("alice", "1")
+    assert f"Saved: {HTE}, 2018Q3: 12 enterprises." in out and f"Next: {SMES}?" in out
+    assert figures(testbot) == [("2018Q3", Decimal(12), "console")]
+    assert "6 of 7" in testbot.say("alice", "填报")
+
+
+def test_one_shot_in_chinese_numerals_and_correction_keeps_history(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    assert "105 enterprises" in testbot.say("alice", "科技型中小企业：一百零五")
+    testbot.say("alice", "1")
+    out = testbot.say("alice", "更正 科技型中小企业 110家")
+    assert "already has 105 enterprises" in out and "reason" in out
+    testbot.say("alice", "统计口径调整")
+    assert "105 enterprises → 110 enterprises" in testbot.say("alice", "1")
+    with testbot.app.uow() as s:
+        revs = [(r.value, r.previous_value, r.reason) for r in s.scalars(select(FigureRevisionRow))]
+    assert revs == [(Decimal(105), None, None), (Decimal(110), Decimal(105), "统计口径调整")]
+
+
+def test_figures_that_do_not_fit_are_refused_politely(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    assert "not 人" in testbot.say("alice", "高新技术企业 12人")
+    assert "more than one number" in testbot.say("alice", "高企12家，科小15家")
+    assert "not as a percentage" in testbot.say("alice", "高新技术企业 12%")
+    testbot.say("alice", "填报")
+    testbot.say("alice", "1")
+    assert "cannot be negative" in testbot.say("alice", "-3")
+    assert "not a number I can read" in testbot.say("alice", "很多")
+    assert "above the highest sensible value" in testbot.say("alice", "99999999")
+    assert "Please confirm" in testbot.say("alice", "12")  # still in the same step after the errors
+    assert figures(testbot) == []
+
+
+def test_ratio_reported_by_the_lead_unit(testbot: TestBot) -> None:
+    testbot.join("bureau", "contact", "sci_tech_bureau")
+    assert "2.3%" in testbot.say("bureau", "研发经费占比2.3%")
+    testbot.say("bureau", "1")
+    assert figures(testbot) == [("2018Q3", Decimal("2.3"), "console")]
+
+
+def test_a_half_finished_report_survives_a_restart(testbot: TestBot, chat_env: dict[str, str]) -> None:
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "填报")
+    testbot.say("alice", "2")
+    testbot.app.close()
+    again = TestBot(bootstrap(Settings.from_env(chat_env)))
+    try:
+        assert f"{SMES}, 2018Q3: 88 enterprises" in again.say("alice", "88")
+        assert "Saved" in again.say("alice", "1")
+    finally:
+        again.app.close()
+
+
+def test_the_same_message_id_is_handled_once(testbot: TestBot) -> None:
+    code = testbot.invite("leader")
+    inbound = Inbound(channel="console", sender="zoe", chat="zoe", message_id="m-1", text=code, lang_hint="en")
+    first = testbot.console.router.handle(inbound)
+    second = testbot.console.router.handle(inbound)
+    assert "Welcome" in first.replies[0].text
+    assert second.duplicate and second.replies == []
+
+
+def test_refusals_by_role(testbot: TestBot) -> None:
+    assert "not registered yet" in testbot.say("nobody", "填报", lang="en")
+    assert "not registered yet" in testbot.say("nobody", "高新技术企业 12家")
+    testbot.join("alice", "contact", "panshan")
+    assert "only report for your own unit" in testbot.say("alice", "/report 兴隆台区")
+    assert "Only administrators" in testbot.say("alice", "/invite 兴隆台区 contact")
+    assert "Only leaders" in testbot.say("alice", "哪些指标滞后")
+    assert "does not report" in testbot.say("alice", "研发经费占比2.3%")
+    testbot.join("lee", "leader")
+    assert "Only unit contacts" in testbot.say("lee", "填报")
+
+
+def test_invite_codes_single_use_expiry_and_lockout(testbot: TestBot) -> None:
+    code = testbot.invite("contact", "dawa")
+    assert "Welcome" in testbot.say("a", code, lang="en")
+    assert "already been used" in testbot.say("b", code, lang="en")
+    with testbot.app.uow.begin() as s:
+        row, _ = active_plan(s)
+        old, _ = create_invite(s, row, "leader", None, timedelta(days=7), "test",
+                               testbot.app.clock.now() - timedelta(days=8))
+    assert "expired" in testbot.say("c", old, lang="en")
+    for _ in range(4):  # with the expired one, five wrong codes
+        assert "not valid" in testbot.say("c", "x" * 24)
+    assert "Too many wrong codes" in testbot.say("c", testbot.invite("leader"))
+    assert "Welcome" in testbot.say("d", testbot.invite("leader"), lang="en")  # others are not locked out
+    with testbot.app.uow() as s:
+        actions = [a.action for a in s.scalars(select(AuditRow))]
+    assert actions.count("invite.redeem") == 2 and actions.count("invite.create") == 4
+
+
+def test_stale_and_forged_buttons_are_refused(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "填报")
+    stale = testbot.last["alice"][0]
+    testbot.say("alice", "取消")
+    assert "no longer valid" in "\n".join(r.text for r in testbot.console.press("alice", stale))
+    assert "not valid" in "\n".join(r.text for r in testbot.console.press("alice", "9|drop_tables|x"))
+    assert figures(testbot) == []
+
+
+def test_leader_questions_and_language(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "高新技术企业 12家")
+    testbot.say("alice", "1")
+    testbot.join("lee", "leader", lang="zh")
+    out = testbot.say("lee", "/language en")
+    assert "English" in out
+    out = testbot.say("lee", "which targets are lagging?")
+    assert "As of Oct 15, 2018" in out and "need attention" in out
+    out = testbot.say("lee", "who has not reported?")
+    assert "Xinglongtai District Government" in out and "Panshan" not in out.split(HTE)[0]
+    out = testbot.say("lee", "/status 高企")
+    assert "Panshan County Government: 12 enterprises" in out
+
+
+def test_nobody_is_left_in_silence(testbot: TestBot) -> None:
+    assert "invite code" in testbot.say("x", "hello there", lang="en")
+    testbot.join("lee", "leader")
+    out = testbot.say("lee", "asdfgh")
+    assert "did not understand" in out and "/lagging" in out
+    assert "do not know that command" in testbot.say("lee", "/frobnicate")
