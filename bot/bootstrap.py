@@ -22,6 +22,7 @@ class App:
     engine: Engine
     uow: sessionmaker[Session]
     clock: Clock
+    telegram_username: str | None = None  # known once the Telegram channel has asked getMe
 
     def close(self) -> None:
         """Release database connections."""

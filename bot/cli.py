@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,7 +31,7 @@ from bot.plan_store import active_plan, load_plan_file
 from bot.progress import assess_all, assess_one
 from bot.render import KIND_LABELS, indicator_dict, progress_dict, progress_text, unit_names, value_text
 from bot.reporting import Entry, submit
-from i18n import Translator, translator_for
+from i18n import N_, Translator, translator_for
 
 EXIT_USAGE = 2
 
@@ -60,6 +62,13 @@ def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
     with app.uow() as s:
         _, plan = active_plan(s)
     print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
+    if app.settings.telegram_token and not args.console:
+        from bot.channels.webhook import run_telegram
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        print(t("Telegram channel starting; press Ctrl+C to stop."))
+        asyncio.run(run_telegram(app))
+        return 0
     console = ConsoleChannel(app)
     console.make_admin(args.user)
     console.interactive(args.user, sys.stdout)
@@ -98,11 +107,14 @@ def cmd_plan_load(app: App, args: argparse.Namespace, t: Translator) -> int:
     if not result.changed:
         print(t("Plan {code} is already up to date.", code=result.code))
         return 0
-    print(t("Plan {code} {action}.", code=result.code, action=t("created") if result.created else t("updated")))
-    for what, items in ((t("added"), result.added), (t("updated"), result.updated),
-                        (t("retired"), result.retired)):
-        if items and not result.created:
-            print(f"  {what}: {', '.join(items)}")
+    if result.created:
+        print(t("Plan {code} loaded.", code=result.code))
+        return 0
+    print(t("Plan {code} updated; every report is kept.", code=result.code))
+    for label, items in ((N_("Added: {items}"), result.added), (N_("Changed: {items}"), result.updated),
+                         (N_("Retired (kept with their reports): {items}"), result.retired)):
+        if items:
+            print("  " + t(label, items=", ".join(items)))
     return 0
 
 
@@ -194,7 +206,8 @@ def cmd_status(app: App, args: argparse.Namespace, t: Translator) -> int:
         print(t("By unit:"))
         for code in ind.reporters:
             if code in p.unit_values:
-                print(f"  {plan.unit(code).name.get(t.lang)}: {value_text(ind, p.unit_values[code], t)}")
+                print("  " + t("{unit}: {value}", unit=plan.unit(code).name.get(t.lang),
+                               value=value_text(ind, p.unit_values[code], t)))
     return 0
 
 
@@ -204,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the bot (a console chat when no account is configured)")
     run.add_argument("--user", default="local", help="console user name (default: local)")
+    run.add_argument("--console", action="store_true", help="the console even when Telegram is configured")
     run.add_argument("--demo", action="store_true", help="demo database and data, clock at 2018-10-15")
     chat = sub.add_parser("chat", help="chat on the console: one message per stdin line")
     chat.add_argument("--user", required=True)
@@ -264,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlanFileError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
-        print(t("{n} problem(s) in the plan file.", n=len(e.problems)), file=sys.stderr)
+        print(t("Problems in the plan file: {n}.", n=len(e.problems)), file=sys.stderr)
     except ImportRejected as e:
         for rp in e.problems:
             print(t("row {row}: {message}", row=rp.row, message=rp.error.render(t)), file=sys.stderr)

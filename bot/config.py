@@ -27,6 +27,10 @@ class Settings:
     lang: str = "zh_Hans"
     telegram_token: str | None = None
     telegram_api_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    telegram_max_rate: float = 25.0
     wecom_corp_id: str | None = None
 
     @classmethod
@@ -36,6 +40,8 @@ class Settings:
         data_dir = Path(env.get("PLANBOT_DATA_DIR") or Path.cwd() / "data")
         url = env.get("PLANBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'planbot.db'}"
         now = None
+        if env.get("TELEGRAM_WEBHOOK_URL") and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+            raise ConfigError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET (any long random string)")
         if raw := env.get("PLANBOT_NOW"):
             try:
                 now = datetime.fromisoformat(raw)
@@ -49,6 +55,10 @@ class Settings:
             lang=env.get("PLANBOT_LANG") or "zh_Hans",
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            webhook_listen=env.get("PLANBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080",
+            telegram_max_rate=_float(env, "TELEGRAM_MAX_RATE", 25.0),
             wecom_corp_id=env.get("WECOM_CORP_ID") or None,
         )
 
@@ -59,9 +69,24 @@ class Settings:
             "data_dir": str(self.data_dir),
             "plan_file": str(self.plan_file),
             "clock": self.now.isoformat() if self.now else "real time",
-            "telegram": "configured" if self.telegram_token else "not configured",
+            "telegram": ("webhook" if self.telegram_webhook_url else "polling") if self.telegram_token
+            else "not configured",
+            "telegram_api": self.telegram_api_url or "https://api.telegram.org",
             "wecom": "configured" if self.wecom_corp_id else "not configured",
         }
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{key} must be positive")
+    return value
 
 
 def _redact_url(url: str) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from bot.domain.figures import FigureError, ParsedFigure, parse_figure
 from bot.domain.lookup import Ambiguous, NotFound, T, find
 from bot.domain.plan import Indicator, Kind, Plan, Unit
+from bot.domain.rules import MAX_DECIMALS
 from bot.errors import UserError
 from i18n import N_
 
@@ -18,7 +19,7 @@ FIGURE_MESSAGES = {
     "not_a_number": N_("“{text}” is not a number I can read."),
     "exponent": N_("Please write the number out in full, without an exponent: “{text}”."),
     "negative": N_("The value cannot be negative here: “{text}”."),
-    "too_many_decimals": N_("At most 4 decimal places, please: “{text}”."),
+    "too_many_decimals": N_("At most {n} decimal places, please: “{text}”."),
     "bad_separator": N_("The thousands separators in “{text}” are in the wrong place."),
     "mixed": N_("“{text}” mixes Arabic and Chinese digits."),
 }
@@ -51,7 +52,8 @@ def read_figure(ind: Indicator, text: str) -> ParsedFigure:
     try:
         return parse_figure(text, allow_negative=ind.kind is Kind.GROWTH)
     except FigureError as e:
-        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text) from None
+        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text,
+                        n=MAX_DECIMALS) from None
 
 
 def read_value(ind: Indicator, text: str) -> Decimal:

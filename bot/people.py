@@ -129,9 +129,9 @@ def redeem_invite(s: Session, ident: IdentityRow, code: str, now: datetime) -> R
         problem = N_("That invite code has already been used. Please ask your administrator for a new one.")
     elif _aware(invite.expires_at, now) <= now:
         problem = N_("That invite code has expired. Please ask your administrator for a new one.")
-    if problem or invite is None:
+    if problem is not None or invite is None:
         s.add(InviteAttemptRow(channel=ident.channel, external_id=ident.external_id, at=now))
-        raise UserError(problem or "")
+        raise UserError(problem or N_("That invite code is not valid."))
     invite.used_at, invite.used_by = now, ident.person_id
     person = ident.person
     role = next((r for r in person.roles if r.role == invite.role and r.unit_id == invite.unit_id), None)

@@ -28,10 +28,10 @@ def invite(ctx: Ctx, arg: str) -> list[Reply]:
     code, row = create_invite(ctx.s, ctx.plan_row, role, unit.code if unit else None,
                               parse_duration(expiry) if expiry else DEFAULT_EXPIRY, ctx.who, ctx.now)
     t = ctx.t
-    lines = [t("Invite code for a {role}{unit}:", role=t(ROLE_NAMES[role]),
-               unit=(" (" + unit.name.get(t.lang) + ")") if unit else ""), code,
+    head = (t("Invite code for {role} of {unit}:", role=t(ROLE_NAMES[role]), unit=unit.name.get(t.lang)) if unit
+            else t("Invite code for {role}:", role=t(ROLE_NAMES[role])))
+    lines = [head, code,
              t("Valid until {date}; it works once.", date=t.date(row.expires_at.date()))]
-    link = ctx.app.settings.describe().get("telegram_link")
-    if link:
-        lines.append(f"{link}?start={code}")
+    if ctx.app.telegram_username:
+        lines.append(t("Or open: {link}", link=f"https://t.me/{ctx.app.telegram_username}?start={code}"))
     return [text_reply("\n".join(lines))]

@@ -14,9 +14,12 @@ def bind(ctx: Ctx, code: str) -> list[Reply]:
     ctx.s.refresh(ctx.ident.person)
     ctx.roles = roles_of(ctx.ident.person, ctx.plan_row)
     t = ctx.t
-    unit = role.unit.name_zh if role.unit and t.lang == "zh" else (role.unit.name_en if role.unit else "")
-    text = t("Welcome! You are now registered as {role}", role=t(ROLE_NAMES[role.role]))
-    text += (t(" for {unit}.", unit=unit) if unit else ".")
+    label = t(ROLE_NAMES[role.role])
+    if role.unit is not None:
+        unit = role.unit.name_zh if t.lang == "zh" else role.unit.name_en
+        text = t("Welcome! You are now registered as {role} for {unit}.", role=label, unit=unit)
+    else:
+        text = t("Welcome! You are now registered as {role}.", role=label)
     return [text_reply(text + "\n" + help_text(ctx))]
 
 
@@ -58,9 +61,12 @@ def whoami(ctx: Ctx) -> list[Reply]:
     t = ctx.t
     if not ctx.roles.bound:
         return [text_reply(t("You are not registered yet. Please send the invite code your administrator gave you."))]
-    parts = [t(ROLE_NAMES["contact"]) + ": " + ctx.plan.unit(u).name.get(t.lang) for u in ctx.roles.contact_units]
+    contact = ROLE_NAMES["contact"]
+    parts = [t("{role} of {unit}", role=t(contact), unit=ctx.plan.unit(u).name.get(t.lang))
+             for u in ctx.roles.contact_units]
     parts += [t(ROLE_NAMES[r]) for r, held in (("leader", ctx.roles.leader), ("admin", ctx.roles.admin)) if held]
-    return [text_reply(t("You are {name}: {roles}.", name=ctx.ident.person.display_name, roles="; ".join(parts)))]
+    joined = ("；" if t.lang == "zh" else "; ").join(parts)
+    return [text_reply(t("You are {name}: {roles}.", name=ctx.ident.person.display_name, roles=joined))]
 
 
 def help_text(ctx: Ctx) -> str:

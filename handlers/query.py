@@ -21,11 +21,11 @@ def lagging(ctx: Ctx) -> list[Reply]:
     head = t("As of {date}:", date=t.date(ctx.today))
     if not shown:
         return [text_reply(head + "\n" + t("No target is behind its pace."))]
-    lines = [head + " " + t("{n} of {total} targets need attention.", n=len(shown), total=len(progress))]
+    lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))]
     lines += [progress_text(ctx.plan, p, t) for p in shown]
     owed = not_reported(progress)
     if owed:
-        lines.append(t("{n} reports are overdue. Ask “who has not reported” for the list.", n=len(owed)))
+        lines.append(t("Overdue reports: {n}. Ask “who has not reported” for the list.", n=len(owed)))
     return [text_reply("\n\n".join(lines))]
 
 
@@ -42,8 +42,8 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     lines = [t("As of {date}:", date=t.date(ctx.today)), progress_text(ctx.plan, p, t)]
     if p.unit_values:
         lines.append(t("By unit:"))
-        lines += [f"  {ctx.plan.unit(u).name.get(t.lang)}: {value_text(ind, p.unit_values[u], t)}"
-                  for u in ind.reporters if u in p.unit_values]
+        lines += ["  " + t("{unit}: {value}", unit=ctx.plan.unit(u).name.get(t.lang),
+                           value=value_text(ind, p.unit_values[u], t)) for u in ind.reporters if u in p.unit_values]
     return [text_reply("\n".join(lines))]
 
 
@@ -61,5 +61,6 @@ def missing(ctx: Ctx) -> list[Reply]:
                                  period=o.period.label, due=t.date(o.due)))
     lines = [t("Not yet reported, as of {date}:", date=t.date(ctx.today))]
     for unit, items in by_unit.items():
-        lines.append(f"• {ctx.plan.unit(unit).name.get(t.lang)}: " + ("、" if t.lang == "zh" else "; ").join(items))
+        lines.append("• " + t("{unit}: {value}", unit=ctx.plan.unit(unit).name.get(t.lang),
+                              value=("；" if t.lang == "zh" else "; ").join(items)))
     return [text_reply("\n".join(lines))]

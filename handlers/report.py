@@ -10,6 +10,7 @@ from bot.db.models import FigureRow, IndicatorRow, UnitRow
 from bot.domain.figures import FigureError, find_figure
 from bot.domain.period import Period, find_period, parse_period, reporting_period
 from bot.domain.plan import Aggregation, Indicator, Kind, Unit
+from bot.domain.rules import MAX_DECIMALS
 from bot.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
 from bot.errors import UserError
 from bot.render import value_text
@@ -80,7 +81,8 @@ def start(ctx: Ctx, arg: str = "") -> list[Reply]:
         done = reported(ctx, unit.code, ind.code, period.label) is not None
         todo += not done
         mark = "✓ " if done else ""
-        rows.append([ctx.button(f"{mark}{ind.name.get(ctx.t.lang)} ({period.label})", "pick", ind.code)])
+        label = ctx.t("{indicator} ({period})", indicator=ind.name.get(ctx.t.lang), period=period.label)
+        rows.append([ctx.button(mark + label, "pick", ind.code)])
     rows.append([ctx.button(ctx.t("Cancel"), "cancel")])
     head = ctx.t("{unit}: {todo} of {n} indicators still to report. Choose one:",
                  unit=unit.name.get(ctx.t.lang), todo=todo, n=len(owed))
@@ -212,7 +214,8 @@ def one_shot(ctx: Ctx, text: str, correcting: bool = False) -> list[Reply] | Non
     except FigureError as e:
         if e.reason == "no_number" or not mentions_indicator(ctx, rest_text):
             return None
-        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text) from None
+        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text,
+                        n=MAX_DECIMALS) from None
     ind = match_indicator(ctx.plan, rest) or match_indicator(ctx.plan, rest_text)
     if ind is None:
         if not rest:
@@ -247,8 +250,9 @@ def correct(ctx: Ctx, arg: str) -> list[Reply]:
         period = _period(ind, ctx)
         saved = reported(ctx, unit.code, ind.code, period.label)
         if saved is not None:
-            rows.append([ctx.button(f"{ind.name.get(ctx.t.lang)} ({period.label}): {value_text(ind, saved, ctx.t)}",
-                                    "pick", ind.code)])
+            label = ctx.t("{indicator} ({period}): {value}", indicator=ind.name.get(ctx.t.lang),
+                          period=period.label, value=value_text(ind, saved, ctx.t))
+            rows.append([ctx.button(label, "pick", ind.code)])
     if not rows:
         return [text_reply(ctx.t("Nothing has been reported for this period yet, so there is nothing to correct."))]
     ctx.go("report.pick", unit=unit.code)

@@ -89,7 +89,7 @@ def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:
         return report.value(ctx, text)
     if ctx.state == "report.reason":
         return report.reason(ctx, text)
-    if not ctx.roles.bound and looks_like_code(text):
+    if looks_like_code(text):  # an invite code, also for someone who already holds a role
         return onboarding.bind(ctx, text)
     if ctx.inbound.is_group:
         return []

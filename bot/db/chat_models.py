@@ -107,3 +107,16 @@ class InboundSeenRow(Base):
     channel: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboxRow(Base):
+    """A platform update stored before it is acknowledged, so a crash before it is handled loses nothing."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    update_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

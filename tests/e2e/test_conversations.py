@@ -142,7 +142,7 @@ def test_leader_questions_and_language(testbot: TestBot) -> None:
     out = testbot.say("lee", "/language en")
     assert "English" in out
     out = testbot.say("lee", "which targets are lagging?")
-    assert "As of Oct 15, 2018" in out and "need attention" in out
+    assert "As of Oct 15, 2018" in out and "Targets needing attention" in out
     out = testbot.say("lee", "who has not reported?")
     assert "Xinglongtai District Government" in out and "Panshan" not in out.split(HTE)[0]
     out = testbot.say("lee", "/status 高企")

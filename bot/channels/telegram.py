@@ -1,0 +1,194 @@
+"""The Telegram channel: python-telegram-bot carries handlers/ to Telegram, by polling or by webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.bootstrap import App
+from bot.channels.telegram_limits import FloodLimiter, PerChatProcessor, protect_logs
+from bot.inbox import Inbox
+from handlers.router import Router
+from handlers.types import Inbound, Reply
+from i18n import N_, translator_for
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+COMMANDS = [
+    ("report", N_("Report this period's figures")),
+    ("correct", N_("Correct a figure")),
+    ("lagging", N_("Targets behind their pace")),
+    ("status", N_("How one indicator is doing")),
+    ("missing", N_("Units that have not reported")),
+    ("language", N_("Switch language: 中文 / English")),
+    ("help", N_("What I can do")),
+    ("cancel", N_("Stop what you are doing")),
+]
+EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
+            "to correct a saved one.")
+
+
+def base_url(api_url: str | None) -> str:
+    """PTB's base URL for a Bot API server address: https://api.telegram.org → https://api.telegram.org/bot."""
+    url = (api_url or "https://api.telegram.org").rstrip("/")
+    return url if url.endswith("/bot") else url + "/bot"
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """The Inbound for a Telegram update (message, command, button press); None for updates we do not handle."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return None
+    common: dict[str, Any] = {
+        "channel": CHANNEL, "sender": str(user.id), "chat": str(chat.id), "message_id": f"u{update.update_id}",
+        "sender_name": user.full_name, "lang_hint": user.language_code, "is_group": chat.type != "private",
+    }
+    if update.callback_query is not None:
+        return Inbound(payload=update.callback_query.data or "", **common)
+    message = update.message
+    if message is None:
+        return None
+    return Inbound(text=message.text, **common)
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for a reply's buttons."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row]
+                                 for row in reply.buttons])
+
+
+class TelegramChannel:
+    """Receives updates (stored in the inbox first), hands them to the router, sends the replies."""
+
+    def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 256) -> None:
+        settings = app.settings
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.app = app
+        self.router = Router(app)
+        self.inbox = Inbox(app.uow, CHANNEL)
+        self.poll_timeout = poll_timeout
+        protect_logs(settings.telegram_token)
+        url = base_url(settings.telegram_api_url)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder().token(settings.telegram_token).base_url(url)
+            .base_file_url(url.replace("/bot", "/file/bot"))
+            .rate_limiter(FloodLimiter(overall_per_second=settings.telegram_max_rate))
+            .concurrent_updates(PerChatProcessor(concurrency)).updater(None)
+            .connection_pool_size(max(64, concurrency)).pool_timeout(30)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self.on_update))
+        self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def bot(self) -> Any:
+        """The PTB Bot."""
+        return self.application.bot
+
+    async def start(self, *, webhook: bool = False) -> None:
+        """Initialise, publish the command menus, replay stored updates, and start polling unless on a webhook."""
+        await self.application.initialize()
+        self.app.telegram_username = self.bot.username
+        await self.set_commands()
+        await self.application.start()
+        for raw in await asyncio.to_thread(self.inbox.pending):
+            await self.application.update_queue.put(Update.de_json(raw, self.bot))
+        if webhook:
+            settings = self.app.settings
+            await self.bot.set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret,
+                                       allowed_updates=Update.ALL_TYPES)
+        else:
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self.poll())
+
+    async def stop(self) -> None:
+        """Stop polling and processing; updates received but not handled stay in the inbox."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def set_commands(self) -> None:
+        """The command menu in Chinese (default) and English."""
+        for lang in ("zh_Hans", "en"):
+            t = translator_for(lang)
+            commands = [BotCommand(name, t(text)) for name, text in COMMANDS]
+            await self.bot.set_my_commands(commands, language_code=None if lang == "zh_Hans" else "en")
+
+    async def poll(self) -> None:
+        """Long-poll getUpdates; each batch is stored before the next call acknowledges it."""
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=self.poll_timeout,
+                                                     allowed_updates=Update.ALL_TYPES)
+                backoff = 1.0
+            except RetryAfter as e:
+                await asyncio.sleep(e.retry_after if isinstance(e.retry_after, int) else e.retry_after.total_seconds())
+                continue
+            except (TimedOut, NetworkError) as e:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", type(e).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            if not updates:
+                continue
+            await self.receive(updates)
+            offset = updates[-1].update_id + 1
+
+    async def receive(self, updates: list[Update]) -> None:
+        """Store updates, then queue them for handling."""
+        now = self.app.clock.now()
+        await asyncio.to_thread(self.inbox.store, [(str(u.update_id), u.to_dict()) for u in updates], now)
+        for u in updates:
+            await self.application.update_queue.put(u)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update: answer a button press, route the message, send the replies, mark it done."""
+        try:
+            await self._handle(update)
+        finally:
+            await asyncio.to_thread(self.inbox.done, str(update.update_id), self.app.clock.now())
+
+    async def _handle(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            with contextlib.suppress(BadRequest):  # too old to answer; the press is still handled
+                await query.answer()
+        if update.edited_message is not None and update.effective_chat is not None:
+            t = translator_for(update.effective_user.language_code if update.effective_user else None)
+            await self.send(update.effective_chat.id, Reply(t(EDITED)))
+            return
+        inbound = to_inbound(update)
+        if inbound is None:
+            return
+        outcome = await asyncio.to_thread(self.router.handle, inbound)
+        if query is not None and query.message is not None and not outcome.duplicate:
+            with contextlib.suppress(BadRequest):
+                await query.edit_message_reply_markup(None)
+        for reply in outcome.replies:
+            await self.send(int(reply.chat or inbound.chat), reply)
+
+    async def send(self, chat_id: int, reply: Reply) -> None:
+        """Send one reply (text, photo) with its buttons."""
+        try:
+            if reply.image is not None:
+                with reply.image.open("rb") as fh:
+                    await self.bot.send_photo(chat_id, fh, caption=reply.text[:1024], reply_markup=markup(reply))
+            else:
+                await self.bot.send_message(chat_id, reply.text, reply_markup=markup(reply))
+        except Forbidden:
+            log.info("chat %s has blocked the bot", chat_id)

@@ -1,0 +1,45 @@
+"""The inbox: platform updates stored before they are acknowledged, marked when handled, replayed after a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.chat_models import InboxRow
+
+
+class Inbox:
+    """Stored updates of one channel."""
+
+    def __init__(self, uow: sessionmaker[Session], channel: str) -> None:
+        self.uow, self.channel = uow, channel
+
+    def store(self, updates: Iterable[tuple[str, dict[str, Any]]], now: datetime) -> None:
+        """Keep these updates (id, raw JSON); one already stored is left as it is."""
+        rows = [{"channel": self.channel, "update_id": uid, "payload": json.dumps(raw, ensure_ascii=False),
+                 "received_at": now} for uid, raw in updates]
+        if not rows:
+            return
+        with self.uow.begin() as s:
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            s.execute(insert(InboxRow).values(rows).on_conflict_do_nothing(index_elements=["channel", "update_id"]))
+
+    def done(self, update_id: str, now: datetime) -> None:
+        """Mark an update handled."""
+        with self.uow.begin() as s:
+            s.execute(update(InboxRow).where(InboxRow.channel == self.channel, InboxRow.update_id == update_id)
+                      .values(processed_at=now))
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Updates stored but not yet handled, oldest first."""
+        with self.uow() as s:
+            rows = s.scalars(select(InboxRow.payload).where(InboxRow.channel == self.channel,
+                                                            InboxRow.processed_at.is_(None)).order_by(InboxRow.id))
+            return [json.loads(p) for p in rows]

@@ -1,0 +1,44 @@
+"""The console as a newcomer meets it: `planbot run` and `planbot chat` as subprocesses, state kept between runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PLANBOT = Path(sys.executable).parent / "planbot"
+
+
+def run(env: dict[str, str], args: list[str], stdin: str) -> str:
+    proc = subprocess.run([str(PLANBOT), *args], input=stdin, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def test_run_opens_a_console_for_an_admin_and_leader(env: dict[str, str]) -> None:
+    env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
+    out = run(env, ["run"], "/whoami\n/invite 盘山县 contact\n/quit\n")
+    assert "telegram: not configured" in out
+    assert "local" in out and "管理员" in out and "领导" in out
+    code = [line for line in out.splitlines() if len(line) == 24 and " " not in line]
+    assert code, out
+    out = run(env, ["run"], f"{code[0]}\n高新技术企业 12家\n1\n/quit\n")
+    assert "盘山县人民政府" in out and "12家" in out
+
+
+def test_chat_keeps_state_between_invocations(env: dict[str, str]) -> None:
+    env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
+    code = subprocess.run([str(PLANBOT), "invite", "--unit", "dawa", "--role", "contact"], env=env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    run(env, ["chat", "--user", "mei"], f"{code}\n填报\n")
+    out = run(env, ["chat", "--user", "mei"], "1\n")  # the choice offered in the previous run
+    assert "2018Q3" in out
+    out = run(env, ["chat", "--user", "mei"], "15家\n1\n")
+    assert "15家" in out
+
+
+def test_demo_has_something_to_answer(env: dict[str, str]) -> None:
+    out = run(env, ["chat", "--demo", "--user", "demo-leader"], "/lagging\n/missing\n")
+    assert "🔴" in out or "🟡" in out
+    assert "Panshan" in out or "盘山" in out
