@@ -55,7 +55,8 @@ def unit_names(plan: Plan, codes: tuple[str, ...] | list[str], t: Translator) ->
 def progress_text(plan: Plan, p: Progress, t: Translator) -> str:
     """A short paragraph on one indicator's progress."""
     ind = p.indicator
-    head = f"{STATUS_MARKS[p.status]} {ind.name.get(t.lang)}: {t(STATUS_LABELS[p.status])}"
+    head = STATUS_MARKS[p.status] + " " + t("{name}: {status}", name=ind.name.get(t.lang),
+                                             status=t(STATUS_LABELS[p.status]))
     lines = [head]
     lines.append(t("actual {actual}, expected by now {expected}, target {target} by {due}",
                    actual=value_text(ind, p.actual, t), expected=value_text(ind, p.expected, t),

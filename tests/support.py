@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
 from bot.bootstrap import App
 from bot.channels.console import ConsoleChannel, render
+from bot.db.models import FigureRow
 from bot.people import create_invite, parse_duration
 from bot.plan_store import active_plan
+from fakes import FakeBotApi
 
 
 class TestBot:
@@ -34,3 +41,44 @@ class TestBot:
     def join(self, user: str, role: str, unit: str | None = None, lang: str = "en") -> str:
         """Bind user with a new invite code; the welcome text."""
         return self.say(user, self.invite(role, unit), lang=lang)
+
+
+def invite(app: App, role: str, unit: str | None = None) -> str:
+    with app.uow.begin() as s:
+        row, _ = active_plan(s)
+        code, _ = create_invite(s, row, role, unit, parse_duration("7d"), "test", app.clock.now())
+    return code
+
+
+class Chat:
+    """One person talking to the bot through the fake server."""
+
+    def __init__(self, fake: FakeBotApi, chat_id: int, user_id: int | None = None, chat_type: str = "private",
+                 lang: str = "zh-hans") -> None:
+        self.fake, self.chat_id, self.user_id, self.chat_type, self.lang = fake, chat_id, user_id, chat_type, lang
+
+    async def _await_reply(self, before: int) -> dict[str, Any]:
+        sent = await self.fake.wait_for_sent_async(before + 1, self.chat_id)
+        return sent[-1]
+
+    async def say(self, text: str) -> dict[str, Any]:
+        before = len(self.fake.sent(self.chat_id))
+        self.fake.push_update(self.fake.message_update(self.chat_id, text, user_id=self.user_id,
+                                                       chat_type=self.chat_type, lang=self.lang))
+        return await self._await_reply(before)
+
+    async def press(self, label_part: str) -> dict[str, Any]:
+        last = self.fake.sent(self.chat_id)[-1]
+        buttons = [b for row in last["reply_markup"]["inline_keyboard"] for b in row]
+        data = next(b["callback_data"] for b in buttons if label_part in b["text"])
+        return await self.press_data(data)
+
+    async def press_data(self, data: str) -> dict[str, Any]:
+        before = len(self.fake.sent(self.chat_id))
+        self.fake.push_update(self.fake.callback_update(self.chat_id, data, user_id=self.user_id))
+        return await self._await_reply(before)
+
+
+def figures(app: App) -> list[tuple[str, Decimal, str]]:
+    with app.uow() as s:
+        return [(f.period, f.value, f.via) for f in s.scalars(select(FigureRow).order_by(FigureRow.id))]

@@ -1,0 +1,183 @@
+"""The real python-telegram-bot against the fake Bot API server on 127.0.0.1: polling, webhook, manners, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+from telegram import Update
+
+from bot.bootstrap import App, bootstrap
+from bot.channels.telegram import TelegramChannel
+from bot.channels.webhook import run_telegram
+from bot.config import Settings
+from bot.inbox import Inbox
+from fakes import FakeBotApi
+from support import Chat, figures, invite
+
+pytestmark = [pytest.mark.asyncio,
+              pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
+TOKEN = "987654:SECRET-token-value"
+NOW = "2018-10-15T10:00:00+08:00"
+ALICE, LEE, GROUP = 1001, 2002, -5005
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApi(TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+def tg_env(env: dict[str, str], fake: FakeBotApi) -> dict[str, str]:
+    return dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url,
+                TELEGRAM_MAX_RATE="1000")
+
+
+@pytest.fixture
+def tg_app(tg_env: dict[str, str]) -> Iterator[App]:
+    app = bootstrap(Settings.from_env(tg_env))
+    yield app
+    app.close()
+
+
+@pytest_asyncio.fixture
+async def channel(tg_app: App) -> AsyncIterator[TelegramChannel]:
+    ch = TelegramChannel(tg_app, poll_timeout=1)
+    await ch.start()
+    yield ch
+    await ch.stop()
+
+
+async def test_polling_guided_report_with_inline_buttons(fake: FakeBotApi, tg_app: App,
+                                                         channel: TelegramChannel) -> None:
+    alice = Chat(fake, ALICE)
+    welcome = await alice.say(f"/start {invite(tg_app, 'contact', 'panshan')}")  # the deep link's payload
+    assert "盘山县人民政府" in welcome["text"]
+    menu = await alice.say("填报")
+    assert menu["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("高新技术企业总数")
+    asked = await alice.press("高新技术企业总数")
+    assert "2018Q3" in asked["text"]
+    confirm = await alice.say("12家")
+    assert "12家" in confirm["text"]
+    saved = await alice.press("确认")
+    assert "已保存" in saved["text"] or "12家" in saved["text"]
+    assert figures(tg_app) == [("2018Q3", Decimal(12), "telegram")]
+    methods = [m for m, _ in fake.calls]
+    assert "answerCallbackQuery" in methods and "editMessageReplyMarkup" in methods
+    assert [c["command"] for c in fake.my_commands("en")][:2] == ["report", "correct"]
+    assert fake.my_commands("")[0]["description"] != fake.my_commands("en")[0]["description"]
+
+
+async def test_forged_and_stale_buttons_are_refused(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    alice = Chat(fake, ALICE, lang="en")
+    await alice.say(invite(tg_app, "contact", "panshan"))
+    await alice.say("/report")
+    stale = fake.sent(ALICE)[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await alice.say("/cancel")
+    assert "no longer valid" in (await alice.press_data(stale))["text"]
+    assert "no longer valid" in (await alice.press_data("1|confirm|; DROP TABLE figures"))["text"]
+    assert "not valid" in (await alice.press_data("7|drop_table|figures"))["text"]
+    assert figures(tg_app) == []
+
+
+async def test_group_chats_photos_and_edits(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    lee = Chat(fake, LEE, lang="en")
+    await lee.say(invite(tg_app, "leader"))
+    group = Chat(fake, GROUP, user_id=LEE, chat_type="group", lang="en")
+    assert "Targets needing attention" in (await group.say("/lagging@planbot_test_bot"))["text"]
+    assert "private chat" in (await group.say("/report"))["text"]
+    before = len(fake.sent(LEE))
+    fake.push_update(fake.media_update(LEE, "sticker", lang="en"))
+    assert "send text" in (await lee._await_reply(before))["text"]
+    before = len(fake.sent(LEE))
+    fake.push_update(fake.message_update(LEE, "高企 13家", edited=True, lang="en"))
+    assert "edited" in (await lee._await_reply(before))["text"]
+
+
+async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app: App,
+                                                       channel: TelegramChannel) -> None:
+    alice = Chat(fake, ALICE)
+    await alice.say(invite(tg_app, "contact", "panshan"))
+    await alice.say("高新技术企业 12家")
+    press = fake.callback_update(ALICE, fake.sent(ALICE)[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+                                 user_id=ALICE)
+    fake.push_update(press)
+    await fake.wait_for_sent_async(3, ALICE)  # welcome, confirm?, saved
+    assert "update_id" in press
+    await channel.receive([Update.de_json(press, channel.bot)])  # Telegram delivers the same update_id again
+    await asyncio.sleep(1.5)
+    assert figures(tg_app) == [("2018Q3", Decimal(12), "telegram")]
+    assert len(fake.sent(ALICE)) == 3
+
+
+async def test_an_update_received_but_not_handled_is_replayed_after_a_crash(fake: FakeBotApi, tg_app: App) -> None:
+    code = invite(tg_app, "contact", "panshan")
+    update = fake.message_update(ALICE, code) | {"update_id": 77}
+    Inbox(tg_app.uow, "telegram").store([("77", update)], tg_app.clock.now())  # stored, then the process died
+    ch = TelegramChannel(tg_app, poll_timeout=1)
+    await ch.start()
+    try:
+        sent = await fake.wait_for_sent_async(1, ALICE)
+        assert "盘山县人民政府" in sent[0]["text"]
+        await asyncio.sleep(0.2)
+        assert Inbox(tg_app.uow, "telegram").pending() == []
+    finally:
+        await ch.stop()
+
+
+async def test_retry_after_is_honoured(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    fake.fail_next("sendMessage", 429, retry_after=1)
+    reply = await Chat(fake, ALICE, lang="en").say("hello")
+    assert "invite code" in reply["text"]
+    assert [m for m, _ in fake.calls].count("sendMessage") >= 2
+
+
+async def test_the_token_never_reaches_the_logs(fake: FakeBotApi, tg_app: App, channel: TelegramChannel,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await Chat(fake, ALICE).say("你好")
+    assert caplog.records, "nothing was logged: the check would prove nothing"
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_webhook_mode_checks_the_secret_and_answers(fake: FakeBotApi, tg_env: dict[str, str]) -> None:
+    port = free_port()
+    env = dict(tg_env, TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook/telegram",
+               TELEGRAM_WEBHOOK_SECRET="s3cret-for-tests", PLANBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+    app = bootstrap(Settings.from_env(env))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_telegram(app, stop))
+    try:
+        for _ in range(100):
+            if fake.webhook and fake.webhook.get("url"):
+                break
+            await asyncio.sleep(0.05)
+        assert fake.webhook is not None and fake.webhook["secret_token"] == "s3cret-for-tests"
+        await asyncio.sleep(0.3)  # the server is listening once the webhook is registered and uvicorn has started
+        update = fake.message_update(ALICE, invite(app, "leader"), lang="en")
+        assert await fake.deliver_webhook_async(dict(update), secret="wrong") == 403
+        assert await fake.deliver_webhook_async(dict(update), secret=None) == 403
+        assert await fake.deliver_webhook_async(update) == 200
+        sent = await fake.wait_for_sent_async(1, ALICE)
+        assert "Welcome" in sent[0]["text"]
+        lee = fake.message_update(ALICE, "which targets are lagging?", lang="en")
+        assert await fake.deliver_webhook_async(lee) == 200
+        sent = await fake.wait_for_sent_async(2, ALICE)
+        assert "Targets needing attention" in sent[1]["text"]
+    finally:
+        stop.set()
+        await task
+        app.close()
