@@ -81,6 +81,44 @@ def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
+def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Run one reminder sweep at an instant and dispatch what it queued (console pushes are printed)."""
+    from reminders.dispatch import ConsoleSender, dispatch
+    from reminders.scheduler import Ticker
+
+    try:
+        at = datetime.fromisoformat(args.now)
+    except ValueError:
+        raise UserError("Cannot read the date {date}: write it as YYYY-MM-DD.", date=args.now) from None
+    at = at if at.tzinfo else at.replace(tzinfo=app.clock.tz)
+    ticker = Ticker(app, [], catch_up_workdays=args.catch_up)
+    result = ticker.sweep_now(at)
+    console = ConsoleSender(out=sys.stdout)
+    stats = asyncio.run(dispatch(app.uow, console, lambda: at))
+    sent = stats.sent
+    if app.settings.telegram_token:
+        sent += asyncio.run(_dispatch_telegram(app, at)).sent
+    print(t("Reminders due: {n}; messages queued: {queued}; sent now: {sent}; too old (marked missed): {missed}.",
+            n=result.reminders, queued=result.queued, sent=sent, missed=result.missed))
+    return 0
+
+
+async def _dispatch_telegram(app: App, at: datetime) -> Any:
+    from telegram.ext import ExtBot
+
+    from bot.channels.telegram import base_url
+    from bot.channels.telegram_limits import FloodLimiter, protect_logs
+    from bot.channels.telegram_sender import TelegramSender
+    from reminders.dispatch import dispatch
+
+    token = app.settings.telegram_token or ""
+    protect_logs(token)
+    bot: ExtBot[Any] = ExtBot(token, base_url=base_url(app.settings.telegram_api_url),
+                              rate_limiter=FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
+    async with bot:
+        return await dispatch(app.uow, TelegramSender(bot), lambda: at)
+
+
 def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Print a one-time invite code for a role (and unit, for contacts)."""
     with app.uow.begin() as s:
@@ -222,6 +260,10 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="chat on the console: one message per stdin line")
     chat.add_argument("--user", required=True)
     chat.add_argument("--demo", action="store_true", help="use the demo database")
+    rem = sub.add_parser("remind", help="one reminder sweep at an instant, and send what it queued")
+    rem.add_argument("--now", required=True, help="the instant, e.g. 2018-10-08T09:00")
+    rem.add_argument("--catch-up", type=int, default=1, help="working days of reminders still worth sending")
+    rem.add_argument("--demo", action="store_true", help="use the demo database")
     inv = sub.add_parser("invite", help="make a one-time invite code")
     inv.add_argument("--unit")
     inv.add_argument("--role", required=True, choices=["contact", "leader", "admin"])
@@ -250,8 +292,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
-    "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "report": cmd_report, "import": cmd_import,
-    "lagging": cmd_lagging, "status": cmd_status,
+    "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
+    "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }
 

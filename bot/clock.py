@@ -18,6 +18,11 @@ class Clock:
             aware = start if start.tzinfo else start.replace(tzinfo=tz)
             self._offset = aware - datetime.now(tz)
 
+    def set(self, instant: datetime) -> None:
+        """Move a simulated clock to instant (it runs on from there); for simulations and tests."""
+        aware = instant if instant.tzinfo else instant.replace(tzinfo=self.tz)
+        self._offset = aware - datetime.now(self.tz)
+
     def now(self) -> datetime:
         """The current instant, aware, in the clock's time zone."""
         return (datetime.now(self.tz) + self._offset).astimezone(self.tz)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -40,6 +41,12 @@ def _series(ind: Indicator, rng: random.Random, pace: float) -> list[tuple[Perio
     return [(year(2017), start)] + [(quarter(2018, q), (start + step * q).quantize(Decimal(1))) for q in (1, 2, 3)]
 
 
+def _entered(period: Period, rng: random.Random) -> datetime:
+    """When a demo figure was entered: a few days after its period ended, around the deadline."""
+    day = period.end + timedelta(days=rng.randint(9, 12))
+    return datetime.combine(day, time(10, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
 def seed(app: App) -> bool:
     """Fill the database with demo people and figures once; False when they are already there."""
     now = datetime.fromisoformat(DEMO_NOW)
@@ -65,7 +72,7 @@ def seed(app: App) -> bool:
                     if ind.kind is Kind.FLOW and value < 0:
                         value = Decimal(0)
                     entry = Entry(plan.unit(unit), ind, period, value, NOTE)
-                    save(s, row, plan, entry, WHO, "import", now)
+                    save(s, row, plan, entry, WHO, "import", _entered(period, rng))
         unit_rows = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == row.id))}
         for code in ("shuangtaizi", "xinglongtai", "dawa", "panshan", "liaodongwan", "liaohekou", "sci_tech_bureau"):
             ident = identity_for(s, "console", f"demo-{code}", f"demo-{code}", f"演示联络员 {plan.unit(code).name.zh}",

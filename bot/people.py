@@ -87,9 +87,9 @@ def create_invite(s: Session, plan_row: PlanRow, role: str, unit_code: str | Non
     if role not in ROLES:
         raise UserError("Unknown role {role}: choose contact, leader or admin.", role=role)
     unit = None
-    if role == "contact":
-        if not unit_code:
-            raise UserError("An invite for a unit contact needs a unit.")
+    if role == "contact" and not unit_code:
+        raise UserError("An invite for a unit contact needs a unit.")
+    if unit_code and role != "admin":  # a leader invited for a unit is that unit's leader contact
         unit = s.scalar(select(UnitRow).where(UnitRow.plan_id == plan_row.id, UnitRow.code == unit_code))
         if unit is None:
             raise UserError("No unit matches “{query}”.", query=unit_code)

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import bot.db.chat_models  # noqa: F401  (registers the chat tables)
+import bot.db.chat_models
+import bot.db.outbox_models  # noqa: F401  (registers the outbox tables)
 from bot.db.models import Base
 
 config = context.config

@@ -1,0 +1,93 @@
+"""The outbox: every pushed message is a row with an idempotency key; dispatchers claim, send and record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.db.chat_models import IdentityRow, PersonRow
+from bot.db.outbox_models import OutboxRow
+from handlers.types import Button
+
+REPLY, REMINDER, BULK = 0, 5, 10  # priorities: lower goes first
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a person is reached: a channel and a chat."""
+
+    person_id: int
+    channel: str
+    chat_id: str
+
+
+def delivery_for(s: Session, person: PersonRow) -> Delivery | None:
+    """The chat to push to: Telegram when the person has it, else WeCom, else the console; None if inactive."""
+    if not person.active:
+        return None
+    idents = list(s.scalars(select(IdentityRow).where(IdentityRow.person_id == person.id)))
+    order = {"telegram": 0, "wecom": 1, "console": 2}
+    idents = sorted((i for i in idents if i.chat_id), key=lambda i: order.get(i.channel, 9))
+    if not idents:
+        return None
+    return Delivery(person.id, idents[0].channel, idents[0].chat_id or "")
+
+
+def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datetime, *,
+            buttons: list[Button] | None = None, priority: int = REMINDER, not_before: datetime | None = None,
+            notice_id: int | None = None, status: str = "pending") -> bool:
+    """Queue one message under key; False (and nothing queued) when that key is already in the outbox."""
+    values = {
+        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": kind,
+        "text": text, "buttons": json.dumps([[b.label, b.payload] for b in buttons or []], ensure_ascii=False),
+        "priority": priority, "status": status, "attempts": 0, "created_at": now,
+        "not_before": not_before or now, "notice_id": notice_id,
+    }
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = s.execute(insert(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:
+    """Take up to limit due rows of a channel (replies first) and mark them sending; SKIP LOCKED on PostgreSQL."""
+    stmt = (select(OutboxRow).where(OutboxRow.channel == channel, OutboxRow.status == "pending",
+                                    OutboxRow.not_before <= now)
+            .order_by(OutboxRow.priority, OutboxRow.id).limit(limit))
+    if s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(s.scalars(stmt))
+    for row in rows:
+        row.status, row.attempts = "sending", row.attempts + 1
+    s.flush()
+    return rows
+
+
+def buttons_of(row: OutboxRow) -> list[Button]:
+    """The buttons stored with a row."""
+    return [Button(label, payload) for label, payload in json.loads(row.buttons or "[]")]
+
+
+def recover_sending(s: Session) -> int:
+    """Rows left 'sending' by a process that died: their outcome is unknown, so they become 'uncertain'."""
+    result = s.execute(update(OutboxRow).where(OutboxRow.status == "sending")
+                       .values(status="uncertain", last_error="interrupted while sending"))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def counts(s: Session, notice_id: int | None = None) -> dict[str, int]:
+    """Rows by status (of one notice, or of the whole outbox)."""
+    stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+    if notice_id is not None:
+        stmt = stmt.where(OutboxRow.notice_id == notice_id)
+    return {status: int(n) for status, n in s.execute(stmt)}
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait before retrying after a server error: 5 s, 10 s, 20 s ... at most 10 minutes."""
+    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))

@@ -1,0 +1,102 @@
+"""One sweep of the reminder policy at an instant: what fell due is queued in the outbox, once per recipient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.db.outbox_models import SchedulerStateRow
+from bot.domain.pace import Progress
+from bot.domain.plan import Plan
+from bot.plan_store import active_plan
+from bot.progress import assess_all, not_reported
+from i18n import translator_for
+from reminders import messages, recipients
+from reminders.calendar import add_workdays
+from reminders.outbox import REMINDER, delivery_for, enqueue
+from reminders.policy import Policy, Reminder, due_between
+
+BOOKMARK = "reminders"
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: reminders found, messages queued, and reminders too old to send (marked missed)."""
+
+    reminders: int = 0
+    queued: int = 0
+    missed: int = 0
+
+
+def reported_by(s: Session, plan_row: PlanRow, now: datetime) -> set[tuple[str, str, str]]:
+    """(indicator, unit, period) of every figure first entered on or before now."""
+    first = (select(FigureRevisionRow.figure_id, func.min(FigureRevisionRow.entered_at).label("at"))
+             .group_by(FigureRevisionRow.figure_id).subquery())
+    stmt = (select(IndicatorRow.code, UnitRow.code, FigureRow.period)
+            .join(first, first.c.figure_id == FigureRow.id)
+            .join(IndicatorRow, FigureRow.indicator_id == IndicatorRow.id)
+            .join(UnitRow, FigureRow.unit_id == UnitRow.id)
+            .where(IndicatorRow.plan_id == plan_row.id, first.c.at <= now))
+    return {(i, u, p) for i, u, p in s.execute(stmt)}
+
+
+def catch_up_start(now: datetime, workdays: int) -> datetime:
+    """The start of the working day `workdays` before now's day: reminders since then are still worth sending."""
+    day = add_workdays(now.date(), -workdays)
+    return datetime.combine(day, time(0), tzinfo=now.tzinfo)
+
+
+def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Policy | None = None) -> SweepResult:
+    """Queue every reminder that fell due since the last sweep (or the catch-up window); older ones are missed."""
+    plan_row, plan = active_plan(s)
+    policy = policy or Policy()
+    mark = s.get(SchedulerStateRow, BOOKMARK)
+    floor = catch_up_start(now, catch_up_workdays)
+    last = mark.at if mark else floor
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    result = SweepResult()
+    if last >= now:
+        return result
+    start = max(last, floor)
+    reported = reported_by(s, plan_row, now)
+    progress = assess_all(s, plan_row, plan, now.date())
+    statuses = {p.indicator.code: p.status for p in progress}
+    if last < floor:
+        result.missed = len(due_between(plan, policy, reported, statuses, last, floor))
+    for r in due_between(plan, policy, reported, statuses, start, now):
+        result.reminders += 1
+        result.queued += _queue(s, plan_row, plan, r, progress, now)
+    if mark is None:
+        s.add(SchedulerStateRow(name=BOOKMARK, at=now))
+    else:
+        mark.at = now
+    s.flush()
+    return result
+
+
+def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:
+    people = recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units)
+    queued = 0
+    for person in people:
+        to = delivery_for(s, person)
+        if to is None:
+            continue
+        t = translator_for(person.lang)
+        buttons = None
+        if r.kind == "milestone":
+            p = next(p for p in progress if p.indicator.code == r.indicators[0])
+            text = messages.milestone_text(plan, r, p, t)
+        elif r.kind == "digest":
+            overdue = len({o.unit for o in not_reported(progress)})
+            text = messages.digest_text(plan, progress, overdue, now.date(), t)
+        else:
+            text = messages.reminder_text(plan, r, now.date(), t)
+            buttons = messages.report_button(t) if r.audience == "contacts" else None
+        queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, text, now, buttons=buttons, priority=REMINDER,
+                          not_before=max(now, r.send_at))
+    return queued
