@@ -119,6 +119,56 @@ async def _dispatch_telegram(app: App, at: datetime) -> Any:
         return await dispatch(app.uow, TelegramSender(bot), lambda: at)
 
 
+def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Preview a notice and its audience, then (after yes, or with --yes) queue it; a scheduler sends it."""
+    from bot import notices
+
+    now = app.clock.now()
+    send_at = datetime.fromisoformat(args.at) if args.at else None
+    if send_at is not None and send_at.tzinfo is None:
+        send_at = send_at.replace(tzinfo=app.clock.tz)
+    with app.uow.begin() as s:
+        row, plan = active_plan(s)
+        people = notices.resolve(s, row, plan, args.audience, now)
+        print(t("Preview: this notice goes to {n} people, each with a sign-for-it button:\n\n{text}",
+                n=len(people), text=args.text))
+        if not args.yes:
+            answer = input(t("Send it? [y/N] ")).strip().lower()
+            if answer not in ("y", "yes", "是", "确认"):
+                print(t("Cancelled."))
+                return 0
+        notice = notices.broadcast(s, row, plan, args.text, args.audience, f"cli:{getpass.getuser()}", now, send_at)
+        print(t("Notice {n} queued for {count} people. Ask /notices to see who has signed.", n=notice.id,
+                count=notice.recipients))
+    return 0
+
+
+def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Delivered, signed, failed and pending counts of recent notices; --resend N re-queues the unsigned."""
+    from bot import notices
+
+    with app.uow.begin() as s:
+        if args.resend:
+            count = notices.resend_unsigned(s, args.resend, app.clock.now())
+            print(t("Notice {n} queued again for {count} people.", n=args.resend, count=count))
+            return 0
+        found = notices.recent(s, 20)
+        if args.json:
+            _print_json([{"id": st.notice.id, "text": st.notice.text, "audience": st.notice.audience,
+                          "recipients": st.recipients, "delivered": st.delivered, "signed": st.signed,
+                          "failed": st.failed, "pending": st.pending, "uncertain": st.uncertain}
+                         for st in (notices.stats(s, n.id) for n in found)])
+            return 0
+        for notice in found:
+            st = notices.stats(s, notice.id)
+            print(t("No. {n} ({date}): {text}\n  recipients {total}, delivered {delivered}, signed {signed}, "
+                    "failed {failed}, pending {pending}, uncertain {uncertain}", n=notice.id,
+                    date=t.date(notice.created_at.date()), text=notice.text[:40],
+                    total=st.recipients, delivered=st.delivered,
+                    signed=st.signed, failed=st.failed, pending=st.pending, uncertain=st.uncertain))
+    return 0
+
+
 def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Print a one-time invite code for a role (and unit, for contacts)."""
     with app.uow.begin() as s:
@@ -264,6 +314,15 @@ def _parser() -> argparse.ArgumentParser:
     rem.add_argument("--now", required=True, help="the instant, e.g. 2018-10-08T09:00")
     rem.add_argument("--catch-up", type=int, default=1, help="working days of reminders still worth sending")
     rem.add_argument("--demo", action="store_true", help="use the demo database")
+    bc = sub.add_parser("broadcast", help="send a notice to an audience, to be signed for")
+    bc.add_argument("--audience", required=True,
+                    help="all, role:contact|leader|admin, units:CODE,CODE, group:NAME or overdue")
+    bc.add_argument("--text", required=True)
+    bc.add_argument("--at", help="send at this ISO date-time instead of now")
+    bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    nt = sub.add_parser("notices", help="who has received and signed for recent notices")
+    nt.add_argument("--resend", type=int, metavar="N", help="re-send notice N to those who have not signed")
+    nt.add_argument("--json", action="store_true")
     inv = sub.add_parser("invite", help="make a one-time invite code")
     inv.add_argument("--unit")
     inv.add_argument("--role", required=True, choices=["contact", "leader", "admin"])
@@ -293,6 +352,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
     "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
+    "broadcast": cmd_broadcast, "notices": cmd_notices,
     "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }

@@ -120,6 +120,7 @@ class DefaultsSpec(_Strict):
 class PlanSpec(_Strict):
     plan: HeaderSpec
     defaults: DefaultsSpec = DefaultsSpec()
+    reminders: dict[str, Any] = {}
     units: Annotated[list[UnitSpec], Field(min_length=1)]
     groups: dict[str, list[str]] = {}
     tasks: list[TaskSpec] = []
@@ -184,6 +185,7 @@ def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
         problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
         raise PlanFileError(problems) from None
     problems = _cross_check(_Sections.of(spec), name)
+    problems += _check_reminders(spec.reminders, name)
     if problems:
         raise PlanFileError(problems)
     return _build(spec)
@@ -224,6 +226,17 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
                  if isinstance(v, list)} if isinstance(groups, dict) else {}
     return _Sections(header, ok_groups, _valid_items(raw.get("units"), UnitSpec),
                      _valid_items(raw.get("tasks"), TaskSpec), _valid_items(raw.get("indicators"), IndicatorSpec))
+
+
+def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
+    """The optional reminders: section must make a valid reminder policy."""
+    from reminders.policy import Policy
+
+    try:
+        Policy.from_mapping(data)
+    except (ValueError, TypeError) as e:
+        return [Problem(name, "reminders", str(e))]
+    return []
 
 
 def _message(err: Any) -> str:
@@ -398,4 +411,5 @@ def _build(spec: PlanSpec) -> m.Plan:
             for t in spec.tasks
         ),
         document=_text(spec.plan.document),
+        reminders=dict(spec.reminders),
     )

@@ -13,7 +13,7 @@ from bot.db.chat_models import ConversationRow, InboundSeenRow
 from bot.errors import UserError
 from bot.people import identity_for, looks_like_code, roles_of
 from bot.plan_store import active_plan
-from handlers import admin, onboarding, query, report
+from handlers import admin, notices, onboarding, query, report
 from handlers.context import Ctx, text_reply
 from handlers.intents import recognise
 from handlers.types import Inbound, Outcome, Reply
@@ -110,8 +110,10 @@ INTENTS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "status": query.status,
     "missing": lambda ctx, _: query.missing(ctx),
     "invite": admin.invite,
+    "broadcast": notices.start,
+    "notices": lambda ctx, _: notices.overview(ctx),
 }
-PRIVATE_ONLY = {"start", "report", "correct", "invite", "language"}
+PRIVATE_ONLY = {"start", "report", "correct", "invite", "language", "broadcast", "notices"}
 
 
 def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
@@ -136,10 +138,14 @@ BUTTONS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "edit": lambda ctx, _: report.edit(ctx),
     "lang": onboarding.set_language,
     "report": lambda ctx, _: report.start(ctx),
+    "audience": notices.audience,
+    "send": lambda ctx, _: notices.send(ctx),
+    "resend": notices.resend,
+    "sign": notices.sign,
 }
 
 
-GLOBAL_BUTTONS = {"report"}  # buttons in pushed messages (reminders), valid whatever the conversation step
+GLOBAL_BUTTONS = {"report", "sign"}  # buttons in pushed messages (reminders), valid whatever the conversation step
 
 
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:

@@ -53,7 +53,7 @@ def catch_up_start(now: datetime, workdays: int) -> datetime:
 def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Policy | None = None) -> SweepResult:
     """Queue every reminder that fell due since the last sweep (or the catch-up window); older ones are missed."""
     plan_row, plan = active_plan(s)
-    policy = policy or Policy()
+    policy = policy or Policy.from_mapping(plan.reminders)
     mark = s.get(SchedulerStateRow, BOOKMARK)
     floor = catch_up_start(now, catch_up_workdays)
     last = mark.at if mark else floor
@@ -68,7 +68,9 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
     statuses = {p.indicator.code: p.status for p in progress}
     if last < floor:
         result.missed = len(due_between(plan, policy, reported, statuses, last, floor))
-    for r in due_between(plan, policy, reported, statuses, start, now):
+    due, superseded = latest_only(due_between(plan, policy, reported, statuses, start, now))
+    result.missed += superseded
+    for r in due:
         result.reminders += 1
         result.queued += _queue(s, plan_row, plan, r, progress, now)
     if mark is None:
@@ -77,6 +79,21 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
         mark.at = now
     s.flush()
     return result
+
+
+CHAIN = ("before_due", "due_today", "overdue")
+
+
+def latest_only(reminders: list[Reminder]) -> tuple[list[Reminder], int]:
+    """When a catch-up finds several reminders of one unit's report, only the latest still makes sense to send."""
+    latest: dict[tuple[str | None, str], Reminder] = {}
+    for r in reminders:
+        if r.kind in CHAIN:
+            key = (r.unit, r.period.label if r.period else "")
+            if key not in latest or r.send_at > latest[key].send_at:
+                latest[key] = r
+    keep = [r for r in reminders if r.kind not in CHAIN or latest[(r.unit, r.period.label if r.period else "")] is r]
+    return keep, len(reminders) - len(keep)
 
 
 def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:

@@ -24,12 +24,18 @@ class TestBot:
         self.app = app
         self.console = ConsoleChannel(app)
         self.last: dict[str, list[str]] = {}
+        self.last_labels: dict[str, list[str]] = {}
 
     def say(self, user: str, text: str, lang: str | None = None) -> str:
         """Send one message as user; the replies rendered as the console shows them."""
         replies = self.console.send(user, text, lang=lang)
         self.last[user] = [b.payload for r in replies for b in r.flat_buttons]
+        self.last_labels[user] = [b.label for r in replies for b in r.flat_buttons]
         return "\n".join(render(r) for r in replies)
+
+    def labels(self, user: str) -> list[str]:
+        """The button labels of the last replies to user, in order (numbered from 1 on the console)."""
+        return self.last_labels.get(user, [])
 
     def invite(self, role: str, unit: str | None = None, expires: str = "7d") -> str:
         """A fresh invite code, as `planbot invite` makes it."""

@@ -88,6 +88,7 @@ class TelegramChannel:
         )
         self.application.add_handler(TypeHandler(Update, self.on_update))
         self._poller: asyncio.Task[None] | None = None
+        self.active = 0  # updates being handled now: bulk sends wait while people are talking to the bot
 
     @property
     def bot(self) -> Any:
@@ -158,9 +159,11 @@ class TelegramChannel:
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: answer a button press, route the message, send the replies, mark it done."""
+        self.active += 1
         try:
             await self._handle(update)
         finally:
+            self.active -= 1
             await asyncio.to_thread(self.inbox.done, str(update.update_id), self.app.clock.now())
 
     async def _handle(self, update: Update) -> None:

@@ -23,7 +23,8 @@ class FloodLimiter(AIORateLimiter):
 
     def __init__(self, overall_per_second: float = 25, per_chat_per_second: float = 1,
                  group_per_minute: float = 20, max_retries: int = 3) -> None:
-        super().__init__(overall_max_rate=overall_per_second, overall_time_period=1,
+        # one request per 1/rate seconds: a steady pace, never a burst of a whole second's quota at once
+        super().__init__(overall_max_rate=1, overall_time_period=1 / overall_per_second,
                          group_max_rate=group_per_minute, group_time_period=60, max_retries=max_retries)
         self._per_chat = per_chat_per_second
         self._chats: dict[int, AsyncLimiter] = {}

@@ -18,6 +18,8 @@ from telegram import Update
 
 from bot.bootstrap import App
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_sender import TelegramSender
+from reminders.scheduler import Ticker
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -43,8 +45,8 @@ def webhook_app(channel: TelegramChannel, secret: str, path: str = "/telegram") 
     return Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health, methods=["GET"])])
 
 
-async def run_telegram(app: App, stop: asyncio.Event | None = None) -> None:
-    """Run the Telegram channel until stop is set (or SIGINT/SIGTERM): webhook if configured, else polling."""
+async def run_telegram(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
+    """Run the Telegram channel (webhook if configured, else polling) and the reminder scheduler until stopped."""
     settings = app.settings
     channel = TelegramChannel(app)
     stop = stop or asyncio.Event()
@@ -54,6 +56,9 @@ async def run_telegram(app: App, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     webhook = bool(settings.telegram_webhook_url)
     await channel.start(webhook=webhook)
+    ticker = Ticker(app, [TelegramSender(channel.bot)], pause=lambda: channel.active > 0) if reminders else None
+    if ticker is not None:
+        ticker.start()
     server = None
     try:
         if webhook:
@@ -70,4 +75,6 @@ async def run_telegram(app: App, stop: asyncio.Event | None = None) -> None:
         else:
             await stop.wait()
     finally:
+        if ticker is not None:
+            ticker.stop()
         await channel.stop()

@@ -160,6 +160,7 @@ class Plan:
     indicators: tuple[Indicator, ...]
     tasks: tuple[Task, ...]
     document: Text | None = None
+    reminders: dict[str, object] = field(default_factory=dict)  # the plan file's reminder policy settings
 
     @property
     def baseline_date(self) -> date:

@@ -42,3 +42,32 @@ def test_demo_has_something_to_answer(env: dict[str, str]) -> None:
     out = run(env, ["chat", "--demo", "--user", "demo-leader"], "/lagging\n/missing\n")
     assert "🔴" in out or "🟡" in out
     assert "Panshan" in out or "盘山" in out
+
+
+def test_remind_with_the_demo_data_sends_what_is_due_once(env: dict[str, str]) -> None:
+    first = run(env, ["remind", "--demo", "--now", "2018-10-08T09:00"], "")
+    lines = [line for line in first.splitlines() if line.startswith("→ ")]
+    panshan = "→ demo-panshan: 提醒：盘山县人民政府2018Q3数据将于2018年10月10日截止报送"
+    assert any(line.startswith(panshan) for line in lines)
+    assert any(line.startswith("→ demo-leader: 每周简报") for line in lines)
+    assert any(line.startswith("→ demo-sci_tech_bureau: 节点预警") for line in lines)
+    second = run(env, ["remind", "--demo", "--now", "2018-10-08T09:00"], "")
+    assert not [line for line in second.splitlines() if line.startswith("→ ")]
+    assert "本次发出 0 条" in second
+    later = run(env, ["remind", "--demo", "--now", "2018-10-15T09:00"], "")
+    overdue = {line.split(":")[0] for line in later.splitlines() if line.startswith("→ ") and "逾期提醒" in line}
+    counties = {"→ demo-" + u for u in ("shuangtaizi", "xinglongtai", "dawa", "panshan", "liaodongwan", "liaohekou")}
+    assert overdue & counties == {"→ demo-panshan", "→ demo-liaohekou"}  # only the late units are chased
+
+
+def test_broadcast_and_notices_on_the_command_line(env: dict[str, str]) -> None:
+    env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
+    code = subprocess.run([str(PLANBOT), "invite", "--unit", "dawa", "--role", "contact"], env=env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    run(env, ["chat", "--user", "mei"], f"{code}\n")
+    out = run(env, ["broadcast", "--audience", "group:counties_and_zones", "--text", "请于10月20日前报送", "--yes"], "")
+    assert "1人" in out
+    pushed = run(env, ["remind", "--now", "2018-10-15T10:01"], "")
+    assert "→ mei: 通知：请于10月20日前报送" in pushed and "[1] 签收" in pushed
+    out = run(env, ["notices", "--json"], "")
+    assert '"delivered": 1' in out and '"signed": 0' in out

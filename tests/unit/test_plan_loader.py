@@ -75,6 +75,7 @@ CASES = [
     (lambda d: d["indicators"][0]["milestones"][0].update(value="baseline + 5", comparator="≥"),
      "indicators[0].milestones[0].comparator: input should be '>=' or '>'"),
     (lambda d: d.pop("units"), "units: required field is missing"),
+    (lambda d: d.update(reminders={"before_due": [3]}), "reminders: reminders: unknown key 'before_due'"),
 ]
 
 

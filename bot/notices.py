@@ -1,0 +1,154 @@
+"""Notices: an admin broadcasts to an audience; each recipient can sign for it (签收); admins see who has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.chat_models import PersonRow
+from bot.db.models import PlanRow
+from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
+from bot.domain.plan import Plan
+from bot.errors import UserError
+from bot.progress import assess_all, not_reported
+from handlers.types import Button
+from i18n import N_, translator_for
+from reminders import recipients
+from reminders.outbox import BULK, delivery_for, enqueue
+
+AUDIENCE_NAMES = {
+    "all": N_("everyone"), "role:contact": N_("all unit contacts"), "role:leader": N_("all leaders"),
+    "role:admin": N_("all administrators"), "overdue": N_("units with overdue reports"),
+}
+
+
+def resolve(s: Session, plan_row: PlanRow, plan: Plan, audience: str, now: datetime) -> list[PersonRow]:
+    """The people an audience names: all, role:R, units:a,b, group:NAME, overdue."""
+    kind, _, arg = audience.partition(":")
+    if kind == "all":
+        return recipients.everyone(s)
+    if kind == "role" and arg in ("contact", "leader", "admin"):
+        if arg == "contact":
+            return recipients.contacts(s, plan_row, [u.code for u in plan.units])
+        return recipients.admins(s, plan_row) if arg == "admin" else recipients.leaders(s, plan_row)
+    if kind == "units" and arg:
+        codes = [c.strip() for c in arg.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in {u.code for u in plan.units}]
+        if unknown:
+            raise UserError("No unit matches “{query}”.", query=", ".join(unknown))
+        return recipients.contacts(s, plan_row, codes)
+    if kind == "group" and arg:
+        if arg not in plan.groups:
+            raise UserError("There is no unit group {name}.", name=arg)
+        return recipients.contacts(s, plan_row, plan.groups[arg])
+    if kind == "overdue":
+        owed = not_reported(assess_all(s, plan_row, plan, now.date()))
+        return recipients.contacts(s, plan_row, sorted({o.unit for o in owed}))
+    raise UserError("Unknown audience {audience}: use all, role:contact, role:leader, units:CODE,CODE, "
+                    "group:NAME or overdue.", audience=audience)
+
+
+def sign_button(notice_id: int, lang: str | None) -> list[Button]:
+    """The 签收 button under a notice."""
+    t = translator_for(lang)
+    return [Button(t("Sign for it"), f"0|sign|{notice_id}")]
+
+
+def _notice_text(text: str, lang: str | None) -> str:
+    t = translator_for(lang)
+    return t("Notice: {text}", text=text)
+
+
+def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: str, by: str, now: datetime,
+              send_at: datetime | None = None) -> NoticeRow:
+    """Create a notice and queue it for every recipient (at send_at, or now)."""
+    text = text.strip()
+    if not text:
+        raise UserError("A notice needs some text.")
+    people = resolve(s, plan_row, plan, audience, now)
+    if not people:
+        raise UserError("Nobody is in that audience yet.")
+    notice = NoticeRow(text=text, audience=audience, created_by=by, created_at=now, send_at=send_at or now,
+                       recipients=0)
+    s.add(notice)
+    s.flush()
+    for person in people:
+        notice.recipients += _queue(s, notice, person, now, f"notice:{notice.id}:{person.id}")
+    return notice
+
+
+def _queue(s: Session, notice: NoticeRow, person: PersonRow, now: datetime, key: str) -> int:
+    to = delivery_for(s, person)
+    if to is None:
+        return 0
+    return int(enqueue(s, key, to, "notice", _notice_text(notice.text, person.lang), now,
+                       buttons=sign_button(notice.id, person.lang), priority=BULK,
+                       not_before=max(now, notice.send_at), notice_id=notice.id))
+
+
+def sign(s: Session, notice_id: int, person_id: int, now: datetime) -> bool:
+    """Record a person's sign-off; False if they had already signed. UserError if the notice is not theirs."""
+    sent_to = s.scalar(select(OutboxRow.id).where(OutboxRow.notice_id == notice_id,
+                                                  OutboxRow.person_id == person_id).limit(1))
+    if sent_to is None:
+        raise UserError("That notice was not sent to you.")
+    if s.scalar(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id,
+                                              SignatureRow.person_id == person_id)):
+        return False
+    s.add(SignatureRow(notice_id=notice_id, person_id=person_id, signed_at=now))
+    s.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class NoticeStats:
+    """Where a notice stands: recipients, delivered, signed, failed, pending, uncertain."""
+
+    notice: NoticeRow
+    recipients: int
+    delivered: int
+    signed: int
+    failed: int
+    pending: int
+    uncertain: int
+
+
+def stats(s: Session, notice_id: int) -> NoticeStats:
+    """Counts for one notice; each person counted once whatever was re-sent."""
+    notice = s.get(NoticeRow, notice_id)
+    if notice is None:
+        raise UserError("There is no notice number {n}.", n=notice_id)
+    best: dict[int, str] = {}
+    rank = {"sent": 0, "uncertain": 1, "sending": 2, "pending": 3, "failed": 4}
+    for person, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
+                                    .where(OutboxRow.notice_id == notice_id)):
+        if person not in best or rank.get(status, 9) < rank.get(best[person], 9):
+            best[person] = status
+    signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
+    values = list(best.values())
+    return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"),
+                       values.count("pending") + values.count("sending"), values.count("uncertain"))
+
+
+def resend_unsigned(s: Session, notice_id: int, now: datetime) -> int:
+    """Queue the notice again for everyone who has not signed for it; returns how many."""
+    notice = s.get(NoticeRow, notice_id)
+    if notice is None:
+        raise UserError("There is no notice number {n}.", n=notice_id)
+    signed = set(s.scalars(select(SignatureRow.person_id).where(SignatureRow.notice_id == notice_id)))
+    people = set(s.scalars(select(OutboxRow.person_id).where(OutboxRow.notice_id == notice_id)))
+    rounds = len(list(s.scalars(select(OutboxRow.id).where(OutboxRow.notice_id == notice_id))))
+    queued = 0
+    for person_id in sorted(people - signed):
+        person = s.get(PersonRow, person_id)
+        if person is not None:
+            queued += _queue(s, notice, person, now, f"notice:{notice_id}:{person_id}:again{rounds}")
+    return queued
+
+
+def recent(s: Session, limit: int = 5) -> list[NoticeRow]:
+    """The latest notices, newest first."""
+    return list(s.scalars(select(NoticeRow).order_by(NoticeRow.id.desc()).limit(limit)))

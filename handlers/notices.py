@@ -1,0 +1,85 @@
+"""Notices in chat: /broadcast (audience, preview, confirm), /notices (who has received and signed), 签收."""
+
+from __future__ import annotations
+
+from bot import notices
+from bot.errors import UserError
+from handlers.context import Ctx, text_reply
+from handlers.types import Reply
+
+
+def start(ctx: Ctx, text: str) -> list[Reply]:
+    """/broadcast TEXT: choose the audience."""
+    ctx.need(admin=True)
+    if not text.strip():
+        raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
+    ctx.go("broadcast.audience", text=text.strip())
+    t = ctx.t
+    options = [(code, t(name)) for code, name in notices.AUDIENCE_NAMES.items() if code != "role:admin"]
+    options += [(f"group:{g}", t("unit group {name}", name=g)) for g in ctx.plan.groups]
+    rows = [[ctx.button(label, "audience", code)] for code, label in options]
+    return [text_reply(t("Who should receive it?"), *rows, [ctx.button(t("Cancel"), "cancel")])]
+
+
+def audience(ctx: Ctx, code: str) -> list[Reply]:
+    """An audience chosen: show the preview and how many will receive it."""
+    ctx.need(admin=True)
+    if ctx.state != "broadcast.audience":
+        raise UserError("That button is no longer valid. Please start again.")
+    people = notices.resolve(ctx.s, ctx.plan_row, ctx.plan, code, ctx.now)
+    text = ctx.data["text"]
+    ctx.go("broadcast.confirm", text=text, audience=code)
+    t = ctx.t
+    preview = t("Preview: this notice goes to {n} people, each with a sign-for-it button:\n\n{text}",
+                n=len(people), text=text)
+    return [text_reply(preview, [ctx.button(t("Send"), "send"), ctx.button(t("Cancel"), "cancel")])]
+
+
+def send(ctx: Ctx) -> list[Reply]:
+    """Confirmed: queue the notice for every recipient."""
+    ctx.need(admin=True)
+    if ctx.state != "broadcast.confirm":
+        raise UserError("That button is no longer valid. Please start again.")
+    notice = notices.broadcast(ctx.s, ctx.plan_row, ctx.plan, ctx.data["text"], ctx.data["audience"], ctx.who,
+                               ctx.now)
+    ctx.reset()
+    return [text_reply(ctx.t("Notice {n} queued for {count} people. Ask /notices to see who has signed.",
+                             n=notice.id, count=notice.recipients))]
+
+
+def overview(ctx: Ctx) -> list[Reply]:
+    """/notices: the latest notices with delivered, signed, failed and pending counts."""
+    ctx.need(admin=True)
+    t = ctx.t
+    lines, rows = [], []
+    for notice in notices.recent(ctx.s):
+        st = notices.stats(ctx.s, notice.id)
+        lines.append(t("No. {n} ({date}): {text}\n  recipients {total}, delivered {delivered}, signed {signed}, "
+                       "failed {failed}, pending {pending}, uncertain {uncertain}", n=notice.id,
+                       date=t.date(notice.created_at.date()), text=notice.text[:40], total=st.recipients,
+                       delivered=st.delivered, signed=st.signed, failed=st.failed, pending=st.pending,
+                       uncertain=st.uncertain))
+        if st.signed < st.recipients:
+            rows.append([ctx.button(t("Re-send No. {n} to those who have not signed", n=notice.id), "resend",
+                                    str(notice.id))])
+    if not lines:
+        return [text_reply(t("No notices yet. /broadcast TEXT sends one."))]
+    return [text_reply("\n".join(lines), *rows)]
+
+
+def resend(ctx: Ctx, arg: str) -> list[Reply]:
+    """Re-send a notice to everyone who has not signed for it."""
+    ctx.need(admin=True)
+    n = notices.resend_unsigned(ctx.s, int(arg), ctx.now)
+    ctx.reset()
+    return [text_reply(ctx.t("Notice {n} queued again for {count} people.", n=arg, count=n))]
+
+
+def sign(ctx: Ctx, arg: str) -> list[Reply]:
+    """The 签收 button under a notice."""
+    if not arg.isdigit():
+        raise UserError("That button is not valid.")
+    new = notices.sign(ctx.s, int(arg), ctx.ident.person_id, ctx.now)
+    if new:
+        return [text_reply(ctx.t("Signed for notice {n}. Thank you.", n=arg))]
+    return [text_reply(ctx.t("You had already signed for notice {n}.", n=arg))]

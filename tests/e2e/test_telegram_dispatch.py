@@ -1,0 +1,105 @@
+"""Pushing the outbox through the real python-telegram-bot to the fake Bot API: 429, 5xx, blocked, timeouts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.bootstrap import App, bootstrap
+from bot.channels.telegram import base_url
+from bot.channels.telegram_limits import FloodLimiter
+from bot.channels.telegram_sender import TelegramSender
+from bot.config import Settings
+from bot.db.chat_models import PersonRow
+from bot.db.outbox_models import OutboxRow
+from bot.people import identity_for
+from fakes import FakeBotApi
+from reminders.dispatch import dispatch
+from reminders.outbox import Delivery, enqueue
+
+pytestmark = [pytest.mark.asyncio,
+              pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
+TOKEN = "4242:dispatch-token"
+NOW = datetime(2018, 10, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest_asyncio.fixture
+async def setup(env: dict[str, str]) -> AsyncIterator[tuple[FakeBotApi, App, ExtBot]]:  # type: ignore[type-arg]
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+                             rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0),
+                             request=HTTPXRequest(read_timeout=0.5, connection_pool_size=16))
+        async with bot:
+            yield fake, app, bot
+        app.close()
+
+
+def queue(app: App, n: int) -> list[int]:
+    people = []
+    with app.uow.begin() as s:
+        for i in range(n):
+            ident = identity_for(s, "telegram", str(100 + i), str(100 + i), f"p{i}", None, NOW)
+            enqueue(s, f"test:{i}", Delivery(ident.person_id, "telegram", str(100 + i)), "notice", f"通知 {i}", NOW)
+            people.append(ident.person_id)
+    return people
+
+
+def statuses(app: App) -> dict[str, str]:
+    with app.uow() as s:
+        return {r.key: r.status for r in s.scalars(select(OutboxRow))}
+
+
+async def test_outcomes_are_recorded_as_they_happened(setup: tuple[FakeBotApi, App, ExtBot]) -> None:  # type: ignore[type-arg]
+    fake, app, bot = setup
+    people = queue(app, 4)
+    fake.fail_next("sendMessage", 502)                        # a server error: retried later
+    stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=1)
+    assert stats.sent == 3 and stats.retried == 1
+    assert sorted(statuses(app).values()) == ["pending", "sent", "sent", "sent"]
+    later = lambda: NOW.replace(minute=5)  # noqa: E731
+    assert (await dispatch(app.uow, TelegramSender(bot), later)).sent == 1
+    assert list(statuses(app).values()) == ["sent"] * 4
+    assert len(fake.sent()) == 4
+
+    more = queue_more(app, people)
+    fake.fail_next("sendMessage", 403, description="Forbidden: bot was blocked by the user")
+    stats = await dispatch(app.uow, TelegramSender(bot), later, concurrency=1)
+    assert stats.blocked == 1
+    with app.uow() as s:
+        assert s.get(PersonRow, more[0]).active is False  # type: ignore[union-attr]
+
+    fake.fail_next("sendMessage", 429, retry_after=3)        # flood control: wait as told
+    queue_more(app, people[1:2], suffix="b")
+    stats = await dispatch(app.uow, TelegramSender(bot), later, concurrency=1)
+    assert stats.retried == 1
+    with app.uow() as s:
+        row = s.scalar(select(OutboxRow).where(OutboxRow.key == "again-b:0"))
+        assert row is not None and row.status == "pending"
+        assert (row.not_before - later()).total_seconds() == pytest.approx(3, abs=0.5)
+
+
+def queue_more(app: App, people: list[int], suffix: str = "") -> list[int]:
+    with app.uow.begin() as s:
+        for i, pid in enumerate(people):
+            enqueue(s, f"again{'-' + suffix if suffix else ''}:{i}", Delivery(pid, "telegram", str(100 + i)),
+                    "notice", f"再次 {i}", NOW)
+    return people
+
+
+async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, App, ExtBot]) -> None:  # type: ignore[type-arg]
+    fake, app, bot = setup
+    queue(app, 1)
+    fake.delay = 1.0  # longer than the 0.5 s read timeout: Telegram may well have delivered it
+    stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW)
+    fake.delay = 0
+    assert stats.uncertain == 1
+    assert list(statuses(app).values()) == ["uncertain"]
+    assert (await dispatch(app.uow, TelegramSender(bot), lambda: NOW.replace(hour=10))).sent == 0
