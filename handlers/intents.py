@@ -10,11 +10,13 @@ COMMANDS = {
     "/start": "start", "/help": "help", "/language": "language", "/lang": "language", "/report": "report",
     "/correct": "correct", "/lagging": "lagging", "/status": "status", "/missing": "missing",
     "/invite": "invite", "/cancel": "cancel", "/whoami": "whoami", "/broadcast": "broadcast",
-    "/notices": "notices",
+    "/notices": "notices", "/source": "source",
 }
 KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("cancel", ("取消", "cancel", "算了")),
     ("notices", ("签收情况", "通知情况", "notices")),
+    ("source", ("来源", "出处", "谁报的", "source")),
+
     ("help", ("帮助", "help", "怎么用", "菜单", "menu")),
     ("missing", ("谁还没报", "谁没报", "没报", "未报", "还没报", "未报送", "not reported", "missing", "who has not")),
     ("lagging", ("滞后", "落后", "lagging", "behind", "哪些指标", "which targets")),

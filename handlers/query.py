@@ -9,7 +9,7 @@ from bot.errors import UserError
 from bot.progress import assess_all, assess_one, not_reported
 from bot.render import progress_text, value_text
 from handlers.context import Ctx, text_reply
-from handlers.types import Reply
+from handlers.types import Button, Reply
 
 
 def lagging(ctx: Ctx) -> list[Reply]:
@@ -44,7 +44,7 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
         lines.append(t("By unit:"))
         lines += ["  " + t("{unit}: {value}", unit=ctx.plan.unit(u).name.get(t.lang),
                            value=value_text(ind, p.unit_values[u], t)) for u in ind.reporters if u in p.unit_values]
-    return [text_reply("\n".join(lines))]
+    return [text_reply("\n".join(lines), [Button(t("Source of these figures"), f"0|source|{ind.code}")])]
 
 
 def missing(ctx: Ctx) -> list[Reply]:

@@ -13,7 +13,7 @@ from bot.db.chat_models import ConversationRow, InboundSeenRow
 from bot.errors import UserError
 from bot.people import identity_for, looks_like_code, roles_of
 from bot.plan_store import active_plan
-from handlers import admin, notices, onboarding, query, report
+from handlers import admin, notices, onboarding, query, report, source
 from handlers.context import Ctx, text_reply
 from handlers.intents import recognise
 from handlers.types import Inbound, Outcome, Reply
@@ -112,6 +112,7 @@ INTENTS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "invite": admin.invite,
     "broadcast": notices.start,
     "notices": lambda ctx, _: notices.overview(ctx),
+    "source": source.source,
 }
 PRIVATE_ONLY = {"start", "report", "correct", "invite", "language", "broadcast", "notices"}
 
@@ -142,10 +143,12 @@ BUTTONS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "send": lambda ctx, _: notices.send(ctx),
     "resend": notices.resend,
     "sign": notices.sign,
+    "source": source.source,
 }
 
 
-GLOBAL_BUTTONS = {"report", "sign"}  # buttons in pushed messages (reminders), valid whatever the conversation step
+# buttons in pushed messages and answers, valid whatever the conversation step
+GLOBAL_BUTTONS = {"report", "sign", "source"}
 
 
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:

@@ -155,3 +155,22 @@ def test_nobody_is_left_in_silence(testbot: TestBot) -> None:
     out = testbot.say("lee", "asdfgh")
     assert "did not understand" in out and "/lagging" in out
     assert "do not know that command" in testbot.say("lee", "/frobnicate")
+
+
+def test_the_source_of_a_figure_with_its_corrections(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "高新技术企业 12家")
+    testbot.say("alice", "1")
+    testbot.say("alice", "更正 高企 13家")
+    testbot.say("alice", "数错了")
+    testbot.say("alice", "1")
+    testbot.join("lee", "leader")
+    status = testbot.console.send("lee", "/status 高企")
+    payload = status[-1].flat_buttons[0].payload
+    assert payload == "0|source|hightech_enterprises"
+    out = "\n".join(r.text for r in testbot.console.press("lee", payload))
+    assert "Panshan County Government, 2018Q3:" in out
+    assert "12 enterprises, reported by console:alice (alice)" in out and "via console" in out
+    assert "corrected 12 enterprises → 13 enterprises by console:alice (alice)" in out and "reason: 数错了" in out
+    assert "Sources of" in testbot.say("alice", "/source 高企")  # a contact sees their own unit's
+    assert "only report for your own unit" in testbot.say("alice", "/source 高企 兴隆台区")

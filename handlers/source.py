@@ -1,0 +1,56 @@
+"""/source and the 来源 button: the origin of every figure in an answer."""
+
+from __future__ import annotations
+
+from bot.domain.lookup import find
+from bot.domain.period import PeriodError, find_period
+from bot.domain.plan import Unit
+from bot.entry import match_indicator
+from bot.errors import UserError
+from bot.provenance import local_time, sources
+from bot.render import value_text
+from handlers.context import Ctx, text_reply
+from handlers.types import Reply
+
+VIA = {"chat": "chat", "console": "console", "telegram": "Telegram", "wecom": "WeCom", "cli": "CLI",
+       "import": "import"}
+
+
+def source(ctx: Ctx, arg: str) -> list[Reply]:
+    """/source INDICATOR [UNIT] [PERIOD]: who reported each figure, when, how, and its corrections."""
+    ctx.need(leader=True, contact=True)
+    try:
+        period, rest = find_period(arg)
+    except PeriodError:
+        period, rest = None, arg
+    ind = match_indicator(ctx.plan, rest) if rest else None
+    if ind is None:
+        raise UserError("Which indicator? For example: /source 高新技术企业")
+    unit = None
+    for word in rest.replace("，", " ").split():
+        found_unit = find(word, ctx.plan.units)
+        if isinstance(found_unit, Unit) and match_indicator(ctx.plan, word) is None:
+            unit = found_unit.code
+    if ctx.roles.contact_units and not (ctx.roles.leader or ctx.roles.admin):
+        if unit and unit not in ctx.roles.contact_units:
+            raise UserError("You can only report for your own unit ({unit}).",
+                            unit=", ".join(ctx.plan.unit(u).name.get(ctx.t.lang) for u in ctx.roles.contact_units))
+        unit = ctx.roles.contact_units[0]
+    found = sources(ctx.s, ctx.plan_row, ind.code, unit, period.label if period else None)
+    t = ctx.t
+    if not found:
+        return [text_reply(t("No figures have been reported for {indicator} yet.", indicator=ind.name.get(t.lang)))]
+    lines = [t("Sources of {indicator}:", indicator=ind.name.get(t.lang))]
+    for src in found:
+        lines.append("• " + t("{unit}, {period}:", unit=ctx.plan.unit(src.unit).name.get(t.lang), period=src.period))
+        for rev in src.revisions:
+            when = local_time(rev.entered_at, ctx.app.clock.tz)
+            how = VIA.get(rev.via, rev.via)
+            if rev.previous_value is None:
+                lines.append("  " + t("{value}, reported by {who} on {when} via {via}",
+                                      value=value_text(ind, rev.value, t), who=rev.entered_by, when=when, via=how))
+            else:
+                lines.append("  " + t("corrected {old} → {new} by {who} on {when} via {via}; reason: {reason}",
+                                      old=value_text(ind, rev.previous_value, t), new=value_text(ind, rev.value, t),
+                                      who=rev.entered_by, when=when, via=how, reason=rev.reason or "—"))
+    return [text_reply("\n".join(lines[:60]))]
