@@ -169,6 +169,38 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
+def cmd_export(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Write the assessment workbook (.xlsx) or a flat .csv of every figure."""
+    from bot.export import export_csv, export_xlsx
+
+    as_of = _as_of(app, args.as_of)
+    out = Path(args.out or f"planbot-export-{as_of.isoformat()}.{args.format}")
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        if args.format == "csv":
+            export_csv(s, row, plan, as_of, out, t.locale)
+        else:
+            export_xlsx(s, row, plan, as_of, out, t.locale)
+    print(t("Written: {path}", path=str(out)))
+    return 0
+
+
+def cmd_units(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Reports on time, late and missing per unit, worst first."""
+    from bot.league import league, league_text
+
+    as_of = _as_of(app, args.as_of)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        rates = league(s, row, plan, as_of)
+    if args.json:
+        _print_json([{"unit": r.unit, "expected": r.expected, "on_time": r.on_time, "late": r.late,
+                      "missing": r.missing, "on_time_rate": float(r.rate)} for r in rates])
+    else:
+        print(league_text(plan, rates, t))
+    return 0
+
+
 def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Print a one-time invite code for a role (and unit, for contacts)."""
     with app.uow.begin() as s:
@@ -323,6 +355,13 @@ def _parser() -> argparse.ArgumentParser:
     nt = sub.add_parser("notices", help="who has received and signed for recent notices")
     nt.add_argument("--resend", type=int, metavar="N", help="re-send notice N to those who have not signed")
     nt.add_argument("--json", action="store_true")
+    ex = sub.add_parser("export", help="the assessment workbook (.xlsx) or a flat .csv")
+    ex.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    ex.add_argument("--as-of")
+    ex.add_argument("--out", help="file to write (default planbot-export-DATE.xlsx)")
+    un = sub.add_parser("units", help="reports on time, late and missing per unit")
+    un.add_argument("--as-of")
+    un.add_argument("--json", action="store_true")
     inv = sub.add_parser("invite", help="make a one-time invite code")
     inv.add_argument("--unit")
     inv.add_argument("--role", required=True, choices=["contact", "leader", "admin"])
@@ -352,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
     "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
-    "broadcast": cmd_broadcast, "notices": cmd_notices,
+    "broadcast": cmd_broadcast, "notices": cmd_notices, "export": cmd_export, "units": cmd_units,
     "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }

@@ -10,11 +10,13 @@ COMMANDS = {
     "/start": "start", "/help": "help", "/language": "language", "/lang": "language", "/report": "report",
     "/correct": "correct", "/lagging": "lagging", "/status": "status", "/missing": "missing",
     "/invite": "invite", "/cancel": "cancel", "/whoami": "whoami", "/broadcast": "broadcast",
-    "/notices": "notices", "/source": "source",
+    "/notices": "notices", "/source": "source", "/units": "units", "/export": "export",
 }
 KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("cancel", ("取消", "cancel", "算了")),
     ("notices", ("签收情况", "通知情况", "notices")),
+    ("units", ("各单位报送情况", "报送情况", "报送率", "reporting rates", "league table")),
+    ("export", ("导出", "export", "excel")),
     ("source", ("来源", "出处", "谁报的", "source")),
 
     ("help", ("帮助", "help", "怎么用", "菜单", "menu")),

@@ -82,7 +82,10 @@ def help_text(ctx: Ctx) -> str:
     if ctx.roles.leader or ctx.roles.admin:
         lines += [t("• 哪些指标滞后 or /lagging: targets behind their pace"),
                   t("• 高新技术企业进展如何 or /status NAME: one indicator"),
-                  t("• 谁还没报 or /missing: units that have not reported")]
+                  t("• 谁还没报 or /missing: units that have not reported"),
+                  t("• 各单位报送情况 or /units: on-time, late and missing reports by unit"),
+                  t("• /source NAME: who reported each figure, and its corrections"),
+                  t("• 导出 or /export: the Excel workbook for the annual assessment")]
     if ctx.roles.admin:
         lines += [t("• /invite UNIT contact|leader|admin [7d]: make an invite code")]
     lines += [t("• /language: 中文 / English"), t("• 取消 or /cancel: stop what you are doing")]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
+from bot.charts import indicator_chart, overview_chart
+from bot.domain.pace import assess, city_series
 from bot.entry import match_indicator
 from bot.errors import UserError
-from bot.progress import assess_all, assess_one, not_reported
+from bot.progress import assess_all, figures_by_indicator, not_reported
 from bot.render import progress_text, value_text
 from handlers.context import Ctx, text_reply
 from handlers.types import Button, Reply
+
+log = logging.getLogger(__name__)
 
 
 def lagging(ctx: Ctx) -> list[Reply]:
@@ -26,7 +33,11 @@ def lagging(ctx: Ctx) -> list[Reply]:
     owed = not_reported(progress)
     if owed:
         lines.append(t("Overdue reports: {n}. Ask “who has not reported” for the list.", n=len(owed)))
-    return [text_reply("\n\n".join(lines))]
+    replies = [text_reply("\n\n".join(lines))]
+    chart = _chart(ctx, "overview", lambda path: overview_chart(ctx.plan, progress, t, path))
+    if chart is not None:
+        replies.append(Reply(t("Progress against the time-elapsed pace"), image=chart))
+    return replies
 
 
 def status(ctx: Ctx, arg: str) -> list[Reply]:
@@ -38,13 +49,30 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
         if arg:
             raise UserError("No indicator matches “{query}”.", query=arg)
         raise UserError("Which indicator? For example: /status 高新技术企业")
-    p = assess_one(ctx.s, ctx.plan_row, ctx.plan, ind.code, ctx.today)
+    figures = figures_by_indicator(ctx.s, ctx.plan_row, ind.code).get(ind.code, [])
+    p = assess(ctx.plan, ind, figures, ctx.today)
     lines = [t("As of {date}:", date=t.date(ctx.today)), progress_text(ctx.plan, p, t)]
     if p.unit_values:
         lines.append(t("By unit:"))
         lines += ["  " + t("{unit}: {value}", unit=ctx.plan.unit(u).name.get(t.lang),
                            value=value_text(ind, p.unit_values[u], t)) for u in ind.reporters if u in p.unit_values]
-    return [text_reply("\n".join(lines), [Button(t("Source of these figures"), f"0|source|{ind.code}")])]
+    replies = [text_reply("\n".join(lines), [Button(t("Source of these figures"), f"0|source|{ind.code}")])]
+    series = city_series(ind, [f for f in figures if f.period.start >= ctx.plan.start], ctx.today)
+    chart = _chart(ctx, ind.code, lambda path: indicator_chart(ctx.plan, p, series, t, path))
+    if chart is not None:
+        replies.append(Reply(ind.name.get(t.lang), image=chart))
+    return replies
+
+
+def _chart(ctx: Ctx, name: str, draw: Callable[[Path], Path]) -> Path | None:
+    """Draw a chart into the data folder; an answer without its picture is better than no answer."""
+    folder = ctx.app.settings.data_dir / "charts"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return draw(folder / f"{name}-{ctx.today.isoformat()}-{ctx.t.lang}-{ctx.ident.id}.png")
+    except Exception:
+        log.exception("chart %s could not be drawn", name)
+        return None
 
 
 def missing(ctx: Ctx) -> list[Reply]:

@@ -13,7 +13,7 @@ from bot.db.chat_models import ConversationRow, InboundSeenRow
 from bot.errors import UserError
 from bot.people import identity_for, looks_like_code, roles_of
 from bot.plan_store import active_plan
-from handlers import admin, notices, onboarding, query, report, source
+from handlers import admin, leaders, notices, onboarding, query, report, source
 from handlers.context import Ctx, text_reply
 from handlers.intents import recognise
 from handlers.types import Inbound, Outcome, Reply
@@ -113,6 +113,8 @@ INTENTS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "broadcast": notices.start,
     "notices": lambda ctx, _: notices.overview(ctx),
     "source": source.source,
+    "units": lambda ctx, _: leaders.units(ctx),
+    "export": lambda ctx, _: leaders.export(ctx),
 }
 PRIVATE_ONLY = {"start", "report", "correct", "invite", "language", "broadcast", "notices"}
 

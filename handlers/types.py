@@ -36,6 +36,7 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     image: Path | None = None
+    document: Path | None = None  # a file to download (the Excel workbook)
     expects_text: bool = False  # the person is asked to type something (a number typed is not a choice)
     chat: str | None = None  # send to another chat than the inbound's (None: answer where asked)
 

@@ -63,15 +63,18 @@ class Chat:
                  lang: str = "zh-hans") -> None:
         self.fake, self.chat_id, self.user_id, self.chat_type, self.lang = fake, chat_id, user_id, chat_type, lang
 
-    async def _await_reply(self, before: int) -> dict[str, Any]:
-        sent = await self.fake.wait_for_sent_async(before + 1, self.chat_id)
-        return sent[-1]
+    async def _await_reply(self, before: int, expect: int = 1) -> dict[str, Any]:
+        sent = await self.fake.wait_for_sent_async(before + expect, self.chat_id, timeout=20)
+        new = sent[before:before + expect]
+        first = dict(new[0])
+        first["text"] = "\n".join(str(m.get("text") or m.get("caption") or "") for m in new)
+        return first
 
-    async def say(self, text: str) -> dict[str, Any]:
+    async def say(self, text: str, expect: int = 1) -> dict[str, Any]:
         before = len(self.fake.sent(self.chat_id))
         self.fake.push_update(self.fake.message_update(self.chat_id, text, user_id=self.user_id,
                                                        chat_type=self.chat_type, lang=self.lang))
-        return await self._await_reply(before)
+        return await self._await_reply(before, expect)
 
     async def press(self, label_part: str) -> dict[str, Any]:
         last = self.fake.sent(self.chat_id)[-1]

@@ -20,8 +20,9 @@ def render(reply: Reply) -> str:
     lines = [reply.text]
     for n, button in enumerate(reply.flat_buttons, 1):
         lines.append(f"  [{n}] {button.label}")
-    if reply.image is not None:
-        lines.append(f"  ({reply.image})")
+    for path in (reply.image, reply.document):
+        if path is not None:
+            lines.append(f"  ({path})")
     return "\n".join(lines)
 
 

@@ -191,6 +191,10 @@ class TelegramChannel:
             if reply.image is not None:
                 with reply.image.open("rb") as fh:
                     await self.bot.send_photo(chat_id, fh, caption=reply.text[:1024], reply_markup=markup(reply))
+            elif reply.document is not None:
+                with reply.document.open("rb") as fh:
+                    await self.bot.send_document(chat_id, fh, filename=reply.document.name,
+                                                 caption=reply.text[:1024], reply_markup=markup(reply))
             else:
                 await self.bot.send_message(chat_id, reply.text, reply_markup=markup(reply))
         except Forbidden:

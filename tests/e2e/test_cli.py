@@ -149,3 +149,19 @@ def test_database_down_is_a_clear_error(env: dict[str, str]) -> None:
     down = dict(env, PLANBOT_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
     proc = planbot(down, "--lang", "en", "lagging", ok=False)
     assert proc.returncode == 2 and "database is unavailable" in proc.stderr
+
+
+def test_export_and_units_on_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    planbot(env, "plan", "load", str(WORKED))
+    planbot(env, "report", "--unit", "east", "--indicator", "enterprises", "--period", "2018Q1", "--value", "40")
+    out = tmp_path / "figures.csv"
+    planbot(env, "export", "--format", "csv", "--as-of", "2018-07-02", "--out", str(out))
+    text = out.read_text(encoding="utf-8-sig")
+    assert "enterprises" in text and "east" in text and "40" in text
+    book = tmp_path / "book.xlsx"
+    planbot(env, "--lang", "en", "export", "--as-of", "2018-07-02", "--out", str(book))
+    from openpyxl import load_workbook
+
+    assert load_workbook(book).sheetnames[0] == "Summary"
+    rates = planbot_json(env, "units", "--as-of", "2018-07-20", "--json")
+    assert {r["unit"]: (r["on_time"], r["missing"]) for r in rates}["west"] == (0, 2)  # Q1 and Q2 fell due

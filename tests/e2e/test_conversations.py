@@ -166,7 +166,8 @@ def test_the_source_of_a_figure_with_its_corrections(testbot: TestBot) -> None:
     testbot.say("alice", "1")
     testbot.join("lee", "leader")
     status = testbot.console.send("lee", "/status 高企")
-    payload = status[-1].flat_buttons[0].payload
+    payload = status[0].flat_buttons[0].payload
+    assert status[-1].image is not None and status[-1].image.exists()  # the chart
     assert payload == "0|source|hightech_enterprises"
     out = "\n".join(r.text for r in testbot.console.press("lee", payload))
     assert "Panshan County Government, 2018Q3:" in out
@@ -174,3 +175,20 @@ def test_the_source_of_a_figure_with_its_corrections(testbot: TestBot) -> None:
     assert "corrected 12 enterprises → 13 enterprises by console:alice (alice)" in out and "reason: 数错了" in out
     assert "Sources of" in testbot.say("alice", "/source 高企")  # a contact sees their own unit's
     assert "only report for your own unit" in testbot.say("alice", "/source 高企 兴隆台区")
+
+
+def test_league_table_and_workbook_in_chat(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "高新技术企业 12家")
+    testbot.say("alice", "1")
+    testbot.join("lee", "leader")
+    out = testbot.say("lee", "各单位报送情况")
+    assert "Reporting rates, worst first" in out and "Xinglongtai District Government" in out
+    assert "Only leaders" in testbot.say("alice", "/units")
+    replies = testbot.console.send("lee", "/export")
+    path = replies[0].document
+    assert path is not None and path.suffix == ".xlsx" and path.exists()
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    assert wb.sheetnames[0] == "Summary" and "Provenance" in wb.sheetnames

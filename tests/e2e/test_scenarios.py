@@ -22,7 +22,7 @@ NOW = "2018-10-15T10:00:00+08:00"
 
 
 class Person(Protocol):
-    async def say(self, text: str) -> str: ...
+    async def say(self, text: str, expect: int = 1) -> str: ...
     async def press(self, label: str) -> str: ...
 
 
@@ -32,7 +32,7 @@ class ConsolePerson:
     def __init__(self, bot: TestBot, name: str) -> None:
         self.bot, self.name, self.labels = bot, name, list[str]()
 
-    async def say(self, text: str) -> str:
+    async def say(self, text: str, expect: int = 1) -> str:
         replies = self.bot.console.send(self.name, text)
         self.labels = [b.label for r in replies for b in r.flat_buttons]
         return "\n".join(render(r) for r in replies)
@@ -48,8 +48,8 @@ class TelegramPerson:
     def __init__(self, chat: Chat) -> None:
         self.chat = chat
 
-    async def say(self, text: str) -> str:
-        return str((await self.chat.say(text))["text"])
+    async def say(self, text: str, expect: int = 1) -> str:
+        return str((await self.chat.say(text, expect))["text"])
 
     async def press(self, label: str) -> str:
         return str((await self.chat.press(label))["text"])
@@ -70,8 +70,9 @@ async def newcomer_session(app: App, alice: Person, lee: Person) -> None:
     assert "English" in await alice.say("/language en")
     assert "Nothing has been reported" not in await alice.say("/correct")
     assert "领导" in await lee.say(invite(app, "leader"))
-    lagging = await lee.say("哪些指标滞后？")
+    lagging = await lee.say("哪些指标滞后？", expect=2)  # the list, then the overview chart
     assert "需关注" in lagging and "核心技术攻关项目" in lagging and "落后序时进度" not in lagging.split("\n\n")[0]
+    assert "序时进度总览" in lagging  # the chart's caption
     missing = await lee.say("谁还没报")
     assert "兴隆台区人民政府" in missing and "盘山县人民政府：高新技术企业总数" not in missing
     assert [(p, v) for p, v, _ in figures(app)] == [("2018Q3", Decimal(13)), ("2018Q3", Decimal(105))]

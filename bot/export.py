@@ -1,0 +1,406 @@
+"""The assessment workbook for leaders (Excel) and a flat CSV of every figure, in the reader's language.
+
+The workbook has a summary sheet (every indicator's progress, worst first, its status coloured), one sheet per
+indicator (units by periods, each figure with a comment saying who entered it, when, how, and its corrections,
+and the city figure), and a provenance sheet listing every revision of every figure.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.domain.pace import Figure, Progress, Status, city_series
+from bot.domain.period import Period, periods_between
+from bot.domain.plan import Indicator, Kind, Plan
+from bot.progress import assess_all
+from bot.provenance import local_time
+from bot.render import KIND_LABELS, STATUS_LABELS, value_text
+from i18n import Translator, translator_for
+
+VIA = {"chat": "chat", "console": "console", "telegram": "Telegram", "wecom": "WeCom", "cli": "CLI",
+       "import": "import"}
+GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
+STATUS_FILLS = {
+    Status.ACHIEVED: GREEN, Status.ON_TRACK: GREEN, Status.BEHIND: YELLOW, Status.LAGGING: RED,
+    Status.MISSED: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
+}
+SHEET_MAX = 31
+SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN_TOP = Border(top=Side(style="thin"))
+WRAP = Alignment(wrap_text=True, vertical="top")
+MAX_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Names of the plan's units and indicators as stored, so figures of retired ones still get a name."""
+
+    units: dict[str, UnitRow]
+    indicators: dict[str, IndicatorRow]
+
+    def unit(self, code: str, lang: str) -> str:
+        row = self.units.get(code)
+        return code if row is None else (row.name_en if lang == "en" else row.name_zh)
+
+    def indicator(self, code: str, lang: str) -> str:
+        row = self.indicators.get(code)
+        return code if row is None else (row.name_en if lang == "en" else row.name_zh)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Everything an export needs, read in a few queries."""
+
+    progress: list[Progress]
+    figures: list[FigureRow]  # current figures of periods begun by as_of, each with its history
+    names: _Names
+    tz: ZoneInfo
+
+    @property
+    def status(self) -> dict[str, Status]:
+        return {p.indicator.code: p.status for p in self.progress}
+
+
+def _load(s: Session, plan_row: PlanRow, plan: Plan, as_of: date) -> _Data:
+    units = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == plan_row.id))}
+    inds = {i.code: i for i in s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_row.id))}
+    stmt = (select(FigureRow).join(FigureRow.indicator).join(FigureRow.unit)
+            .where(IndicatorRow.plan_id == plan_row.id, FigureRow.period_start <= as_of)
+            .options(contains_eager(FigureRow.indicator), contains_eager(FigureRow.unit),
+                     selectinload(FigureRow.history)))
+    unit_order = {u.code: n for n, u in enumerate(plan.units)}
+    ind_order = {i.code: n for n, i in enumerate(plan.indicators)}
+    figures = sorted(s.scalars(stmt), key=lambda f: (
+        ind_order.get(f.indicator.code, len(ind_order)), f.indicator.code,
+        unit_order.get(f.unit.code, len(unit_order)), f.unit.code, f.period_end, f.period_start))
+    return _Data(assess_all(s, plan_row, plan, as_of), figures, _Names(units, inds), ZoneInfo(plan.timezone))
+
+
+# ---- formatting helpers ---------------------------------------------------------------------------------------
+
+def _number(value: Decimal | None) -> int | float | None:
+    """A Decimal as a spreadsheet number: an int when whole, else a float rounded to 4 places."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(round(value, 4))
+
+
+def _plain(value: Decimal | None) -> str:
+    """A Decimal as plain text without exponent or trailing zeros (PostgreSQL gives 12.00000000)."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
+def _figure_format(ind: Indicator, value: Decimal) -> str:
+    """Integers for whole counts, 0.00 for percentages (and for counts with decimals)."""
+    if ind.is_percent or value != value.to_integral_value():
+        return "0.00"
+    return "#,##0"
+
+
+def _summary_format(ind: Indicator, t: Translator, decimals: int) -> str:
+    """A number format that shows the measure: 12家 / 12 enterprises / 2.50%, keeping the cell a number."""
+    if ind.is_percent:
+        return '0.00"%"'
+    measure = ind.measure.get(t.lang).replace('"', "")
+    sep = "" if t.lang == "zh" else " "
+    return "#,##0" + ("." + "0" * decimals if decimals else "") + f'"{sep}{measure}"'
+
+
+def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decimals: int = 0,
+         summary: bool = False) -> None:
+    """Write a value of ind into cell: a stage's name for staged indicators, else a number with its format."""
+    if value is None:
+        cell.value = None
+    elif ind.kind is Kind.STAGED:
+        cell.value = value_text(ind, value.to_integral_value(), t)
+    else:
+        cell.value = _number(value)
+        cell.number_format = _summary_format(ind, t, decimals) if summary else _figure_format(ind, value)
+
+
+def _width(value: object) -> int:
+    """Display width of a cell's text: CJK characters count double."""
+    if value is None:
+        return 0
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return max((sum(2 if ord(c) >= 0x2E80 else 1 for c in line) for line in text.splitlines()), default=0)
+
+
+def _fit_columns(ws: Any, first_row: int, minimum: int = 8, maximum: int = MAX_WIDTH) -> None:
+    """Set each column's width from the widest value below first_row (titles above it may overflow)."""
+    widths: dict[int, int] = defaultdict(int)
+    for row in ws.iter_rows(min_row=first_row):
+        for cell in row:
+            widths[cell.column] = max(widths[cell.column], _width(cell.value))
+    for col, w in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = max(minimum, min(maximum, w + 2))
+
+
+def _header(ws: Any, row: int, labels: Sequence[str]) -> None:
+    for col, label in enumerate(labels, 1):
+        cell = ws.cell(row=row, column=col, value=label)
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def sheet_name(text: str, taken: set[str]) -> str:
+    """A valid, unique sheet name: no []:*?/\\ characters, no edge apostrophes, at most 31 characters."""
+    base = text.translate(SHEET_FORBIDDEN).strip().strip("'").strip() or "Sheet"
+    base = base[:SHEET_MAX].rstrip()
+    name, n = base, 1
+    while name.casefold() in taken:
+        n += 1
+        suffix = f" ({n})"
+        name = base[: SHEET_MAX - len(suffix)].rstrip() + suffix
+    taken.add(name.casefold())
+    return name
+
+
+def indicator_sheet_title(number: int, ind: Indicator, lang: str) -> str:
+    """Its number and Chinese name when that fits in a sheet name; else (and in English) its number and code."""
+    named = f"{number} {ind.name.get(lang)}"
+    return named if lang == "zh" and len(named) <= SHEET_MAX else f"{number} {ind.code}"
+
+
+def _names(codes: Iterable[str], t: Translator, names: _Names) -> str:
+    sep = "、" if t.lang == "zh" else "; "
+    return sep.join(names.unit(c, t.lang) for c in codes) or "—"
+
+
+# ---- provenance ---------------------------------------------------------------------------------------------
+
+def _via(via: str) -> str:
+    return VIA.get(via, via)
+
+
+def _comment_text(ind: Indicator, fig: FigureRow, t: Translator, tz: ZoneInfo) -> str:
+    """Who entered a figure, when, how, and each correction with its reason."""
+    lines = []
+    for rev in fig.history:
+        when = local_time(rev.entered_at, tz)
+        if rev.previous_value is None:
+            lines.append(t("{value}, reported by {who} on {when} via {via}", value=value_text(ind, rev.value, t),
+                           who=rev.entered_by, when=when, via=_via(rev.via)))
+        else:
+            lines.append(t("corrected {old} → {new} by {who} on {when} via {via}; reason: {reason}",
+                           old=value_text(ind, rev.previous_value, t), new=value_text(ind, rev.value, t),
+                           who=rev.entered_by, when=when, via=_via(rev.via), reason=rev.reason or "—"))
+    if not lines:  # a figure without history (should not happen): say what the row itself knows
+        lines.append(t("{value}, reported by {who} on {when} via {via}", value=value_text(ind, fig.value, t),
+                       who=fig.entered_by, when=local_time(fig.entered_at, tz), via=_via(fig.via)))
+    if fig.note:
+        lines.append(t("Note: {note}", note=fig.note))
+    return "\n".join(lines)
+
+
+def _comment(text: str) -> Comment:
+    comment = Comment(text, "planbot")
+    longest = max((_width(line) for line in text.splitlines()), default=10)
+    wrapped = sum(1 + _width(line) // 60 for line in text.splitlines())
+    comment.width = min(480, max(200, 6 * min(longest, 80)))
+    comment.height = max(60, 16 * wrapped + 16)
+    return comment
+
+
+# ---- the workbook -------------------------------------------------------------------------------------------
+
+def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Path, lang: str = "zh") -> Path:
+    """Write the assessment workbook as of a date to path (in lang) and return path."""
+    t = translator_for(lang)
+    data = _load(s, plan_row, plan, as_of)
+    wb = Workbook()
+    taken: set[str] = set()
+    summary = wb.active
+    summary.title = sheet_name(t("Summary"), taken)
+    provenance_title = sheet_name(t("Provenance"), taken)
+    _summary_sheet(summary, plan, data, as_of, t)
+    by_indicator: dict[str, list[FigureRow]] = defaultdict(list)
+    for fig in data.figures:
+        by_indicator[fig.indicator.code].append(fig)
+    for number, ind in enumerate(plan.indicators, 1):
+        ws = wb.create_sheet(sheet_name(indicator_sheet_title(number, ind, t.lang), taken))
+        _indicator_sheet(ws, plan, number, ind, by_indicator.get(ind.code, []), data, as_of, t)
+    _provenance_sheet(wb.create_sheet(provenance_title), plan, data, t)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+SUMMARY_HEADER_ROW = 4
+
+
+def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator) -> None:
+    ws["A1"] = plan.title.get(t.lang)
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = t("As of {date}", date=t.date(as_of))
+    if plan.document is not None:
+        ws["A3"] = plan.document.get(t.lang)
+        ws["A3"].font = Font(italic=True, color="595959")
+    _header(ws, SUMMARY_HEADER_ROW, [
+        t("No."), t("Indicator"), t("Kind"), t("Status"), t("Actual"), t("Expected by now"), t("Target"),
+        t("Due"), t("Shortfall (pp)"), t("Forecast at due date"), t("Lead units"), t("Responsible units"),
+        t("Not yet reported"),
+    ])
+    number = {ind.code: n for n, ind in enumerate(plan.indicators, 1)}
+    for r, p in enumerate(data.progress, SUMMARY_HEADER_ROW + 1):
+        ind = p.indicator
+        ws.cell(r, 1, number[ind.code])
+        ws.cell(r, 2, ind.name.get(t.lang))
+        ws.cell(r, 3, t(KIND_LABELS[ind.kind]))
+        status = ws.cell(r, 4, t(STATUS_LABELS[p.status]))
+        status.fill = PatternFill("solid", fgColor=STATUS_FILLS[p.status])
+        status.font = BOLD
+        _put(ws.cell(r, 5), ind, p.actual, t, summary=True)
+        _put(ws.cell(r, 6), ind, p.expected, t, decimals=1, summary=True)
+        _put(ws.cell(r, 7), ind, p.target, t, summary=True)
+        if p.due is not None:
+            ws.cell(r, 8, p.due).number_format = "yyyy-mm-dd"
+        if p.shortfall_pp is not None:
+            ws.cell(r, 9, float(round(p.shortfall_pp, 1))).number_format = "0.0"
+        _put(ws.cell(r, 10), ind, p.forecast, t, decimals=1, summary=True)
+        ws.cell(r, 11, _names(ind.lead_units, t, data.names))
+        ws.cell(r, 12, _names(ind.reporting_units, t, data.names))
+        if p.missing_units and p.last_due_period is not None:
+            ws.cell(r, 13, t("{period}: {units}", period=p.last_due_period.label,
+                             units=_names(p.missing_units, t, data.names)))
+        for c in (2, 11, 12, 13):
+            ws.cell(r, c).alignment = WRAP
+    ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
+    _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
+    ws.column_dimensions["A"].width = 6
+    ws.row_dimensions[SUMMARY_HEADER_ROW].height = 30
+
+
+INDICATOR_HEADER_ROW = 4
+
+
+def _columns(plan: Plan, ind: Indicator, figures: Sequence[FigureRow], as_of: date) -> list[Period]:
+    """The periods of the indicator's cadence from the plan's start to as_of, plus any other period reported
+    (the baseline period before the plan, or a year reported for a quarterly indicator), in time order."""
+    found: dict[str, Period] = {}
+    if as_of >= plan.start:
+        for p in periods_between(ind.schedule.cadence, plan.start, min(as_of, plan.end)):
+            found[p.label] = p
+    for f in figures:
+        found.setdefault(f.period, Period(f.period_start, f.period_end, f.period))
+    return sorted(found.values(), key=lambda p: (p.end, -p.start.toordinal()))
+
+
+def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: list[FigureRow], data: _Data,
+                     as_of: date, t: Translator) -> None:
+    ws["A1"] = f"{number}. {ind.name.get(t.lang)}"
+    ws["A1"].font = Font(bold=True, size=12)
+    ws["A2"] = t("Measure: {measure}. As of {date}.", measure=ind.measure.get(t.lang), date=t.date(as_of))
+    columns = _columns(plan, ind, figures, as_of)
+    col_of = {p.label: c for c, p in enumerate(columns, 2)}
+    labels = [t("{period} (baseline)", period=p.label) if p.end == plan.baseline_date else p.label for p in columns]
+    _header(ws, INDICATOR_HEADER_ROW, [t("Unit"), *labels])
+    units = list(ind.reporters)
+    units += [c for c in dict.fromkeys(f.unit.code for f in figures) if c not in units]
+    row_of = {u: r for r, u in enumerate(units, INDICATOR_HEADER_ROW + 1)}
+    for code, r in row_of.items():
+        ws.cell(r, 1, data.names.unit(code, t.lang))
+    for fig in figures:
+        cell = ws.cell(row_of[fig.unit.code], col_of[fig.period])
+        _put(cell, ind, fig.value, t)
+        cell.comment = _comment(_comment_text(ind, fig, t, data.tz))
+    city_row = INDICATOR_HEADER_ROW + 1 + len(units)
+    city = ws.cell(city_row, 1, t("City (cumulative)") if ind.kind is Kind.FLOW else t("City"))
+    city.font, city.border = BOLD, THIN_TOP
+    series = city_series(ind, [Figure(f.unit.code, Period(f.period_start, f.period_end, f.period), f.value,
+                                      f.effective_on) for f in figures], as_of)
+    for c in range(2, len(columns) + 2):
+        ws.cell(city_row, c).border = THIN_TOP
+    for point in series:
+        if point.period is not None and point.period.label in col_of:
+            cell = ws.cell(city_row, col_of[point.period.label])
+            _put(cell, ind, point.value, t)
+            cell.font = BOLD
+    ws.freeze_panes = ws.cell(INDICATOR_HEADER_ROW + 1, 2)
+    _fit_columns(ws, INDICATOR_HEADER_ROW, minimum=10)
+
+
+def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
+    _header(ws, 1, [t("Indicator"), t("Unit"), t("Period"), t("Revision"), t("Value"), t("Previous value"),
+                    t("Reason"), t("Entered by"), t("Entered at"), t("Via"), t("Note")])
+    r = 2
+    for fig in data.figures:
+        ind = _plan_indicator(plan, fig.indicator.code)
+        for rev in _revisions(fig):
+            ws.cell(r, 1, data.names.indicator(fig.indicator.code, t.lang))
+            ws.cell(r, 2, data.names.unit(fig.unit.code, t.lang))
+            ws.cell(r, 3, fig.period)
+            ws.cell(r, 4, rev.revision)
+            if ind is None:
+                ws.cell(r, 5, _number(rev.value))
+                ws.cell(r, 6, _number(rev.previous_value))
+            else:
+                _put(ws.cell(r, 5), ind, rev.value, t)
+                _put(ws.cell(r, 6), ind, rev.previous_value, t)
+            ws.cell(r, 7, rev.reason)
+            ws.cell(r, 8, rev.entered_by)
+            ws.cell(r, 9, local_time(rev.entered_at, data.tz))
+            ws.cell(r, 10, _via(rev.via))
+            ws.cell(r, 11, rev.note)
+            r += 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:K{max(r - 1, 1)}"
+    _fit_columns(ws, 1, maximum=40)
+
+
+def _plan_indicator(plan: Plan, code: str) -> Indicator | None:
+    try:
+        return plan.indicator(code)
+    except KeyError:
+        return None
+
+
+def _revisions(fig: FigureRow) -> list[FigureRevisionRow]:
+    """A figure's revisions oldest first; a figure saved without history counts as its own first revision."""
+    if fig.history:
+        return sorted(fig.history, key=lambda r: r.revision)
+    return [FigureRevisionRow(revision=fig.revision, value=fig.value, previous_value=None, note=fig.note,
+                              reason=None, entered_by=fig.entered_by, entered_at=fig.entered_at, via=fig.via)]
+
+
+# ---- the CSV ------------------------------------------------------------------------------------------------
+
+def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Path, lang: str = "zh") -> Path:
+    """Write every current figure as one flat CSV (UTF-8 with BOM, so Excel reads Chinese) and return path."""
+    t = translator_for(lang)
+    data = _load(s, plan_row, plan, as_of)
+    status = data.status
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([t("Indicator code"), t("Indicator"), t("Unit code"), t("Unit"), t("Period"), t("Value"),
+                      t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision")])
+        for fig in data.figures:
+            code = fig.indicator.code
+            out.writerow([code, data.names.indicator(code, t.lang), fig.unit.code,
+                          data.names.unit(fig.unit.code, t.lang), fig.period, _plain(fig.value),
+                          t(STATUS_LABELS[status[code]]) if code in status else "", fig.entered_by,
+                          local_time(fig.entered_at, data.tz), _via(fig.via), fig.revision])
+    return path

@@ -1,0 +1,26 @@
+"""Leaders' views beyond the questions: the units' reporting league table and the assessment workbook."""
+
+from __future__ import annotations
+
+from bot.export import export_xlsx
+from bot.league import league, league_text
+from handlers.context import Ctx, text_reply
+from handlers.types import Reply
+
+
+def units(ctx: Ctx) -> list[Reply]:
+    """"各单位报送情况" / /units: per unit, reports on time, late and missing, worst first."""
+    ctx.need(leader=True)
+    rates = league(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
+    return [text_reply(league_text(ctx.plan, rates, ctx.t))]
+
+
+def export(ctx: Ctx) -> list[Reply]:
+    """/export: the Excel workbook for the annual assessment, as a file."""
+    ctx.need(leader=True)
+    folder = ctx.app.settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"planbot-{ctx.plan.code}-{ctx.today.isoformat()}-{ctx.ident.id}.xlsx"
+    export_xlsx(ctx.s, ctx.plan_row, ctx.plan, ctx.today, path, ctx.t.locale)
+    return [Reply(ctx.t("The assessment workbook as of {date}: a summary, one sheet per indicator, and the source "
+                        "of every figure.", date=ctx.t.date(ctx.today)), document=path)]
