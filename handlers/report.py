@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.db.models import FigureRow, IndicatorRow, UnitRow
 from bot.domain.figures import FigureError, find_figure
-from bot.domain.period import Period, find_period, parse_period, reporting_period
+from bot.domain.period import Period, find_period, parse_period, period_of, reporting_period
 from bot.domain.plan import Aggregation, Indicator, Kind, Unit
 from bot.domain.rules import MAX_DECIMALS
 from bot.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
@@ -53,6 +53,9 @@ def _unit_for(ctx: Ctx, query: str = "") -> Unit:
 
 
 def _period(ind: Indicator, ctx: Ctx) -> Period:
+    """The period asked for today; once the plan is over, its last period (the final figures are still due)."""
+    if ctx.today > ctx.plan.end:
+        return period_of(ind.schedule.cadence, ctx.plan.end)
     return reporting_period(ind.schedule.cadence, ctx.today)
 
 

@@ -192,3 +192,18 @@ def test_league_table_and_workbook_in_chat(testbot: TestBot) -> None:
 
     wb = load_workbook(path)
     assert wb.sheetnames[0] == "Summary" and "Provenance" in wb.sheetnames
+
+
+def test_after_the_plan_has_ended_the_final_period_is_asked_for(env: dict[str, str]) -> None:
+    from bot.bootstrap import bootstrap as boot
+    from bot.config import Settings as Cfg
+
+    app = boot(Cfg.from_env(dict(env, PLANBOT_NOW="2026-11-25T10:00:00+08:00")))
+    try:
+        bot = TestBot(app)
+        bot.join("alice", "contact", "panshan")
+        assert "(2020Q4)" in bot.say("alice", "填报")
+        assert "2020Q4: 105 enterprises" in bot.say("alice", "科技型中小企业：一百零五")
+        assert "Saved" in bot.say("alice", "1")
+    finally:
+        app.close()
