@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -105,22 +106,23 @@ def _disjoint(figures: Iterable[Figure]) -> list[Figure]:
 def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[Point]:
     """The city's values over time from unit figures known by as_of (cumulative for flows)."""
     known = [f for f in figures if f.effective <= as_of]
-    lead = set(ind.lead_units)
+    lead, reporters = set(ind.lead_units), set(ind.reporting_units)
     by_period: dict[Period, list[Figure]] = {}
     for f in known:
         by_period.setdefault(f.period, []).append(f)
+    levels = _Levels(known, reporters) if ind.aggregation is Aggregation.SUM and ind.kind is not Kind.FLOW else None
     city: list[Figure] = []
     for period, fs in by_period.items():
         leads = [f for f in fs if f.unit in lead]
         if leads:
             city.append(Figure("", period, leads[0].value, max(f.effective for f in leads)))
         elif ind.aggregation is Aggregation.SUM and ind.kind is Kind.FLOW:
-            parts = [f for f in fs if f.unit in ind.reporting_units]
+            parts = [f for f in fs if f.unit in reporters]
             if parts:
                 city.append(Figure("", period, sum((f.value for f in parts), Decimal(0)),
                                    max(f.effective for f in parts)))
-        elif ind.aggregation is Aggregation.SUM:
-            city.append(_carried_sum(ind, known, period))
+        elif levels is not None:
+            city.append(levels.carried_sum(period))
     if ind.kind is Kind.FLOW:
         total = Decimal(0)
         points = []
@@ -131,16 +133,27 @@ def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[
     return [Point(f.effective, f.value, f.period) for f in sorted(city, key=lambda f: (f.effective, f.period))]
 
 
-def _carried_sum(ind: Indicator, known: Sequence[Figure], period: Period) -> Figure:
-    """Sum of each reporting unit's latest level for a period ending no later than this one."""
-    total, last = Decimal(0), period.start
-    for unit in ind.reporting_units:
-        mine = [f for f in known if f.unit == unit and f.period.end <= period.end]
-        if mine:
-            latest = max(mine, key=lambda f: (f.period.end, f.effective))
-            total += latest.value
-            last = max(last, latest.effective)
-    return Figure("", period, total, last)
+class _Levels:
+    """Each reporting unit's levels sorted by period end, to carry a unit's latest level forward quickly."""
+
+    def __init__(self, known: Sequence[Figure], reporters: set[str]) -> None:
+        mine: dict[str, list[Figure]] = {}
+        for f in known:
+            if f.unit in reporters:
+                mine.setdefault(f.unit, []).append(f)
+        self.units = {u: sorted(fs, key=lambda f: (f.period.end, f.effective)) for u, fs in mine.items()}
+        self.ends = {u: [f.period.end for f in fs] for u, fs in self.units.items()}
+
+    def carried_sum(self, period: Period) -> Figure:
+        """Sum of each reporting unit's latest level for a period ending no later than this one."""
+        total, last = Decimal(0), period.start
+        for unit, fs in self.units.items():
+            i = bisect_right(self.ends[unit], period.end)
+            if i:
+                latest = fs[i - 1]
+                total += latest.value
+                last = max(last, latest.effective)
+        return Figure("", period, total, last)
 
 
 def _baseline(plan: Plan, ind: Indicator, figures: Sequence[Figure]) -> Decimal | None:
