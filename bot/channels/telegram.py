@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -161,10 +162,19 @@ class TelegramChannel:
         """Handle one update: answer a button press, route the message, send the replies, mark it done."""
         self.active += 1
         try:
-            await self._handle(update)
+            for attempt in range(1, 4):
+                try:
+                    await self._handle(update)
+                    break
+                except OperationalError:  # e.g. SQLite busy: nothing was committed, so try again
+                    if attempt == 3:
+                        log.exception("update %s left in the inbox, to be handled on the next start",
+                                      update.update_id)
+                        return
+                    await asyncio.sleep(0.5 * attempt)
+            await asyncio.to_thread(self.inbox.done, str(update.update_id), self.app.clock.now())
         finally:
             self.active -= 1
-            await asyncio.to_thread(self.inbox.done, str(update.update_id), self.app.clock.now())
 
     async def _handle(self, update: Update) -> None:
         query = update.callback_query
