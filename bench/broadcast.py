@@ -42,6 +42,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -513,6 +514,14 @@ async def bare_client(options: dict[str, Any], result: Result, limit_s: float) -
 def dispatcher_side(conn: Any, options: dict[str, Any], fields: dict[str, Any], limit_s: float) -> None:
     """A fresh process for each timed dispatch: its memory is not that of the setup or of another run."""
     result = Result(**fields)
+    parent = os.getppid()
+
+    def watch_parent() -> None:  # the bench was killed: do not go on sending on its behalf
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(3)
+
+    threading.Thread(target=watch_parent, name="bench-watch-parent", daemon=True).start()
     warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if options["diag_sniffio"]:
@@ -780,6 +789,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (fake, PostgreSQL schema) when killed
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return main_runs(args)
