@@ -296,7 +296,7 @@ def cmd_lagging(app: App, args: argparse.Namespace, t: Translator) -> int:
     as_of = _as_of(app, args.as_of)
     with app.uow() as s:
         row, plan = active_plan(s)
-        progress = assess_all(s, row, plan, as_of)
+        progress = assess_all(s, row, plan, as_of, unit_values=args.json)
     shown = progress if args.all else [p for p in progress if p.status.needs_attention]
     if args.json:
         _print_json([progress_dict(plan, p, t) for p in shown])

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from bot.db.models import IndicatorRow, PlanRow, UnitRow
 from bot.domain.plan import Plan
 from bot.errors import UserError
 from bot.plan_loader import parse_plan, read_plan_file
+from bot.series import rebuild
 
 
 @dataclass
@@ -38,10 +40,11 @@ def load_plan_file(uow: sessionmaker[Session], path: Path, now: datetime) -> Loa
 
 def _store(s: Session, plan: Plan, text: str, path: str, now: datetime) -> LoadResult:
     result = LoadResult(plan.code)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     row = s.scalar(select(PlanRow).where(PlanRow.code == plan.code))
     if row is None:
         row = PlanRow(code=plan.code, source_path=path, loaded_at=now, active=True,
-                      title_zh=plan.title.zh, title_en=plan.title.en, source_text=text)
+                      title_zh=plan.title.zh, title_en=plan.title.en, source_text=text, source_sha256=digest)
         s.add(row)
         s.flush()
         result.created = result.changed = True
@@ -49,13 +52,15 @@ def _store(s: Session, plan: Plan, text: str, path: str, now: datetime) -> LoadR
         return result
     else:
         result.changed = True
-        row.source_text, row.source_path, row.loaded_at = text, path, now
+        row.source_text, row.source_sha256, row.source_path, row.loaded_at = text, digest, path, now
         row.title_zh, row.title_en = plan.title.zh, plan.title.en
     if not row.active or result.created:
         s.execute(update(PlanRow).where(PlanRow.id != row.id).values(active=False))
         row.active = True
     _sync_units(s, row.id, plan, result)
     _sync_indicators(s, row.id, plan, result)
+    s.flush()
+    rebuild(s, row.id, plan)  # who reports what, and the plan's start, shape the city series
     return result
 
 
@@ -96,17 +101,19 @@ def _sync_indicators(s: Session, plan_id: int, plan: Plan, result: LoadResult) -
             result.retired.append(f"indicator {row.code}")
 
 
-_cache: dict[str, Plan] = {}
+_cache: dict[tuple[int, str], Plan] = {}
 
 
 def active_plan(s: Session) -> tuple[PlanRow, Plan]:
     """The active plan's row and model; UserError when no plan has been loaded."""
-    row = s.scalar(select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()))
+    row = s.scalar(select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc())
+                   .options(defer(PlanRow.source_text)))
     if row is None:
         raise UserError("No plan is loaded yet: run `planbot plan load FILE` first.")
-    plan = _cache.get(row.source_text)
-    if plan is None:
+    key = (row.id, row.source_sha256)
+    plan = _cache.get(key)
+    if plan is None:  # the text is read and parsed only when the plan changed
         plan = parse_plan(yaml.safe_load(row.source_text), row.source_path)
         _cache.clear()
-        _cache[row.source_text] = plan
+        _cache[key] = plan
     return row, plan

@@ -13,6 +13,7 @@ from bot.db.models import FigureRow, IndicatorRow, PlanRow, UnitRow
 from bot.domain.pace import Figure, Progress, assess, rank
 from bot.domain.period import Period
 from bot.domain.plan import Plan
+from bot.series import assess_from_series
 
 
 def figures_by_indicator(s: Session, row: PlanRow, indicator: str | None = None) -> dict[str, list[Figure]]:
@@ -30,8 +31,12 @@ def figures_by_indicator(s: Session, row: PlanRow, indicator: str | None = None)
     return out
 
 
-def assess_all(s: Session, row: PlanRow, plan: Plan, as_of: date) -> list[Progress]:
-    """Every indicator's progress as of a date, worst first."""
+def assess_all(s: Session, row: PlanRow, plan: Plan, as_of: date, *, unit_values: bool = False) -> list[Progress]:
+    """Every indicator's progress as of a date, worst first (with each unit's latest value if unit_values)."""
+    if not unit_values:
+        fast = assess_from_series(s, row, plan, as_of)
+        if fast is not None:
+            return rank(fast)
     figures = figures_by_indicator(s, row)
     return rank(assess(plan, ind, figures.get(ind.code, []), as_of) for ind in plan.indicators)
 

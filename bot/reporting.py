@@ -16,6 +16,7 @@ from bot.domain.plan import Indicator, Plan, Unit
 from bot.domain.rules import check_figure
 from bot.errors import UserError
 from bot.plan_store import active_plan
+from bot.series import record
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str,
                                              reason=None, entered_by=who, entered_at=now, via=via))
         s.add(fig)
         s.flush()
+        record(s, plan, entry.indicator, ind_id, entry.unit.code, unit_id, entry.period, entry.value, None,
+               fig.effective_on)
         return Saved(fig.id, 1, entry.value, None)
     if fig.value == entry.value and (allow_same or entry.reason):
         if allow_same:
@@ -96,6 +99,8 @@ def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str,
                                          note=entry.note, reason=entry.reason, entered_by=who, entered_at=now,
                                          via=via))
     s.flush()
+    record(s, plan, entry.indicator, ind_id, entry.unit.code, unit_id, entry.period, entry.value, previous,
+           fig.effective_on)
     return Saved(fig.id, fig.revision, entry.value, previous)
 
 

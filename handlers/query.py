@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.charts import indicator_chart, overview_chart
-from bot.domain.pace import assess, city_series
+from bot.domain.pace import Progress, assess, city_series
 from bot.entry import match_indicator
 from bot.errors import UserError
 from bot.progress import assess_all, figures_by_indicator, not_reported
@@ -34,7 +37,8 @@ def lagging(ctx: Ctx) -> list[Reply]:
     if owed:
         lines.append(t("Overdue reports: {n}. Ask “who has not reported” for the list.", n=len(owed)))
     replies = [text_reply("\n\n".join(lines))]
-    chart = _chart(ctx, "overview", lambda path: overview_chart(ctx.plan, progress, t, path))
+    chart = _chart(ctx, "overview", [_drawn(p) for p in progress],
+                   lambda path: overview_chart(ctx.plan, progress, t, path))
     if chart is not None:
         replies.append(Reply(t("Progress against the time-elapsed pace"), image=chart))
     return replies
@@ -58,21 +62,35 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
                            value=value_text(ind, p.unit_values[u], t)) for u in ind.reporters if u in p.unit_values]
     replies = [text_reply("\n".join(lines), [Button(t("Source of these figures"), f"0|source|{ind.code}")])]
     series = city_series(ind, [f for f in figures if f.period.start >= ctx.plan.start], ctx.today)
-    chart = _chart(ctx, ind.code, lambda path: indicator_chart(ctx.plan, p, series, t, path))
+    chart = _chart(ctx, ind.code, (_drawn(p), series), lambda path: indicator_chart(ctx.plan, p, series, t, path))
     if chart is not None:
         replies.append(Reply(ind.name.get(t.lang), image=chart))
     return replies
 
 
-def _chart(ctx: Ctx, name: str, draw: Callable[[Path], Path]) -> Path | None:
-    """Draw a chart into the data folder; an answer without its picture is better than no answer."""
+def _chart(ctx: Ctx, name: str, drawn: object, draw: Callable[[Path], Path]) -> Path | None:
+    """The chart of what `drawn` describes, drawn once into the data folder and reused while nothing it shows
+    changes; an answer without its picture is better than no answer."""
     folder = ctx.app.settings.data_dir / "charts"
+    key = hashlib.sha256(repr((drawn, ctx.plan_row.source_sha256, ctx.today, ctx.t.lang)).encode()).hexdigest()
+    path = folder / f"{name}-{ctx.today.isoformat()}-{ctx.t.lang}-{key[:20]}.png"
+    if path.exists():
+        return path
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return draw(folder / f"{name}-{ctx.today.isoformat()}-{ctx.t.lang}-{ctx.ident.id}.png")
+        partial = folder / f".{path.stem}-{uuid.uuid4().hex}.png"
+        draw(partial)
+        os.replace(partial, path)  # readers see a whole picture or none
+        return path
     except Exception:
         log.exception("chart %s could not be drawn", name)
         return None
+
+
+def _drawn(p: Progress) -> tuple[object, ...]:
+    """What the charts show of one indicator's progress."""
+    return (p.indicator.code, p.status, p.actual, p.actual_period, p.expected, p.target, p.baseline, p.due,
+            p.shortfall_pp, p.forecast)
 
 
 def missing(ctx: Ctx) -> list[Reply]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -93,6 +94,7 @@ class PlanRow(Base):
     title_en: Mapped[str] = mapped_column(Text)
     source_path: Mapped[str] = mapped_column(Text)
     source_text: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64), default="")  # identifies the text without reading it
     loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -130,7 +132,11 @@ class FigureRow(Base):
     """The current figure one unit reported for one indicator and period."""
 
     __tablename__ = "figures"
-    __table_args__ = (UniqueConstraint("indicator_id", "unit_id", "period", name="uq_figures_key"),)
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "unit_id", "period", name="uq_figures_key"),
+        # who has reported for a period, answered from the index alone
+        Index("ix_figures_coverage", "indicator_id", "period_end", "period_start", "unit_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -167,3 +173,26 @@ class FigureRevisionRow(Base):
     entered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     via: Mapped[str] = mapped_column(String(20))
     figure: Mapped[FigureRow] = relationship(back_populates="history")
+
+
+class CitySeriesRow(Base):
+    """The city's parts of one indicator for one period, kept up to date by every save (see bot/series.py).
+
+    The lead unit's figure; the sum, count and latest effective day of the reporting units' figures for exactly
+    this period; and for levels, the sum of every reporting unit's latest level up to this period's end
+    (carried forward) with the latest effective day among their figures so far.
+    """
+
+    __tablename__ = "city_series"
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    lead_unit_id: Mapped[int | None] = mapped_column(Integer)
+    lead_value: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    lead_effective: Mapped[date | None] = mapped_column(Date)
+    part_sum: Mapped[Decimal] = mapped_column(ExactDecimal())
+    part_count: Mapped[int] = mapped_column(Integer)
+    part_effective: Mapped[date | None] = mapped_column(Date)
+    carried: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    carried_effective: Mapped[date | None] = mapped_column(Date)

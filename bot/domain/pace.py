@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
-from itertools import pairwise
+from itertools import accumulate, pairwise
 
 from bot.domain.period import Period, last_due
 from bot.domain.plan import Aggregation, Indicator, Kind, Milestone, Plan
@@ -95,12 +95,19 @@ def _interpolate(points: Sequence[Point], day: date) -> Decimal:
 
 
 def _disjoint(figures: Iterable[Figure]) -> list[Figure]:
-    """Longest periods first, dropping any that overlap one already kept (a year beats its quarters)."""
+    """Longest periods first, dropping any that overlap one already kept (a year beats its quarters).
+
+    The kept periods never overlap one another, so a candidate can only overlap its neighbours by start date:
+    O(n log n) instead of comparing it with everything kept."""
+    starts: list[date] = []
     kept: list[Figure] = []
     for f in sorted(figures, key=lambda f: (-(f.period.end - f.period.start).days, f.period.start)):
-        if not any(k.period.overlaps(f.period) for k in kept):
-            kept.append(f)
-    return sorted(kept, key=lambda f: f.period.start)
+        i = bisect_left(starts, f.period.start)
+        if (i > 0 and kept[i - 1].period.overlaps(f.period)) or (i < len(kept) and kept[i].period.overlaps(f.period)):
+            continue
+        starts.insert(i, f.period.start)
+        kept.insert(i, f)
+    return kept
 
 
 def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[Point]:
@@ -113,8 +120,8 @@ def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[
     levels = _Levels(known, reporters) if ind.aggregation is Aggregation.SUM and ind.kind is not Kind.FLOW else None
     city: list[Figure] = []
     for period, fs in by_period.items():
-        leads = [f for f in fs if f.unit in lead]
-        if leads:
+        leads = sorted((f for f in fs if f.unit in lead), key=lambda f: ind.lead_units.index(f.unit))
+        if leads:  # the first lead unit of the plan that reported speaks for the city
             city.append(Figure("", period, leads[0].value, max(f.effective for f in leads)))
         elif ind.aggregation is Aggregation.SUM and ind.kind is Kind.FLOW:
             parts = [f for f in fs if f.unit in reporters]
@@ -123,6 +130,11 @@ def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[
                                    max(f.effective for f in parts)))
         elif levels is not None:
             city.append(levels.carried_sum(period))
+    return city_points(ind, city)
+
+
+def city_points(ind: Indicator, city: Iterable[Figure]) -> list[Point]:
+    """The series through the city's value for each period: running totals for flows, levels otherwise."""
     if ind.kind is Kind.FLOW:
         total = Decimal(0)
         points = []
@@ -143,16 +155,17 @@ class _Levels:
                 mine.setdefault(f.unit, []).append(f)
         self.units = {u: sorted(fs, key=lambda f: (f.period.end, f.effective)) for u, fs in mine.items()}
         self.ends = {u: [f.period.end for f in fs] for u, fs in self.units.items()}
+        self.seen = {u: list(accumulate((f.effective for f in fs), max)) for u, fs in self.units.items()}
 
     def carried_sum(self, period: Period) -> Figure:
-        """Sum of each reporting unit's latest level for a period ending no later than this one."""
+        """Sum of each reporting unit's latest level for a period ending no later than this one, dated by the
+        latest day any of those units' figures so far describes (never before the period's start)."""
         total, last = Decimal(0), period.start
         for unit, fs in self.units.items():
             i = bisect_right(self.ends[unit], period.end)
             if i:
-                latest = fs[i - 1]
-                total += latest.value
-                last = max(last, latest.effective)
+                total += fs[i - 1].value
+                last = max(last, self.seen[unit][i - 1])
         return Figure("", period, total, last)
 
 
@@ -221,6 +234,13 @@ def assess(plan: Plan, ind: Indicator, figures: Sequence[Figure], as_of: date) -
     unit_values = {}
     for f in sorted(known, key=lambda f: (f.period.end, f.effective)):
         unit_values[f.unit] = f.value
+    return judge(plan, ind, as_of, baseline, series, due_period, _missing_units(ind, known, due_period), unit_values)
+
+
+def judge(plan: Plan, ind: Indicator, as_of: date, baseline: Decimal | None, series: Sequence[Point],
+          due_period: Period | None, missing_units: tuple[str, ...],
+          unit_values: dict[str, Decimal] | None = None) -> Progress:
+    """Judge one indicator from its baseline, its city series and who owes the last due period's report."""
     ms = _current_milestone(ind, as_of)
     target = target_value(ms, baseline)
     last = series[-1] if series else None
@@ -230,8 +250,7 @@ def assess(plan: Plan, ind: Indicator, figures: Sequence[Figure], as_of: date) -
         actual_period=last.period if last else None,
         expected=None, shortfall_pp=None, forecast=None,
         target=target if baseline is not None or not ms.relative else None,
-        last_due_period=due_period, unit_values=unit_values,
-        missing_units=_missing_units(ind, known, due_period),
+        last_due_period=due_period, unit_values=unit_values or {}, missing_units=missing_units,
     )
     if baseline is None:
         return base

@@ -104,11 +104,10 @@ def periods_between(cadence: Cadence, first: date, last: date) -> Iterator[Perio
 
 def last_due(cadence: Cadence, due_days: int, as_of: date, not_before: date) -> Period | None:
     """The latest period (starting on or after not_before) whose report fell due on or before as_of."""
-    found = None
-    for p in periods_between(cadence, not_before, as_of):
-        if p.due(due_days) <= as_of:
-            found = p
-    return found
+    p = period_of(cadence, as_of)
+    while p.due(due_days) > as_of:  # a report falls due after its period ends, so this steps back a few periods
+        p = period_of(cadence, p.start - timedelta(days=1))
+    return p if p.start >= period_of(cadence, not_before).start else None
 
 
 def reporting_period(cadence: Cadence, today: date) -> Period:

@@ -207,3 +207,19 @@ def test_after_the_plan_has_ended_the_final_period_is_asked_for(env: dict[str, s
         assert "Saved" in bot.say("alice", "1")
     finally:
         app.close()
+
+
+def test_a_chart_is_drawn_once_and_redrawn_when_its_figures_change(testbot: TestBot) -> None:
+    testbot.join("lee", "leader")
+    first = testbot.console.send("lee", "/lagging")[-1].image
+    assert first is not None and first.exists()
+    drawn_at = first.stat().st_mtime_ns
+    testbot.join("kim", "leader")  # another leader asking the same question gets the same picture
+    again = testbot.console.send("kim", "/lagging")[-1].image
+    assert again == first and first.stat().st_mtime_ns == drawn_at
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "高新技术企业 12家")
+    testbot.say("alice", "1")
+    changed = testbot.console.send("lee", "/lagging")[-1].image
+    assert changed is not None and changed != first and changed.exists()
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".")]  # no half-written pictures left
