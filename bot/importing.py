@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db.models import IndicatorRow
 from bot.domain.period import PeriodError, parse_period
 from bot.entry import lookup_indicator, lookup_unit, read_value
 from bot.errors import UserError
@@ -88,6 +90,9 @@ def import_file(uow: sessionmaker[Session], path: Path, who: str, now: datetime)
     saved = 0
     with uow() as s, s.begin():
         row, plan = active_plan(s)
+        # every save locks its indicator's city series; taking them all first, in one order, rules out a deadlock
+        s.execute(select(IndicatorRow.id).where(IndicatorRow.plan_id == row.id).order_by(IndicatorRow.id)
+                  .with_for_update())
         for n, cells in rows:
             try:
                 unit = lookup_unit(plan, cells["unit"])
