@@ -48,7 +48,7 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.channels.telegram import PooledRequest, TelegramChannel  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRow, UnitRow  # noqa: E402
@@ -389,24 +389,24 @@ class Breakdown:
             self.stats[key].append(values)
 
     def install(self, channel: TelegramChannel) -> Callable[[], None]:
-        """Wrap asyncio.to_thread (queue wait vs run, wall vs CPU), the per-chat limiter, and update handling."""
-        original_to_thread = asyncio.to_thread
+        """Wrap the channel's database calls (queue wait vs run, wall vs CPU), the per-chat limiter, and updates."""
+        original_db = channel.db
         bd = self
 
-        async def to_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        async def db(fn: Callable[..., Any], /, *args: Any) -> Any:
             submitted = time.perf_counter()
             name = getattr(fn, "__qualname__", repr(fn))
 
-            def timed() -> Any:
+            def timed(*a: Any) -> Any:
                 start, cpu = time.perf_counter(), time.thread_time()
                 try:
-                    return fn(*args, **kwargs)
+                    return fn(*a)
                 finally:
                     bd.add(name, start - submitted, time.perf_counter() - start, time.thread_time() - cpu)
 
-            return await original_to_thread(timed)
+            return await original_db(timed, *args)
 
-        asyncio.to_thread = to_thread  # type: ignore[assignment]
+        channel.db = db  # type: ignore[method-assign]
 
         limiter = channel.application.bot.rate_limiter
         assert isinstance(limiter, FloodLimiter)
@@ -449,7 +449,7 @@ class Breakdown:
         handler.callback = on_update
 
         def uninstall() -> None:
-            asyncio.to_thread = original_to_thread  # type: ignore[assignment]
+            channel.db = original_db  # type: ignore[method-assign]
 
         return uninstall
 
@@ -581,7 +581,8 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
                "TELEGRAM_API_URL": fake_url, "TELEGRAM_MAX_RATE": args.max_rate}
         app = await loop.run_in_executor(setup, bootstrap, Settings.from_env(env))
         await loop.run_in_executor(setup, bind_contacts, app, chats)
-        channel = TelegramChannel(app, poll_timeout=1, concurrency=args.concurrency)
+        channel = TelegramChannel(app, poll_timeout=1, concurrency=args.concurrency, http_pool=args.http_pool,
+                                  db_threads=args.db_threads or None)
         if args.diag_no_chat_limit:
             run.notes.append("DIAGNOSTIC: per-chat limiter disabled in this process (not a deployable setting)")
             channel.application.bot.rate_limiter._per_chat = 0  # type: ignore[union-attr]  # diagnosis only
@@ -625,12 +626,18 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
 
 
 # --- the echo bot baseline ------------------------------------------------------------------------------------------
-async def run_echo(args: argparse.Namespace, chats: list[int]) -> Run:
-    run = Run("echo", len(chats))
+async def run_echo(args: argparse.Namespace, chats: list[int], pooled: bool = False) -> Run:
+    """The plain echo bot (PTB's defaults), or with planbot's HTTP pool (pooled) to compare like with like."""
+    run = Run("echo-pooled" if pooled else "echo", len(chats))
     side = FakeSide(args, chats, "echo", None)
     try:
         fake_url = await side.start()
-        application = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256).build()
+        builder = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256)
+        if pooled:
+            builder = builder.request(PooledRequest(args.http_pool))
+            run.notes.append(f"HTTP: planbot's PooledRequest({args.http_pool}) instead of PTB's default "
+                             "HTTPXRequest (256 connections, 20 kept alive)")
+        application = builder.build()
 
         async def echo(update: Update, context: Any) -> None:
             assert update.message is not None
@@ -708,8 +715,9 @@ async def main_async(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     print(f"TELEGRAM_MAX_RATE={args.max_rate}: set high so that the global send ceiling is not the bottleneck; "
           "this benchmark measures our pipeline, Telegram's real global ceiling is a deployment setting.")
-    print(f"planbot: TelegramChannel(concurrency={args.concurrency}), worker threads (asyncio default executor) "
-          f"{threads}{'' if args.threads else ' (Python default)'}")
+    print(f"planbot: TelegramChannel(concurrency={args.concurrency}, http_pool={args.http_pool}, "
+          f"db_threads={args.db_threads or 'default: 1 for SQLite, 4 otherwise'}); asyncio default executor "
+          f"{threads} threads{'' if args.threads else ' (Python default)'}")
     print("fake Bot API and driver: " + ("a thread of this process (--fake-in-process)" if args.fake_in_process
                                          else "a process of their own (the bots get their own core and GIL)"))
     with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmpdir, database(args.database, Path(tmpdir)) as url:
@@ -718,8 +726,9 @@ async def main_async(args: argparse.Namespace) -> int:
         runs: dict[str, Run] = {}
         for name in args.order:
             try:
-                if name == "echo":
-                    runs[name] = await asyncio.wait_for(run_echo(args, chats), args.timeout + 90)
+                if name.startswith("echo"):
+                    runs[name] = await asyncio.wait_for(run_echo(args, chats, name == "echo-pooled"),
+                                                        args.timeout + 90)
                 else:
                     runs[name] = await asyncio.wait_for(run_planbot(args, url, Path(tmpdir), chats),
                                                         args.timeout + 120)
@@ -737,8 +746,15 @@ async def main_async(args: argparse.Namespace) -> int:
         print()
         print(f"planbot:   {planbot.rate:.1f} updates/s")
         if echo:
-            print(f"echo bot:  {echo.rate:.1f} updates/s")
+            print(f"echo bot:  {echo.rate:.1f} updates/s (plain: PTB's defaults)")
             print(f"ratio:     {ratio:.2f} x echo")
+        pooled = runs.get("echo-pooled")
+        if pooled and pooled.rate:
+            print(f"echo bot with planbot's HTTP pool: {pooled.rate:.1f} updates/s; "
+                  f"ratio {planbot.rate / pooled.rate:.2f} x (not the issue's target, the like-for-like comparison)")
+        if planbot.cpu:
+            print(f"CPU per update: planbot {1000 * planbot.cpu / planbot.updates:.1f} ms"
+                  + "".join(f", {r.name} {1000 * r.cpu / r.updates:.1f} ms" for r in (echo, pooled) if r and r.cpu))
         print(f"latency:   planbot p50 {1000 * planbot.pct(0.5):.0f} ms, p95 {1000 * planbot.pct(0.95):.0f} ms"
               + (f"; echo p50 {1000 * echo.pct(0.5):.0f} ms, p95 {1000 * echo.pct(0.95):.0f} ms" if echo else ""))
         print(f"database:  {dialect}")
@@ -767,8 +783,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=256, help="TelegramChannel(concurrency=...) (256)")
     p.add_argument("--max-rate", default=MAX_RATE, help=f"TELEGRAM_MAX_RATE ({MAX_RATE})")
     p.add_argument("--threads", type=int, default=0,
-                   help="size of the asyncio default executor planbot's to_thread calls run on (Python default)")
-    p.add_argument("--only", choices=["planbot", "echo"], help="run only one of the two bots")
+                   help="size of the asyncio default executor (Python default); planbot's database work runs on "
+                        "threads of its own (--db-threads)")
+    p.add_argument("--only", choices=["planbot", "echo", "echo-pooled"], help="run only one of the bots")
+    p.add_argument("--http-pool", type=int, default=16,
+                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (16)")
+    p.add_argument("--db-threads", type=int, default=0,
+                   help="TelegramChannel(db_threads=...) (default: the channel's, 1 for SQLite, 4 otherwise)")
     p.add_argument("--breakdown", action="store_true", help="time planbot's steps (worker threads, limiter, HTTP)")
     p.add_argument("--profile", metavar="FILE", help="cProfile the event-loop thread during planbot's timed phase")
     p.add_argument("--diag-no-chat-limit", action="store_true",
@@ -785,7 +806,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.chats = 100
     if args.chats < 1 or args.chats > 9999:
         p.error("--chats must be between 1 and 9999")
-    args.order = [args.only] if args.only else ["echo", "planbot"]
+    args.order = [args.only] if args.only else ["echo", "echo-pooled", "planbot"]
     return args
 
 
