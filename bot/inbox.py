@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.db.chat_models import InboxRow
 
 INBOX: Table = InboxRow.__table__  # type: ignore[assignment]
+# built once: a statement object caches its own cache key, so each execution skips building and keying it
+CLAIM = (update(INBOX).where(INBOX.c.channel == bindparam("c"), INBOX.c.update_id == bindparam("u"),
+                             INBOX.c.processed_at.is_(None)).values(processed_at=bindparam("now")))
 
 
 class Inbox:
@@ -40,11 +43,10 @@ class Inbox:
         as handled (raw gives its JSON), so that a re-delivery still finds it. Committed with the update's effect,
         so an update is marked handled if and only if its handling committed.
         """
-        table = INBOX
-        result = s.execute(update(table).where(table.c.channel == self.channel, table.c.update_id == update_id,
-                                               table.c.processed_at.is_(None)).values(processed_at=now))
+        result = s.execute(CLAIM, {"c": self.channel, "u": update_id, "now": now})
         if getattr(result, "rowcount", 0):
             return True
+        table = INBOX
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
         result = s.execute(insert(table).values(channel=self.channel, update_id=update_id, received_at=now,
                                                 payload=json.dumps(raw(), ensure_ascii=False), processed_at=now)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -29,6 +29,15 @@ CHOICES = "_choices"
 # Core tables for the router's own bookkeeping rows: plain INSERT/UPDATE statements, no ORM unit of work
 CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
 SEEN: Table = InboundSeenRow.__table__  # type: ignore[assignment]
+# statements built once (each caches its own cache key): identity + person + roles + conversation in one query
+PERSON = (select(IdentityRow, CONVERSATIONS.c.state, CONVERSATIONS.c.data)
+          .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IdentityRow.id)
+          .where(IdentityRow.channel == bindparam("c"), IdentityRow.external_id == bindparam("x"))
+          .options(joinedload(IdentityRow.person).joinedload(PersonRow.roles)))
+SAVE_STATE = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
+              .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("at")))
+NEW_STATE = insert(CONVERSATIONS).values(identity_id=bindparam("id"), state=bindparam("state"),
+                                         data=bindparam("data"), updated_at=bindparam("at"))
 
 
 Claim = Callable[[Session], bool]
@@ -80,22 +89,15 @@ class Router:
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[CHOICES] = [b.payload for b in last.flat_buttons]
-        values = {"state": ctx.state, "data": json.dumps(data), "updated_at": ctx.now}
+        values = {"id": ctx.ident.id, "state": ctx.state, "data": json.dumps(data), "at": ctx.now}
         ctx.s.flush()  # the handler's own changes first (a new identity's row, figures), in the ORM's order
-        if existed:
-            ctx.s.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == ctx.ident.id).values(values))
-        else:
-            ctx.s.execute(insert(CONVERSATIONS).values(identity_id=ctx.ident.id, **values))
+        ctx.s.execute(SAVE_STATE if existed else NEW_STATE, values)
 
 
 def load_person(s: Session, inbound: Inbound, now: datetime) -> tuple[IdentityRow, tuple[str, str] | None]:
     """The sender's identity (with person and roles) and conversation (state, data), in one query; a new sender's
     identity and person are created."""
-    stmt = (select(IdentityRow, CONVERSATIONS.c.state, CONVERSATIONS.c.data)
-            .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IdentityRow.id)
-            .where(IdentityRow.channel == inbound.channel, IdentityRow.external_id == inbound.sender)
-            .options(joinedload(IdentityRow.person).joinedload(PersonRow.roles)))
-    row = s.execute(stmt).unique().first()
+    row = s.execute(PERSON, {"c": inbound.channel, "x": inbound.sender}).unique().first()
     chat = None if inbound.is_group else inbound.chat
     if row is None:
         return identity_for(s, inbound.channel, inbound.sender, chat, inbound.sender_name, inbound.lang_hint,
