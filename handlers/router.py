@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.bootstrap import App
 from bot.db.chat_models import ConversationRow, IdentityRow, InboundSeenRow, PersonRow
+from bot.db.engine import RELAXED
 from bot.errors import UserError
 from bot.people import identity_for, looks_like_code, roles_of
 from bot.plan_store import active_plan
@@ -54,10 +55,15 @@ class Router:
 
         claim, given by a channel that stores its updates (Telegram's inbox), marks the update handled inside this
         transaction and says whether it was still to be handled; otherwise the message id is recorded as seen. Either
-        way the mark commits together with the update's effect, or not at all.
+        way the mark commits together with the update's effect, or not at all. With a claim, the commit need not
+        reach the disk before the replies go out (SQLite: synchronous=NORMAL): the update itself was stored with a
+        full fsync before it was acknowledged, so if a power cut loses this commit, it loses the handled mark with
+        the effect, and the update is handled again on the next start.
         """
         now = self.app.clock.now()
         with self.app.uow() as s:
+            if claim is not None:  # the update is stored durably and replayed if this commit is lost: no fsync
+                s.connection(execution_options={RELAXED: True})
             if not (claim(s) if claim is not None else self._first_sight(s, inbound, now)):
                 s.rollback()
                 return Outcome(duplicate=True)

@@ -27,7 +27,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+RELAXED = "planbot_relaxed_durability"  # execution option: this transaction's commit may skip the fsync
+
+
 def _sqlite_begin(conn: Any) -> None:
+    # synchronous=FULL (fsync at every commit) unless the transaction asked for RELAXED: then NORMAL, which in WAL
+    # mode is still atomic and survives a crash of the process, but may lose the last commits on power loss. The
+    # level can only change outside a transaction, so it is set here, before BEGIN, when it differs.
+    level = "NORMAL" if conn.get_execution_options().get(RELAXED) else "FULL"
+    if conn.info.get("synchronous") != level:
+        conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+        conn.info["synchronous"] = level
     conn.exec_driver_sql("BEGIN")
 
 
