@@ -193,7 +193,14 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
-            await self.receive(updates)
+            try:
+                await self.receive(updates)
+            except OperationalError as e:  # not stored, so not acknowledged: getUpdates returns them again
+                log.warning("could not store %d updates (%s); fetching them again in %.0f s", len(updates),
+                            type(e.orig or e).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             offset = updates[-1].update_id + 1
 
     async def receive(self, updates: list[Update]) -> None:
