@@ -48,10 +48,11 @@ class Inbox:
             return True
         table = INBOX
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = s.execute(insert(table).values(channel=self.channel, update_id=update_id, received_at=now,
+        stored = s.execute(insert(table).values(channel=self.channel, update_id=update_id, received_at=now,
                                                 payload=json.dumps(raw(), ensure_ascii=False), processed_at=now)
-                           .on_conflict_do_nothing(index_elements=["channel", "update_id"]))
-        return bool(getattr(result, "rowcount", 0))
+                           .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                           .returning(table.c.id)).first()  # (rowcount is -1 here on PostgreSQL)
+        return stored is not None
 
     def done(self, update_id: str, now: datetime) -> None:
         """Mark an update handled."""

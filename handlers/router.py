@@ -86,9 +86,9 @@ class Router:
     def _first_sight(s: Session, inbound: Inbound, now: datetime) -> bool:
         """Record the message id as seen; False when it already was (a re-delivery)."""
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = s.execute(insert(SEEN).values(channel=inbound.channel, message_id=inbound.message_id,
-                                               received_at=now).on_conflict_do_nothing())
-        return bool(getattr(result, "rowcount", 0))
+        seen = s.execute(insert(SEEN).values(channel=inbound.channel, message_id=inbound.message_id, received_at=now)
+                         .on_conflict_do_nothing().returning(SEEN.c.id)).first()  # (rowcount: -1 on PostgreSQL)
+        return seen is not None
 
     def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
         data = dict(ctx.data, _v=ctx.version)
