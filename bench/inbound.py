@@ -43,12 +43,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import httpx  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.channels.telegram import PooledRequest, TelegramChannel  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRow, UnitRow  # noqa: E402
@@ -209,9 +210,11 @@ def check_reply(mode: str, k: int, entry: dict[str, Any]) -> str | None:
 
 
 def drive(fake: FakeBotApi, chats: list[int], mode: str, committed: Callable[[], int] | None,
-          deadline: float) -> tuple[float, list[float]]:
+          deadline: float, push: Callable[[dict[str, Any]], object] | None = None) -> tuple[float, list[float]]:
     """Push each chat's message, then its button press as soon as its first reply arrives; done at 2N replies
-    (and, for planbot, N figures committed). Only the fake's public API is used. Returns (seconds, latencies)."""
+    (and, for planbot, N figures committed). Only the fake's public API is used. Returns (seconds, latencies).
+    push: how an update reaches the bot (default: kept for getUpdates)."""
+    push = push or fake.push_update
     n = len(chats)
     pushed: dict[tuple[int, int], float] = {}
     got: dict[int, int] = defaultdict(int)
@@ -219,7 +222,7 @@ def drive(fake: FakeBotApi, chats: list[int], mode: str, committed: Callable[[],
     t0 = time.perf_counter()
     for chat in chats:
         pushed[(chat, 0)] = time.perf_counter()
-        fake.push_update(fake.message_update(chat, REPORT, user_id=chat))
+        push(fake.message_update(chat, REPORT, user_id=chat))
     seen = 0
     last_progress = time.monotonic()
     while seen < 2 * n:
@@ -247,7 +250,7 @@ def drive(fake: FakeBotApi, chats: list[int], mode: str, committed: Callable[[],
             if k == 0:
                 data = confirm_data(entry) if mode == "planbot" else "bench|press"
                 pushed[(chat, 1)] = time.perf_counter()
-                fake.push_update(fake.callback_update(chat, data, user_id=chat, message_id=int(entry["message_id"])))
+                push(fake.callback_update(chat, data, user_id=chat, message_id=int(entry["message_id"])))
         seen = len(sent)
     if committed is not None:  # the saved reply is sent after the commit; check the count anyway
         while (count := committed()) < n:
@@ -282,6 +285,27 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
     long_keep_alive()
     fake = FakeBotApi(TOKEN, delay=delay).start()
     engine = None
+    webhook = mode.endswith("-webhook")
+    mode = mode.removesuffix("-webhook")
+    posters = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="bench-webhook")
+    posted: list[concurrent.futures.Future[int]] = []
+
+    clients = threading.local()
+    update_ids = iter(range(1, 10**9))
+
+    def deliver(update: dict[str, Any]) -> int:
+        if not hasattr(clients, "http"):  # one kept-alive connection per posting thread
+            clients.http = httpx.Client(timeout=30)
+        hook = fake.webhook or {}
+        return clients.http.post(str(hook["url"]), json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": str(hook["secret_token"])}).status_code
+
+    def post(update: dict[str, Any]) -> None:
+        """As Telegram does with a webhook: POST the update, up to 32 at once on 32 kept-alive connections, which
+        the kernel spread over the bot's processes when they were opened; every one must be answered 200."""
+        update["update_id"] = next(update_ids)
+        posted.append(posters.submit(deliver, update))
+
     try:
         conn.send(("url", fake.base_url))
         if conn.recv() != "go":
@@ -299,7 +323,10 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
         before = len(fake.calls)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         try:
-            seconds, latencies = drive(fake, chats, mode, committed, time.monotonic() + timeout)
+            seconds, latencies = drive(fake, chats, mode, committed, time.monotonic() + timeout,
+                                       post if webhook else None)
+            if failed := [f.result() for f in posted if f.result() != 200]:
+                raise BenchError(f"the webhook answered {failed[0]} to {len(failed)} updates")
         except Exception as e:  # reported to the bench
             conn.send(("error", f"{type(e).__name__}: {e}"))
         else:
@@ -310,6 +337,7 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
     except (EOFError, BrokenPipeError):
         pass
     finally:
+        posters.shutdown(wait=False, cancel_futures=True)
         if engine is not None:
             engine.dispose()
         fake.stop()
@@ -389,24 +417,24 @@ class Breakdown:
             self.stats[key].append(values)
 
     def install(self, channel: TelegramChannel) -> Callable[[], None]:
-        """Wrap asyncio.to_thread (queue wait vs run, wall vs CPU), the per-chat limiter, and update handling."""
-        original_to_thread = asyncio.to_thread
+        """Wrap the channel's database calls (queue wait vs run, wall vs CPU), the per-chat limiter, and updates."""
+        original_db = channel.db
         bd = self
 
-        async def to_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        async def db(fn: Callable[..., Any], /, *args: Any) -> Any:
             submitted = time.perf_counter()
             name = getattr(fn, "__qualname__", repr(fn))
 
-            def timed() -> Any:
+            def timed(*a: Any) -> Any:
                 start, cpu = time.perf_counter(), time.thread_time()
                 try:
-                    return fn(*args, **kwargs)
+                    return fn(*a)
                 finally:
                     bd.add(name, start - submitted, time.perf_counter() - start, time.thread_time() - cpu)
 
-            return await original_to_thread(timed)
+            return await original_db(timed, *args)
 
-        asyncio.to_thread = to_thread  # type: ignore[assignment]
+        channel.db = db  # type: ignore[method-assign]
 
         limiter = channel.application.bot.rate_limiter
         assert isinstance(limiter, FloodLimiter)
@@ -449,7 +477,7 @@ class Breakdown:
         handler.callback = on_update
 
         def uninstall() -> None:
-            asyncio.to_thread = original_to_thread  # type: ignore[assignment]
+            channel.db = original_db  # type: ignore[method-assign]
 
         return uninstall
 
@@ -581,7 +609,8 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
                "TELEGRAM_API_URL": fake_url, "TELEGRAM_MAX_RATE": args.max_rate}
         app = await loop.run_in_executor(setup, bootstrap, Settings.from_env(env))
         await loop.run_in_executor(setup, bind_contacts, app, chats)
-        channel = TelegramChannel(app, poll_timeout=1, concurrency=args.concurrency)
+        channel = TelegramChannel(app, poll_timeout=1, concurrency=args.concurrency, http_pool=args.http_pool,
+                                  db_threads=args.db_threads or None)
         if args.diag_no_chat_limit:
             run.notes.append("DIAGNOSTIC: per-chat limiter disabled in this process (not a deployable setting)")
             channel.application.bot.rate_limiter._per_chat = 0  # type: ignore[union-attr]  # diagnosis only
@@ -624,13 +653,136 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
     return run
 
 
+# --- planbot in webhook mode, several processes (the multi-instance deployment) --------------------------------------
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def webhook_worker(conn: Any, env: dict[str, str], port: int, concurrency: int, http_pool: int,
+                   db_threads: int) -> None:
+    """One planbot instance in webhook mode: its own process, event loop and GIL, all listening on one port
+    (SO_REUSEPORT: the kernel spreads incoming connections over the processes)."""
+    import socket
+
+    import uvicorn
+
+    from bot.channels.webhook import webhook_app
+
+    warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    async def serve() -> None:
+        app = bootstrap(Settings.from_env(env), ensure_plan=False)
+        channel = TelegramChannel(app, poll_timeout=1, concurrency=concurrency, http_pool=http_pool,
+                                  db_threads=db_threads or None)
+        await channel.start(webhook=True)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(("127.0.0.1", port))
+        server = uvicorn.Server(uvicorn.Config(webhook_app(channel, WEBHOOK_SECRET, "/telegram"),
+                                               log_level="warning", lifespan="off", timeout_keep_alive=120))
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        loop = asyncio.get_running_loop()
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            conn.send("ready")
+            assert await loop.run_in_executor(None, conn.recv) == "go"
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            assert await loop.run_in_executor(None, conn.recv) == "stop"
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        finally:
+            server.should_exit = True
+            await serving
+            await channel.stop()
+            app.close()
+
+    asyncio.run(serve())
+
+
+async def run_planbot_webhook(args: argparse.Namespace, url: str, tmp: Path, chats: list[int]) -> Run:
+    """planbot as --webhook-workers processes behind one port, each with its own database connections."""
+    import socket
+
+    plan = tmp / "bench-plan.yaml"
+    write_plan(plan, len(chats))
+    workers = args.webhook_workers
+    run = Run(f"planbot-webhook x{workers}", len(chats))
+    side = FakeSide(args, chats, "planbot-webhook", url)
+    setup = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bench-setup")
+    loop = asyncio.get_running_loop()
+    ctx = multiprocessing.get_context("spawn")
+    procs: list[tuple[multiprocessing.process.BaseProcess, Any]] = []
+    try:
+        fake_url = await side.start()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {"PLANBOT_DATABASE_URL": url, "PLANBOT_DATA_DIR": str(tmp / "data"), "PLANBOT_PLAN_FILE": str(plan),
+               "PLANBOT_NOW": NOW, "PLANBOT_LANG": "zh", "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_URL": fake_url, "TELEGRAM_MAX_RATE": args.max_rate,
+               "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+               "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, "PLANBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}"}
+        app = await loop.run_in_executor(setup, bootstrap, Settings.from_env(env))
+        try:
+            await loop.run_in_executor(setup, bind_contacts, app, chats)
+        finally:
+            app.close()
+        for _ in range(workers):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=webhook_worker, name="bench-webhook-planbot", daemon=True,
+                               args=(theirs, env, port, args.concurrency, args.http_pool, args.db_threads))
+            proc.start()
+            procs.append((proc, mine))
+
+        def recv(conn: Any, timeout: float) -> Any:
+            if not conn.poll(timeout):
+                raise BenchError(f"a webhook worker did not answer within {timeout:.0f} s")
+            return conn.recv()
+
+        for _, conn in procs:
+            assert await loop.run_in_executor(setup, recv, conn, 120) == "ready"
+        for _, conn in procs:
+            conn.send("go")
+        run.seconds, run.latencies, run.replies, run.calls, _ = await timed(side)
+        run.fake_cpu, run.load = side.cpu, side.load
+        for _, conn in procs:
+            conn.send("stop")
+        cpus = [float(await loop.run_in_executor(setup, recv, conn, 60)) for _, conn in procs]
+        run.cpu = sum(cpus)
+        run.notes.append(f"{workers} processes on one port (SO_REUSEPORT), each TelegramChannel(concurrency="
+                         f"{args.concurrency}, http_pool={args.http_pool}) behind uvicorn; CPU per process: "
+                         + ", ".join(f"{c:.1f} s" for c in cpus))
+        app = await loop.run_in_executor(setup, bootstrap, Settings.from_env(env))
+        try:
+            committed = figure_count(app)
+        finally:
+            app.close()
+        if committed != len(chats):
+            raise BenchError(f"{committed} figures committed, expected {len(chats)}")
+    finally:
+        for proc, _ in procs:
+            proc.join(15)
+            if proc.is_alive():
+                proc.kill()
+        await side.stop()
+        setup.shutdown(wait=False)
+    return run
+
+
 # --- the echo bot baseline ------------------------------------------------------------------------------------------
-async def run_echo(args: argparse.Namespace, chats: list[int]) -> Run:
-    run = Run("echo", len(chats))
+async def run_echo(args: argparse.Namespace, chats: list[int], pooled: bool = False) -> Run:
+    """The plain echo bot (PTB's defaults), or with planbot's HTTP pool (pooled) to compare like with like."""
+    run = Run("echo-pooled" if pooled else "echo", len(chats))
     side = FakeSide(args, chats, "echo", None)
     try:
         fake_url = await side.start()
-        application = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256).build()
+        builder = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256)
+        if pooled:
+            builder = builder.request(PooledRequest(args.http_pool))
+            run.notes.append(f"HTTP: planbot's PooledRequest({args.http_pool}) instead of PTB's default "
+                             "HTTPXRequest (256 connections, 20 kept alive)")
+        application = builder.build()
 
         async def echo(update: Update, context: Any) -> None:
             assert update.message is not None
@@ -708,8 +860,9 @@ async def main_async(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     print(f"TELEGRAM_MAX_RATE={args.max_rate}: set high so that the global send ceiling is not the bottleneck; "
           "this benchmark measures our pipeline, Telegram's real global ceiling is a deployment setting.")
-    print(f"planbot: TelegramChannel(concurrency={args.concurrency}), worker threads (asyncio default executor) "
-          f"{threads}{'' if args.threads else ' (Python default)'}")
+    print(f"planbot: TelegramChannel(concurrency={args.concurrency}, http_pool={args.http_pool}, "
+          f"db_threads={args.db_threads or 'default: 1 for SQLite, 2 otherwise'}); asyncio default executor "
+          f"{threads} threads{'' if args.threads else ' (Python default)'}")
     print("fake Bot API and driver: " + ("a thread of this process (--fake-in-process)" if args.fake_in_process
                                          else "a process of their own (the bots get their own core and GIL)"))
     with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmpdir, database(args.database, Path(tmpdir)) as url:
@@ -718,8 +871,14 @@ async def main_async(args: argparse.Namespace) -> int:
         runs: dict[str, Run] = {}
         for name in args.order:
             try:
-                if name == "echo":
-                    runs[name] = await asyncio.wait_for(run_echo(args, chats), args.timeout + 90)
+                if name == "planbot-webhook":
+                    with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmp2, \
+                            database(args.database, Path(tmp2)) as url2:  # a database of its own
+                        runs[name] = await asyncio.wait_for(run_planbot_webhook(args, url2, Path(tmp2), chats),
+                                                            args.timeout + 180)
+                elif name.startswith("echo"):
+                    runs[name] = await asyncio.wait_for(run_echo(args, chats, name == "echo-pooled"),
+                                                        args.timeout + 90)
                 else:
                     runs[name] = await asyncio.wait_for(run_planbot(args, url, Path(tmpdir), chats),
                                                         args.timeout + 120)
@@ -729,6 +888,11 @@ async def main_async(args: argparse.Namespace) -> int:
                 return 2
             for line in describe(runs[name]):
                 print(line)
+        if multi := runs.get("planbot-webhook"):
+            base = runs.get("planbot")
+            print(f"webhook, {args.webhook_workers} processes: {multi.rate:.1f} updates/s, "
+                  f"{1000 * multi.cpu / multi.updates:.1f} ms CPU per update"
+                  + (f" ({multi.rate / base.rate:.2f} x planbot polling in one process)" if base else ""))
         if "planbot" not in runs:
             return 0
         planbot = runs["planbot"]
@@ -737,8 +901,15 @@ async def main_async(args: argparse.Namespace) -> int:
         print()
         print(f"planbot:   {planbot.rate:.1f} updates/s")
         if echo:
-            print(f"echo bot:  {echo.rate:.1f} updates/s")
+            print(f"echo bot:  {echo.rate:.1f} updates/s (plain: PTB's defaults)")
             print(f"ratio:     {ratio:.2f} x echo")
+        pooled = runs.get("echo-pooled")
+        if pooled and pooled.rate:
+            print(f"echo bot with planbot's HTTP pool: {pooled.rate:.1f} updates/s; "
+                  f"ratio {planbot.rate / pooled.rate:.2f} x (not the issue's target, the like-for-like comparison)")
+        if planbot.cpu:
+            print(f"CPU per update: planbot {1000 * planbot.cpu / planbot.updates:.1f} ms"
+                  + "".join(f", {r.name} {1000 * r.cpu / r.updates:.1f} ms" for r in (echo, pooled) if r and r.cpu))
         print(f"latency:   planbot p50 {1000 * planbot.pct(0.5):.0f} ms, p95 {1000 * planbot.pct(0.95):.0f} ms"
               + (f"; echo p50 {1000 * echo.pct(0.5):.0f} ms, p95 {1000 * echo.pct(0.95):.0f} ms" if echo else ""))
         print(f"database:  {dialect}")
@@ -767,8 +938,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=256, help="TelegramChannel(concurrency=...) (256)")
     p.add_argument("--max-rate", default=MAX_RATE, help=f"TELEGRAM_MAX_RATE ({MAX_RATE})")
     p.add_argument("--threads", type=int, default=0,
-                   help="size of the asyncio default executor planbot's to_thread calls run on (Python default)")
-    p.add_argument("--only", choices=["planbot", "echo"], help="run only one of the two bots")
+                   help="size of the asyncio default executor (Python default); planbot's database work runs on "
+                        "threads of its own (--db-threads)")
+    p.add_argument("--only", choices=["planbot", "echo", "echo-pooled", "planbot-webhook"],
+                   help="run only one of the bots")
+    p.add_argument("--webhook-workers", type=int, default=0,
+                   help="also run planbot in webhook mode as this many processes behind one port (best on "
+                        "PostgreSQL: on SQLite they share one write lock)")
+    p.add_argument("--http-pool", type=int, default=16,
+                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (16)")
+    p.add_argument("--db-threads", type=int, default=0,
+                   help="TelegramChannel(db_threads=...) (default: the channel's, 1 for SQLite, 2 otherwise)")
     p.add_argument("--breakdown", action="store_true", help="time planbot's steps (worker threads, limiter, HTTP)")
     p.add_argument("--profile", metavar="FILE", help="cProfile the event-loop thread during planbot's timed phase")
     p.add_argument("--diag-no-chat-limit", action="store_true",
@@ -785,7 +965,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.chats = 100
     if args.chats < 1 or args.chats > 9999:
         p.error("--chats must be between 1 and 9999")
-    args.order = [args.only] if args.only else ["echo", "planbot"]
+    args.order = [args.only] if args.only else ["echo", "echo-pooled", "planbot"]
+    if args.webhook_workers and args.only != "planbot-webhook":
+        args.order.append("planbot-webhook")
     return args
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
 
 from bot.bootstrap import App
-from bot.db.chat_models import ConversationRow, InboundSeenRow
+from bot.db.chat_models import ConversationRow, IdentityRow, InboundSeenRow, PersonRow
+from bot.db.engine import RELAXED
 from bot.errors import UserError
 from bot.people import identity_for, looks_like_code, roles_of
 from bot.plan_store import active_plan
@@ -22,6 +27,21 @@ from i18n import translator_for
 log = logging.getLogger(__name__)
 
 CHOICES = "_choices"
+# Core tables for the router's own bookkeeping rows: plain INSERT/UPDATE statements, no ORM unit of work
+CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
+SEEN: Table = InboundSeenRow.__table__  # type: ignore[assignment]
+# statements built once (each caches its own cache key): identity + person + roles + conversation in one query
+PERSON = (select(IdentityRow, CONVERSATIONS.c.state, CONVERSATIONS.c.data)
+          .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IdentityRow.id)
+          .where(IdentityRow.channel == bindparam("c"), IdentityRow.external_id == bindparam("x"))
+          .options(joinedload(IdentityRow.person).joinedload(PersonRow.roles)))
+SAVE_STATE = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
+              .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("at")))
+NEW_STATE = insert(CONVERSATIONS).values(identity_id=bindparam("id"), state=bindparam("state"),
+                                         data=bindparam("data"), updated_at=bindparam("at"))
+
+
+Claim = Callable[[Session], bool]
 
 
 class Router:
@@ -30,43 +50,68 @@ class Router:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def handle(self, inbound: Inbound) -> Outcome:
-        """Answer one message or button press; a message id seen before does nothing."""
+    def handle(self, inbound: Inbound, claim: Claim | None = None) -> Outcome:
+        """Answer one message or button press; a message id seen before does nothing.
+
+        claim, given by a channel that stores its updates (Telegram's inbox), marks the update handled inside this
+        transaction and says whether it was still to be handled; otherwise the message id is recorded as seen. Either
+        way the mark commits together with the update's effect, or not at all. With a claim, the commit need not
+        reach the disk before the replies go out (SQLite: synchronous=NORMAL): the update itself was stored with a
+        full fsync before it was acknowledged, so if a power cut loses this commit, it loses the handled mark with
+        the effect, and the update is handled again on the next start.
+        """
         now = self.app.clock.now()
         with self.app.uow() as s:
-            s.add(InboundSeenRow(channel=inbound.channel, message_id=inbound.message_id, received_at=now))
-            try:
-                s.flush()
-            except IntegrityError:
+            if claim is not None:  # the update is stored durably and replayed if this commit is lost: no fsync
+                s.connection(execution_options={RELAXED: True})
+            if not (claim(s) if claim is not None else self._first_sight(s, inbound, now)):
                 s.rollback()
                 return Outcome(duplicate=True)
-            ident = identity_for(s, inbound.channel, inbound.sender, None if inbound.is_group else inbound.chat,
-                                 inbound.sender_name, inbound.lang_hint, now)
+            ident, conv = load_person(s, inbound, now)
             plan_row, plan = active_plan(s)
-            conv = s.get(ConversationRow, ident.id)
-            data = json.loads(conv.data) if conv else {}
+            data = json.loads(conv[1]) if conv else {}
             ctx = Ctx(self.app, s, inbound, plan_row, plan, ident, roles_of(ident.person, plan_row),
                       translator_for(ident.person.lang or inbound.lang_hint), now,
-                      conv.state if conv else "", data, int(data.pop("_v", 0)) + 1)
+                      conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1)
             choices = ctx.data.pop(CHOICES, None)
             try:
                 replies = dispatch(ctx, choices)
             except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
                 replies = [text_reply(e.render(ctx.t))]
-            self._save_state(ctx, conv, replies)
+            self._save_state(ctx, conv is not None, replies)
             s.commit()
         return Outcome(replies)
 
-    def _save_state(self, ctx: Ctx, conv: ConversationRow | None, replies: list[Reply]) -> None:
+    @staticmethod
+    def _first_sight(s: Session, inbound: Inbound, now: datetime) -> bool:
+        """Record the message id as seen; False when it already was (a re-delivery)."""
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        seen = s.execute(insert(SEEN).values(channel=inbound.channel, message_id=inbound.message_id, received_at=now)
+                         .on_conflict_do_nothing().returning(SEEN.c.id)).first()  # (rowcount: -1 on PostgreSQL)
+        return seen is not None
+
+    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
         data = dict(ctx.data, _v=ctx.version)
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[CHOICES] = [b.payload for b in last.flat_buttons]
-        if conv is None:
-            ctx.s.add(ConversationRow(identity_id=ctx.ident.id, state=ctx.state, data=json.dumps(data),
-                                      updated_at=ctx.now))
-        else:
-            conv.state, conv.data, conv.updated_at = ctx.state, json.dumps(data), ctx.now
+        values = {"id": ctx.ident.id, "state": ctx.state, "data": json.dumps(data), "at": ctx.now}
+        ctx.s.flush()  # the handler's own changes first (a new identity's row, figures), in the ORM's order
+        ctx.s.execute(SAVE_STATE if existed else NEW_STATE, values)
+
+
+def load_person(s: Session, inbound: Inbound, now: datetime) -> tuple[IdentityRow, tuple[str, str] | None]:
+    """The sender's identity (with person and roles) and conversation (state, data), in one query; a new sender's
+    identity and person are created."""
+    row = s.execute(PERSON, {"c": inbound.channel, "x": inbound.sender}).unique().first()
+    chat = None if inbound.is_group else inbound.chat
+    if row is None:
+        return identity_for(s, inbound.channel, inbound.sender, chat, inbound.sender_name, inbound.lang_hint,
+                            now), None
+    ident = row[0]
+    if chat and ident.chat_id != chat and not chat.startswith("-"):
+        ident.chat_id = chat
+    return ident, (row[1], row[2]) if row[1] is not None else None
 
 
 def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,27 +19,40 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or opened."""
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_timeout: bool = True) -> None:
     dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN, so SAVEPOINTs really nest (pysqlite quirk)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    if busy_timeout:
+        cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
+RELAXED = "planbot_relaxed_durability"  # execution option: this transaction's commit may skip the fsync
+
+
 def _sqlite_begin(conn: Any) -> None:
+    # synchronous=FULL (fsync at every commit) unless the transaction asked for RELAXED: then NORMAL, which in WAL
+    # mode is still atomic and survives a crash of the process, but may lose the last commits on power loss. The
+    # level can only change outside a transaction, so it is set here, before BEGIN, when it differs.
+    level = "NORMAL" if conn.get_execution_options().get(RELAXED) else "FULL"
+    if conn.info.get("synchronous") != level:
+        conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+        conn.info["synchronous"] = level
     conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for url; SQLite gets foreign keys, WAL and a busy timeout, and its folder is created."""
+    """An engine for url; SQLite gets foreign keys, WAL and a busy timeout of 30 s (or the URL's ?timeout=seconds),
+    and its folder is created."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        own_timeout = "timeout" in make_url(url).query  # pysqlite's connect(timeout=...) is its busy timeout
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout=not own_timeout))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)

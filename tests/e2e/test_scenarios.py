@@ -1,17 +1,21 @@
-"""A newcomer's whole first session, in Chinese, replayed on the console and through Telegram (polling)."""
+"""A newcomer's whole first session, in Chinese, replayed on the console and through Telegram (polling, webhook)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 import pytest
 import pytest_asyncio
 
 from bot.bootstrap import App, bootstrap
 from bot.channels.console import render
 from bot.channels.telegram import TelegramChannel
+from bot.channels.webhook import run_telegram
 from bot.config import Settings
 from fakes import FakeBotApi
 from support import Chat, TestBot, figures, invite
@@ -109,3 +113,65 @@ async def telegram_app(scenario_env: dict[str, str]) -> AsyncIterator[tuple[Fake
 async def test_through_telegram(telegram_app: tuple[FakeBotApi, App]) -> None:
     fake, app = telegram_app
     await newcomer_session(app, TelegramPerson(Chat(fake, 31)), TelegramPerson(Chat(fake, 32)))
+
+
+class WebhookChat(Chat):
+    """A private chat whose updates the fake Telegram POSTs to the bot's webhook, instead of keeping them for
+    getUpdates; each must be answered 200."""
+
+    async def say(self, text: str, expect: int = 1) -> dict[str, Any]:
+        before = len(self.fake.sent(self.chat_id))
+        update = self.fake.message_update(self.chat_id, text, user_id=self.user_id, chat_type=self.chat_type,
+                                          lang=self.lang)
+        assert await self.fake.deliver_webhook_async(update) == 200
+        return await self._await_reply(before, expect)
+
+    async def press_data(self, data: str) -> dict[str, Any]:
+        before = len(self.fake.sent(self.chat_id))
+        assert await self.fake.deliver_webhook_async(self.fake.callback_update(self.chat_id, data,
+                                                                               user_id=self.user_id)) == 200
+        return await self._await_reply(before)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest_asyncio.fixture
+async def webhook_app(scenario_env: dict[str, str]) -> AsyncIterator[tuple[FakeBotApi, App]]:
+    """planbot in webhook mode (its ASGI server on a free port), registered with the fake Telegram."""
+    with FakeBotApi("556:scenario-token") as fake:
+        port = free_port()
+        env = dict(scenario_env, TELEGRAM_BOT_TOKEN="556:scenario-token", TELEGRAM_API_URL=fake.base_url,
+                   TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook/telegram",
+                   TELEGRAM_WEBHOOK_SECRET="scenario-secret", PLANBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+        app = bootstrap(Settings.from_env(env))
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_telegram(app, stop, reminders=False))
+        try:
+            async with httpx.AsyncClient(timeout=1) as client:
+                for _ in range(100):
+                    if fake.webhook and fake.webhook.get("url"):
+                        try:
+                            if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                    assert not task.done(), task.exception()
+                    await asyncio.sleep(0.05)
+                else:
+                    pytest.fail("the webhook server did not come up")
+            yield fake, app
+        finally:
+            stop.set()
+            await task
+            app.close()
+
+
+async def test_through_telegram_webhook(webhook_app: tuple[FakeBotApi, App]) -> None:
+    fake, app = webhook_app
+    await newcomer_session(app, TelegramPerson(WebhookChat(fake, 41)), TelegramPerson(WebhookChat(fake, 42)))
+    assert not fake.pending_updates  # nothing went through getUpdates

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -129,6 +132,117 @@ async def test_an_update_received_but_not_handled_is_replayed_after_a_crash(fake
         assert "盘山县人民政府" in sent[0]["text"]
         await asyncio.sleep(0.2)
         assert Inbox(tg_app.uow, "telegram").pending() == []
+    finally:
+        await ch.stop()
+
+
+async def test_an_update_handled_without_being_stored_is_recorded_so_a_redelivery_does_nothing(
+        fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    alice = Chat(fake, ALICE)
+    await alice.say(invite(tg_app, "contact", "panshan"))
+    update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": 4242}
+    await channel.on_update(Update.de_json(update, channel.bot), None)  # never went through the inbox
+    assert "12" in fake.sent(ALICE)[-1]["text"] and len(fake.sent(ALICE)) == 2
+    assert Inbox(tg_app.uow, "telegram").pending() == []
+    await channel.receive([Update.de_json(update, channel.bot)])  # Telegram delivers it again
+    await asyncio.sleep(1.0)
+    assert len(fake.sent(ALICE)) == 2
+
+
+def hold_write_lock(db_file: str, seconds: float, held: threading.Event) -> None:
+    """Another process's writer: SQLite's write lock taken and kept for a while."""
+    conn = sqlite3.connect(db_file, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def impatient_sqlite(tg_env: dict[str, str]) -> Iterator[tuple[App, str]]:
+    """An app on SQLite that waits only 0.2 s for the write lock (the URL's timeout), and its database file."""
+    url = tg_env["PLANBOT_DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    app = bootstrap(Settings.from_env(dict(tg_env, PLANBOT_DATABASE_URL=url + "?timeout=0.2")))
+    yield app, url.split("///", 1)[1]
+    app.close()
+
+
+async def locked_while_handling(ch: TelegramChannel, db_file: str, update: dict[str, object], seconds: float) -> None:
+    held = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(db_file, seconds, held))
+    locker.start()
+    assert held.wait(5)
+    try:
+        await ch.on_update(Update.de_json(update, ch.bot), None)
+    finally:
+        await asyncio.to_thread(locker.join)
+
+
+async def test_an_update_that_meets_a_locked_database_is_retried_and_handled_once(
+        fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
+    app, db_file = impatient_sqlite
+    ch = TelegramChannel(app, poll_timeout=1)
+    await ch.start()
+    try:
+        alice = Chat(fake, ALICE)
+        await alice.say(invite(app, "contact", "panshan"))
+        update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": 9001}
+        Inbox(app.uow, "telegram").store([("9001", update)], app.clock.now())
+        await locked_while_handling(ch, db_file, update, 1.2)  # the first two attempts fail, the third succeeds
+        assert [m["text"] for m in fake.sent(ALICE)][1:] == [fake.sent(ALICE)[-1]["text"]]
+        assert "12" in fake.sent(ALICE)[-1]["text"]
+        assert Inbox(app.uow, "telegram").pending() == []
+    finally:
+        await ch.stop()
+
+
+async def test_an_update_the_locked_database_keeps_refusing_stays_pending_and_is_handled_on_restart(
+        fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
+    app, db_file = impatient_sqlite
+    ch = TelegramChannel(app, poll_timeout=1)
+    await ch.start()
+    try:
+        alice = Chat(fake, ALICE)
+        await alice.say(invite(app, "contact", "panshan"))
+        update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": 9002}
+        Inbox(app.uow, "telegram").store([("9002", update)], app.clock.now())
+        await locked_while_handling(ch, db_file, update, 3.5)  # all three attempts fail: given up, not marked
+        assert len(fake.sent(ALICE)) == 1
+        assert [u["update_id"] for u in Inbox(app.uow, "telegram").pending()] == [9002]
+    finally:
+        await ch.stop()
+    again = TelegramChannel(app, poll_timeout=1)
+    await again.start()  # replays what the inbox holds
+    try:
+        sent = await fake.wait_for_sent_async(2, ALICE)
+        assert "12" in sent[1]["text"]
+        await asyncio.sleep(0.5)
+        assert len(fake.sent(ALICE)) == 2 and Inbox(app.uow, "telegram").pending() == []
+    finally:
+        await again.stop()
+
+
+async def test_updates_that_cannot_be_stored_are_not_acknowledged_and_are_fetched_again(
+        fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
+    app, db_file = impatient_sqlite
+    ch = TelegramChannel(app, poll_timeout=1)
+    await ch.start()
+    try:
+        held = threading.Event()
+        locker = threading.Thread(target=hold_write_lock, args=(db_file, 1.5, held))
+        locker.start()
+        assert held.wait(5)
+        fake.push_update(fake.message_update(ALICE, "你好", lang="en"))  # getUpdates brings it while it is locked
+        await asyncio.to_thread(locker.join)
+        sent = await fake.wait_for_sent_async(1, ALICE, timeout=20)
+        assert "invite code" in sent[0]["text"]
+        await asyncio.sleep(0.5)
+        assert len(fake.sent(ALICE)) == 1 and Inbox(app.uow, "telegram").pending() == []
     finally:
         await ch.stop()
 
