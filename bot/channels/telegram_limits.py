@@ -8,35 +8,52 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+class ChatPacer:
+    """At most one message a `period` per chat, in the order asked: each call reserves its chat's next free slot
+    and sleeps until it. Chats whose last slot has passed are forgotten (in amortised O(1) per call)."""
+
+    def __init__(self, period: float, keep: int = 4096) -> None:
+        self.period, self.keep = period, keep
+        self._limit = keep
+        self._next: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._next)
+
+    async def wait(self, chat: int) -> None:
+        """Wait for the chat's next slot."""
+        now = asyncio.get_running_loop().time()
+        if len(self._next) >= self._limit:
+            self._next = {c: t for c, t in self._next.items() if t > now}
+            self._limit = max(self.keep, 2 * len(self._next))  # a full scan at most every len() calls
+        slot = max(now, self._next.get(chat, now))
+        self._next[chat] = slot + self.period
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class FloodLimiter(AIORateLimiter):
     """Telegram's limits: a global ceiling, 20 messages a minute per group, and one a second per private chat.
 
-    RetryAfter answers are honoured (PTB's AIORateLimiter pauses every request for retry_after, then retries).
+    The global pace is steady: a message every 1/rate seconds, never a burst of a second's quota at once; it may
+    catch up at most `catch_up` seconds' worth of slots (1% of a second: 9 messages at 950/s, 1 at 25/s) that a
+    busy event loop woke too late for, so that scheduling delays do not eat into the rate. Any 1-second window then
+    holds at most rate x 1.01 (+1) messages. RetryAfter answers are honoured (PTB's AIORateLimiter pauses every
+    request for retry_after, then retries).
     """
 
     def __init__(self, overall_per_second: float = 25, per_chat_per_second: float = 1,
-                 group_per_minute: float = 20, max_retries: int = 3) -> None:
-        # one request per 1/rate seconds: a steady pace, never a burst of a whole second's quota at once
-        super().__init__(overall_max_rate=1, overall_time_period=1 / overall_per_second,
+                 group_per_minute: float = 20, max_retries: int = 3, catch_up: float = 0.01) -> None:
+        slots = max(1, int(overall_per_second * catch_up))
+        super().__init__(overall_max_rate=slots, overall_time_period=slots / overall_per_second,
                          group_max_rate=group_per_minute, group_time_period=60, max_retries=max_retries)
-        self._per_chat = per_chat_per_second
-        self._chats: dict[int, AsyncLimiter] = {}
-
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        if len(self._chats) > 4096:  # forget idle chats, whose limiter is full again
-            for key, lim in list(self._chats.items()):
-                if key != chat_id and lim.has_capacity(lim.max_rate):
-                    del self._chats[key]
-        if chat_id not in self._chats:
-            self._chats[chat_id] = AsyncLimiter(max_rate=1, time_period=1 / self._per_chat)
-        return self._chats[chat_id]
+        self._chats = ChatPacer(1 / per_chat_per_second) if per_chat_per_second else None
 
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, JSON]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
@@ -47,9 +64,8 @@ class FloodLimiter(AIORateLimiter):
             chat = int(chat_id) if chat_id is not None else 0
         except (TypeError, ValueError):
             chat = 0
-        if chat > 0 and self._per_chat:
-            async with self._chat_limiter(chat):
-                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if chat > 0 and self._chats is not None:
+            await self._chats.wait(chat)
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
