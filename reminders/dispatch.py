@@ -193,7 +193,7 @@ def _write(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
         record(s, outcomes)
 
 
-async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 200,
+async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 100,
                    concurrency: int = 50, quiet: QuietHours | None = None,
                    pause: Callable[[], bool] | None = None, ledger_rows: int = 100,
                    ledger_wait: float = 0.05) -> DispatchStats:
@@ -201,7 +201,9 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
 
     Rows are claimed batch by batch (the next batch is claimed while the last of the current one is still being
     sent), at most `concurrency` sends are in flight, and outcomes are written in batches (see Ledger). When
-    dispatch is cancelled, claimed rows not yet handed to the sender are given back as pending.
+    dispatch is cancelled, claimed rows not yet handed to the sender are given back as pending; if the process
+    dies, up to batch + concurrency claimed rows that were never sent are recovered as 'uncertain' with the rest,
+    so the batch is kept small (several dispatchers also share the last rows more evenly).
     """
     stats = DispatchStats()
     quiet = quiet or QuietHours()
