@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,8 +16,8 @@ from telegram.request import HTTPXRequest
 
 from bot.bootstrap import App, bootstrap
 from bot.channels.telegram import base_url
-from bot.channels.telegram_limits import FloodLimiter
-from bot.channels.telegram_sender import TelegramSender
+from bot.channels.telegram_limits import ChatPacer, FloodLimiter
+from bot.channels.telegram_sender import ShardedRequest, TelegramSender, sending_bot
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
 from bot.db.outbox_models import OutboxRow
@@ -103,3 +105,82 @@ async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, 
     assert stats.uncertain == 1
     assert list(statuses(app).values()) == ["uncertain"]
     assert (await dispatch(app.uow, TelegramSender(bot), lambda: NOW.replace(hour=10))).sent == 0
+
+
+async def test_a_pool_timeout_never_left_so_it_is_retried_not_uncertain(env: dict[str, str]) -> None:
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 2)
+            fake.delay = 0.6  # the first send holds the only connection longer than the second may wait for it
+            bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+                                 rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0),
+                                 request=HTTPXRequest(read_timeout=5, connection_pool_size=1, pool_timeout=0.1))
+            async with bot:
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=2)
+            assert (stats.sent, stats.retried, stats.uncertain) == (1, 1, 0)
+            assert sorted(statuses(app).values()) == ["pending", "sent"]
+            assert len(fake.sent()) == 1
+        finally:
+            app.close()
+
+
+async def test_the_sending_bot_spreads_requests_over_small_pools(env: dict[str, str]) -> None:
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 40)
+            fake.delay = 0.02
+            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=1000), shards=3, connections=2)
+            request = bot.request
+            assert isinstance(request, ShardedRequest)
+            async with bot:
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=20)
+            assert stats.sent == 40 and sorted({int(m["chat_id"]) for m in fake.sent()}) == list(range(100, 140))
+            assert request.busy == [0, 0, 0]
+            assert list(statuses(app).values()) == ["sent"] * 40
+        finally:
+            app.close()
+
+
+async def test_the_flood_limiter_keeps_its_pace_without_bursts(env: dict[str, str]) -> None:
+    """Late wake-ups are caught up (at most 1% of a second's slots at once), and no 1-second window holds more than
+    the rate allows: the fake enforcing a ceiling 5% above it answers no 429."""
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 360)
+            fake.max_per_second = 315
+            limiter = FloodLimiter(overall_per_second=300, max_retries=0)
+            bot = sending_bot(TOKEN, fake.base_url, limiter)
+            async with bot:
+                loop = asyncio.get_running_loop()
+                t0 = loop.time()
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW)
+                elapsed = loop.time() - t0
+            assert fake.too_many_requests == 0 and stats.sent == 360
+            assert elapsed >= (360 - 3) / 300  # never faster than the pace (3 slots of catch-up at 300/s)
+        finally:
+            app.close()
+
+
+async def test_per_chat_pacing_spaces_one_chat_and_forgets_idle_ones() -> None:
+    pacer = ChatPacer(0.05, keep=8)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def one(chat: int) -> None:
+        await pacer.wait(chat)
+        times.append(loop.time())
+
+    await asyncio.gather(*(one(7) for _ in range(3)))
+    assert all(b - a >= 0.045 for a, b in itertools.pairwise(times))
+    for chat in range(100):  # distinct chats go at once
+        await pacer.wait(1000 + chat)
+    assert len(pacer) <= 2 * 100  # chats still within their period are kept; the table grows to twice them
+    await asyncio.sleep(0.06)
+    sizes = []
+    for chat in range(300):
+        await pacer.wait(5000 + chat)
+        sizes.append(len(pacer))
+    assert min(sizes) < 100  # the idle chats were forgotten on a later scan
