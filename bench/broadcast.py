@@ -11,13 +11,18 @@ Per ceiling, in a fresh database each time (not timed): the Panjin plan (the def
 telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats) and the contact role for a unit
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
-batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and
-HTTPXRequest(connection_pool_size = concurrency + 14). The same is then done with 100 recipients.
+batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and the sender's
+LeanRequest (bot/channels/telegram_sender.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
+--transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
+HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
+(claims are atomic: SKIP LOCKED on PostgreSQL, one UPDATE ... RETURNING on SQLite), each paced at R / P, started
+together; elapsed runs from the first start to the last end. The same is then done with 100 recipients.
 
 Targets: achieved rate (messages delivered / elapsed) >= 0.9 x C; no 429 from the fake; peak RSS growth of the
 dispatcher process during dispatch() for N recipients at most 10 MB above that for 100 recipients (a fresh process
-per run, so neither the setup nor another run shares its heap; --tracemalloc adds the traced Python peak, at the
-cost of a much slower dispatch). Checks: every recipient got exactly one message (the fake's sendMessage chat ids
+per run, so neither the setup nor another run shares its heap; the kernel's VmHWM, reset as dispatch() starts;
+summed over the processes with --processes; --tracemalloc adds the traced Python peak, at the cost of a much
+slower dispatch). Checks: every recipient got exactly one message (the fake's sendMessage chat ids
 are the N expected ones, no repeats) and every outbox row is 'sent'. A run that exceeds N / C x 2 + 60 seconds is
 aborted and reported with what it delivered by then.
 
@@ -27,6 +32,7 @@ message, and the 1-minute load average, since other work on the machine changes 
     .venv/bin/python bench/broadcast.py                  # 10,000 recipients at 30/s and 1,000/s, temp SQLite
     .venv/bin/python bench/broadcast.py --quick          # 300 at 30/s and 1,000 at 1,000/s (CI smoke)
     .venv/bin/python bench/broadcast.py --ceilings 1000 --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/broadcast.py --ceilings 1000 --processes 2   # two dispatcher processes share the notice
     .venv/bin/python bench/broadcast.py --ceilings 1000 --recipients 2000 --breakdown --baseline   # diagnosis
 
 Exit status: 0 PASS, 1 FAIL (a target missed), 2 error, wrong delivery or timeout.
@@ -69,7 +75,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 from bot.bootstrap import App, bootstrap  # noqa: E402
 from bot.channels.telegram import base_url  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram_sender import ShardedRequest, TelegramSender  # noqa: E402
+from bot.channels.telegram_sender import LeanRequest, ShardedRequest, TelegramSender  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402
@@ -448,11 +454,14 @@ class Result:
 
 
 def make_request(options: dict[str, Any]) -> Any:
-    """The sender's HTTP setup: planbot's ShardedRequest (shards x connections), or with --pool one plain
-    HTTPXRequest(connection_pool_size=pool) as before (httpx keeps at most 20 idle connections of it alive)."""
+    """The sender's HTTP transport: planbot's LeanRequest (what sending_bot() uses), the httpx-based ShardedRequest
+    (shards x connections), or with --pool one plain HTTPXRequest(connection_pool_size=pool) as before (httpx keeps
+    at most 20 idle connections of it alive)."""
     if options["pool"]:
         return HTTPXRequest(connection_pool_size=options["pool"])
-    return ShardedRequest(options["shards"], options["connections"])
+    if options["transport"] == "sharded":
+        return ShardedRequest(options["shards"], options["connections"])
+    return LeanRequest(options["shards"] * options["connections"])
 
 
 async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float) -> None:
@@ -675,6 +684,7 @@ def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Resu
             fake.set_ceiling(ceiling)
             fake_cpu = fake.cpu()
             options = {"env": env, "pool": args.pool, "shards": args.shards, "connections": args.connections,
+                       "transport": args.transport,
                        "processes": args.processes, "batch": args.batch,
                        "concurrency": args.concurrency, "breakdown": args.breakdown, "profile": args.profile,
                        "tracemalloc": args.tracemalloc, "diag_sniffio": args.diag_sniffio}
@@ -713,6 +723,7 @@ def run_baseline(args: argparse.Namespace, n: int) -> Result:
         fake_url = fake.start()
         fake_cpu = fake.cpu()
         options = {"env": {"TELEGRAM_API_URL": fake_url}, "pool": args.pool, "shards": args.shards,
+                   "transport": args.transport,
                    "connections": args.connections, "concurrency": args.concurrency,
                    "bare": True, "diag_sniffio": args.diag_sniffio}
         result = run_dispatcher(options, result, n / 10 + 60)
@@ -750,7 +761,9 @@ def main_runs(args: argparse.Namespace) -> int:
     print(f"planbot: TELEGRAM_MAX_RATE = {RATE_FRACTION} x ceiling -> FloodLimiter(overall_per_second="
           f"TELEGRAM_MAX_RATE) (other arguments default); dispatch(batch={args.batch}, concurrency="
           f"{args.concurrency}); " + (f"HTTPXRequest(connection_pool_size={args.pool})" if args.pool else
-                                      f"ShardedRequest(shards={args.shards}, connections={args.connections})")
+                                      f"ShardedRequest(shards={args.shards}, connections={args.connections})"
+                                      if args.transport == "sharded" else
+                                      f"LeanRequest(connections={args.shards * args.connections})")
           + (f"; {args.processes} dispatcher processes, each FloodLimiter at TELEGRAM_MAX_RATE / {args.processes}"
              if args.processes > 1 else ""))
     print("processes: setup and checks here; each timed dispatch in a fresh process; the fake Bot API in "
@@ -855,7 +868,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"dispatch(batch=...) ({DEFAULT_BATCH}: planbot's default)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"dispatch(concurrency=...) ({DEFAULT_CONCURRENCY}: planbot's default)")
-    p.add_argument("--shards", type=int, default=4, help="ShardedRequest(shards=...) of the sender (4)")
+    p.add_argument("--transport", choices=["lean", "sharded"], default="lean",
+                   help="the sender's HTTP transport: LeanRequest (planbot's sending_bot) or the httpx-based\n"
+                        "ShardedRequest (lean)")
+    p.add_argument("--shards", type=int, default=4,
+                   help="ShardedRequest(shards=...) (4); LeanRequest gets shards x connections connections")
     p.add_argument("--connections", type=int, default=4,
                    help="ShardedRequest(connections=...): connections per shard (4)")
     p.add_argument("--processes", type=int, default=1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,13 +18,13 @@ from telegram.request import HTTPXRequest
 from bot.bootstrap import App, bootstrap
 from bot.channels.telegram import base_url
 from bot.channels.telegram_limits import ChatPacer, FloodLimiter
-from bot.channels.telegram_sender import ShardedRequest, TelegramSender, sending_bot
+from bot.channels.telegram_sender import LeanRequest, ShardedRequest, TelegramSender, sending_bot
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
 from bot.db.outbox_models import OutboxRow
 from bot.people import identity_for
 from fakes import FakeBotApi
-from reminders.dispatch import dispatch
+from reminders.dispatch import Transient, Uncertain, dispatch
 from reminders.outbox import Delivery, enqueue
 
 pytestmark = [pytest.mark.asyncio,
@@ -32,13 +33,15 @@ TOKEN = "4242:dispatch-token"
 NOW = datetime(2018, 10, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest_asyncio.fixture
-async def setup(env: dict[str, str]) -> AsyncIterator[tuple[FakeBotApi, App, ExtBot]]:  # type: ignore[type-arg]
+@pytest_asyncio.fixture(params=["httpx", "lean"])
+async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, App, ExtBot]]:  # type: ignore[type-arg]
+    """The fake, an app, and a bot over PTB's HTTPXRequest or over the sender's LeanRequest."""
     with FakeBotApi(TOKEN) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        transport = (HTTPXRequest(read_timeout=0.5, connection_pool_size=16) if request.param == "httpx" else
+                     LeanRequest(16, read_timeout=0.5))
         bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
-                             rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0),
-                             request=HTTPXRequest(read_timeout=0.5, connection_pool_size=16))
+                             rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0), request=transport)
         async with bot:
             yield fake, app, bot
         app.close()
@@ -131,9 +134,9 @@ async def test_the_sending_bot_spreads_requests_over_small_pools(env: dict[str, 
         try:
             queue(app, 40)
             fake.delay = 0.02
-            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=1000), shards=3, connections=2)
-            request = bot.request
-            assert isinstance(request, ShardedRequest)
+            request = ShardedRequest(3, 2)
+            bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+                                 rate_limiter=FloodLimiter(overall_per_second=1000), request=request)
             async with bot:
                 stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=20)
             assert stats.sent == 40 and sorted({int(m["chat_id"]) for m in fake.sent()}) == list(range(100, 140))
@@ -184,3 +187,85 @@ async def test_per_chat_pacing_spaces_one_chat_and_forgets_idle_ones() -> None:
         await pacer.wait(5000 + chat)
         sizes.append(len(pacer))
     assert min(sizes) < 100  # the idle chats were forgotten on a later scan
+
+
+async def raw_server(answers: list[bytes]) -> tuple[asyncio.Server, str, list[bytes]]:
+    """A bare HTTP server that answers each request with the next of answers (b"" hangs up without answering)."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while answers:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            received.append(head + await reader.readexactly(length))
+            answer = answers.pop(0)
+            if not answer:
+                break
+            writer.write(answer)
+            await writer.drain()
+            if b"Connection: close" in answer:
+                break
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/bot{TOKEN}", received
+
+
+def ok(message_id: int) -> bytes:
+    return json.dumps({"ok": True, "result": {"message_id": message_id, "date": 0,
+                                              "chat": {"id": 5, "type": "private"}, "text": "x"}}).encode()
+
+
+async def test_the_lean_transport_reads_chunked_and_closing_answers_and_never_guesses_an_outcome() -> None:
+    body = ok(1)
+    chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + f"{5:x}\r\n".encode() + body[:5] + b"\r\n" + f"{len(body) - 5:x}\r\n".encode() + body[5:]
+               + b"\r\n0\r\n\r\n")
+    closing = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + ok(2))
+    plain = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ok(3)), ok(3))
+    server, url, received = await raw_server([chunked, closing, plain, b""])
+    request = LeanRequest(2, read_timeout=2)
+    bot: ExtBot = ExtBot(TOKEN, base_url=url, request=request)  # type: ignore[type-arg]
+    sender = TelegramSender(bot)
+    async with server:
+        await request.initialize()
+        try:
+            assert await sender.send("5", "一", []) == "1"
+            assert await sender.send("5", "二", []) == "2"  # then the server closed the connection
+            assert await sender.send("5", "三", []) == "3"
+            assert request.opened == 2  # kept alive after the chunked answer, reopened after the closing one
+            with pytest.raises(Uncertain):  # the server took the request and hung up: maybe it was delivered
+                await sender.send("5", "四", [])
+            assert b"text=%E4%B8%80" in received[0] and b"chat_id=5" in received[0]
+            server.close()
+            await server.wait_closed()
+            with pytest.raises(Transient):  # nobody listening: the request never left
+                await sender.send("5", "五", [])
+            assert len(received) == 4
+        finally:
+            await request.shutdown()
+
+
+async def test_the_lean_transport_keeps_connections_alive(env: dict[str, str]) -> None:
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 60)
+            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=1000), connections=4)
+            async with bot:
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=20)
+            assert stats.sent == 60 and len(fake.sent()) == 60
+            assert isinstance(bot.request, LeanRequest) and bot.request.opened <= 4
+        finally:
+            app.close()
+
+
+async def test_the_lean_transport_leaves_proxied_requests_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    request = LeanRequest(2)
+    assert request._proxied  # every request then goes through the fallback, which honours the proxy
