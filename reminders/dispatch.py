@@ -231,7 +231,7 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
             got = await asyncio.shield(task)
             if refill is task:
                 refill = None
-                exhausted = exhausted or (not got and not queue)
+                exhausted = exhausted or not got  # nothing was due: no more claims in this run
 
     async def worker() -> None:
         while (row := await next_row()) is not None:

@@ -6,9 +6,12 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import Update
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
@@ -45,21 +48,36 @@ class FloodLimiter(AIORateLimiter):
     catch up at most `catch_up` seconds' worth of slots (1% of a second: 9 messages at 950/s, 1 at 25/s) that a
     busy event loop woke too late for, so that scheduling delays do not eat into the rate (with one slot, a null HTTP
     call reached only 616/s at a 950/s setting). The bucket is checked when a request is let through, so any
-    1-second window holds at most rate x 1.01 (+1) messages, after a stall of the loop too. RetryAfter answers
-    are honoured (PTB's AIORateLimiter pauses every request for retry_after, then retries).
+    1-second window holds at most rate x 1.01 (+1) messages, after a stall of the loop too.
+
+    A RetryAfter answer pauses every request for retry_after (PTB's AIORateLimiter then retries the request). The
+    global slot is taken after any such pause, in every attempt: AIORateLimiter's own overall limiter hands out
+    slots during the pause to requests that then all go at once when it ends, a burst that draws the next 429.
     """
 
     def __init__(self, overall_per_second: float = 25, per_chat_per_second: float = 1,
                  group_per_minute: float = 20, max_retries: int = 3, catch_up: float = 0.01) -> None:
+        super().__init__(overall_max_rate=0, group_max_rate=group_per_minute, group_time_period=60,
+                         max_retries=max_retries)  # the global limit is applied in paced(), see process_request
         slots = max(1, int(overall_per_second * catch_up))
-        super().__init__(overall_max_rate=slots, overall_time_period=slots / overall_per_second,
-                         group_max_rate=group_per_minute, group_time_period=60, max_retries=max_retries)
+        self._overall = AsyncLimiter(max_rate=slots, time_period=slots / overall_per_second)
+        self._paused_until = 0.0
         self._chats = ChatPacer(1 / per_chat_per_second) if per_chat_per_second else None
+
+    async def _slot(self) -> None:
+        """Wait out any flood-control pause, then for a global slot; again if a pause began meanwhile."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if (wait := self._paused_until - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            await self._overall.acquire()
+            if self._paused_until <= loop.time():
+                return
 
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, JSON]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
                               rate_limit_args: int | None) -> JSON:
-        """Wait for the private chat's slot, then apply the global and group limits."""
+        """Wait for the private chat's slot; then, in every attempt, for the group's and a global one."""
         chat_id = data.get("chat_id")
         try:
             chat = int(chat_id) if chat_id is not None else 0
@@ -67,7 +85,20 @@ class FloodLimiter(AIORateLimiter):
             chat = 0
         if chat > 0 and self._chats is not None:
             await self._chats.wait(chat)
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if chat_id is None or data.get("allow_paid_broadcast"):  # as AIORateLimiter's overall limit
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+        async def paced(*a: Any, **kw: Any) -> JSON:
+            await self._slot()
+            try:
+                return await callback(*a, **kw)
+            except RetryAfter as e:
+                seconds = e.retry_after.total_seconds() if isinstance(e.retry_after, timedelta) else e.retry_after
+                until = asyncio.get_running_loop().time() + float(seconds) + 0.1
+                self._paused_until = max(self._paused_until, until)
+                raise
+
+        return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class PerChatProcessor(BaseUpdateProcessor):

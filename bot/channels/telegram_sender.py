@@ -144,6 +144,7 @@ class LeanRequest(BaseRequest):
         self.fallback = fallback or ShardedRequest(2, 4, read_timeout=read_timeout, write_timeout=write_timeout,
                                                    connect_timeout=connect_timeout, pool_timeout=pool_timeout)
         self.opened = 0  # connections made, for tests and benchmarks
+        self._ssl: ssl.SSLContext | None = None
         self._proxied = bool({k.lower() for k in os.environ} & {"http_proxy", "https_proxy", "all_proxy"})
 
     @property
@@ -221,8 +222,8 @@ class LeanRequest(BaseRequest):
         scheme, host, port = origin
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=ssl.create_default_context() if scheme == "https" else None)
+                tls = self._tls() if scheme == "https" else None
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls)
         except TimeoutError:
             raise TimedOut("Connect timeout: the request was not sent") from NotSent()
         except OSError as e:
@@ -230,6 +231,11 @@ class LeanRequest(BaseRequest):
         self.opened += 1
         self._open.add(writer)
         return reader, writer
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:  # loading the CA certificates takes milliseconds: once
+            self._ssl = ssl.create_default_context()
+        return self._ssl
 
     @staticmethod
     async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:

@@ -269,3 +269,21 @@ async def test_the_lean_transport_leaves_proxied_requests_to_httpx(monkeypatch: 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     request = LeanRequest(2)
     assert request._proxied  # every request then goes through the fallback, which honours the proxy
+
+
+async def test_after_flood_control_sending_resumes_at_the_pace_not_in_a_burst(env: dict[str, str]) -> None:
+    """PTB's own overall limiter hands out slots during a RetryAfter pause, and those requests all go when it ends:
+    a burst that draws the next 429. FloodLimiter takes the slot after the pause."""
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 120)
+            fake.max_per_second = 53
+            fake.fail_next("sendMessage", 429, retry_after=1)  # the first send: pause everything for a second
+            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=50, max_retries=3))
+            async with bot:
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW)
+            assert stats.sent == 120 and len(fake.sent()) == 120
+            assert fake.too_many_requests == 1  # only the injected one: no burst after the pause
+        finally:
+            app.close()
