@@ -221,17 +221,16 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
     async def next_row() -> OutboxRow | None:
         nonlocal refill, exhausted
         while True:
+            if refill is not None and refill.done():
+                done, refill = refill, None
+                exhausted = exhausted or not done.result()  # nothing was due: no more claims in this run
             if refill is None and not exhausted and len(queue) < low_water:
                 refill = asyncio.create_task(claim_more(), name="outbox-claim")
             if queue:
                 return queue.popleft()
             if refill is None:
                 return None
-            task = refill
-            got = await asyncio.shield(task)
-            if refill is task:
-                refill = None
-                exhausted = exhausted or not got  # nothing was due: no more claims in this run
+            await asyncio.wait([refill])  # (a worker cancelled here does not cancel the claim)
 
     async def worker() -> None:
         while (row := await next_row()) is not None:
