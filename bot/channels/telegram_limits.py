@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +55,9 @@ class FloodLimiter(AIORateLimiter):
     A RetryAfter answer pauses every request for retry_after (PTB's AIORateLimiter then retries the request). The
     global slot is taken after any such pause, in every attempt: AIORateLimiter's own overall limiter hands out
     slots during the pause to requests that then all go at once when it ends, a burst that draws the next 429.
+    For the same reason, with `gate` set (a transport's "hold a connection" context, e.g. LeanRequest.connection)
+    the slot is taken only once a connection is free: while a slow server holds every connection, requests do not
+    take slots that they would then use all at once.
     """
 
     def __init__(self, overall_per_second: float = 25, per_chat_per_second: float = 1,
@@ -63,13 +68,19 @@ class FloodLimiter(AIORateLimiter):
         self._overall = AsyncLimiter(max_rate=slots, time_period=slots / overall_per_second)
         self._paused_until = 0.0
         self._chats = ChatPacer(1 / per_chat_per_second) if per_chat_per_second else None
+        self.gate: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+
+    async def _pause(self) -> None:
+        """Wait out any flood-control pause."""
+        loop = asyncio.get_running_loop()
+        while (wait := self._paused_until - loop.time()) > 0:
+            await asyncio.sleep(wait)
 
     async def _slot(self) -> None:
         """Wait out any flood-control pause, then for a global slot; again if a pause began meanwhile."""
         loop = asyncio.get_running_loop()
         while True:
-            if (wait := self._paused_until - loop.time()) > 0:
-                await asyncio.sleep(wait)
+            await self._pause()
             await self._overall.acquire()
             if self._paused_until <= loop.time():
                 return
@@ -89,14 +100,16 @@ class FloodLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
         async def paced(*a: Any, **kw: Any) -> JSON:
-            await self._slot()
-            try:
-                return await callback(*a, **kw)
-            except RetryAfter as e:
-                seconds = e.retry_after.total_seconds() if isinstance(e.retry_after, timedelta) else e.retry_after
-                until = asyncio.get_running_loop().time() + float(seconds) + 0.1
-                self._paused_until = max(self._paused_until, until)
-                raise
+            await self._pause()  # not holding a connection meanwhile
+            async with self.gate() if self.gate is not None else contextlib.nullcontext():
+                await self._slot()
+                try:
+                    return await callback(*a, **kw)
+                except RetryAfter as e:
+                    seconds = e.retry_after.total_seconds() if isinstance(e.retry_after, timedelta) else e.retry_after
+                    until = asyncio.get_running_loop().time() + float(seconds) + 0.1
+                    self._paused_until = max(self._paused_until, until)
+                    raise
 
         return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import ssl
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +17,7 @@ from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.channels.telegram import base_url, markup
+from bot.channels.telegram_limits import FloodLimiter
 from handlers.types import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
 
@@ -118,6 +122,7 @@ class ShardedRequest(BaseRequest):
 
 
 _Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # reader, writer, idle since (loop time)
+_HOLDING: ContextVar[object | None] = ContextVar("lean_request_holding", default=None)
 
 
 class LeanRequest(BaseRequest):
@@ -183,32 +188,51 @@ class LeanRequest(BaseRequest):
                 f"Host: {parts.netloc}\r\nUser-Agent: {self.USER_AGENT}\r\nAccept: */*\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
+        async with self.connection(t["pool"]):
+            return await self._exchange(origin, head + body, t)
+
+    @contextlib.asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[None]:
+        """Hold one of the `connections` permits for the rest of this task's block (requests made inside it use
+        it). FloodLimiter takes one before its pacing slot (see sending_bot), so that requests waiting for a
+        connection do not hold slots and then leave together when a slow server catches up. `timeout`: raise
+        TimedOut (the request was not sent) if none is free within it; None waits as long as it takes."""
+        if _HOLDING.get() is self:
+            yield
+            return
         try:
-            async with asyncio.timeout(t["pool"]):
+            async with asyncio.timeout(timeout):
                 await self._gate.acquire()
         except TimeoutError:
             raise TimedOut("Pool timeout: no free connection; the request was not sent") from NotSent()
+        token = _HOLDING.set(self)
         try:
-            reader, writer = await self._connection(origin, t["connect"])
-            try:
-                async with asyncio.timeout(t["write"]):
-                    writer.write(head + body)
-                    await writer.drain()
-                async with asyncio.timeout(t["read"]):
-                    status, payload, keep = await self._response(reader)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
-                self._close(writer)
-                raise TimedOut(f"{type(e).__name__} after the request was sent: outcome unknown") from e
-            except BaseException:  # cancelled mid-request: the connection is in an unknown state
-                self._close(writer)
-                raise
-            if keep:
-                self._idle.setdefault(origin, []).append((reader, writer, asyncio.get_running_loop().time()))
-            else:
-                self._close(writer)
-            return status, payload
+            yield
         finally:
+            _HOLDING.reset(token)
             self._gate.release()
+
+    async def _exchange(self, origin: tuple[str, str, int], request: bytes, t: dict[str, float | None]) -> tuple[
+            int, bytes]:
+        """Send one request on a kept-alive or new connection and read the answer."""
+        reader, writer = await self._connection(origin, t["connect"])
+        try:
+            async with asyncio.timeout(t["write"]):
+                writer.write(request)
+                await writer.drain()
+            async with asyncio.timeout(t["read"]):
+                status, payload, keep = await self._response(reader)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
+            self._close(writer)
+            raise TimedOut(f"{type(e).__name__} after the request was sent: outcome unknown") from e
+        except BaseException:  # cancelled mid-request: the connection is in an unknown state
+            self._close(writer)
+            raise
+        if keep:
+            self._idle.setdefault(origin, []).append((reader, writer, asyncio.get_running_loop().time()))
+        else:
+            self._close(writer)
+        return status, payload
 
     async def _connection(self, origin: tuple[str, str, int], timeout: float | None) -> tuple[
             asyncio.StreamReader, asyncio.StreamWriter]:
@@ -271,6 +295,9 @@ class LeanRequest(BaseRequest):
 def sending_bot(token: str, api_url: str | None, rate_limiter: BaseRateLimiter[Any] | None, *,
                 connections: int = 16, read_timeout: float | None = 5.0) -> ExtBot[Any]:
     """A Bot for bulk sending: the given rate limiter (share the channel's, so that replies and bulk sends count
-    against one global ceiling) and a LeanRequest of `connections` kept-alive connections."""
-    return ExtBot(token, base_url=base_url(api_url), rate_limiter=rate_limiter,
-                  request=LeanRequest(connections, read_timeout=read_timeout))
+    against one global ceiling) and a LeanRequest of `connections` kept-alive connections. A FloodLimiter is set
+    to pace at the wire: it takes its slot once one of these connections is free (LeanRequest.connection)."""
+    request = LeanRequest(connections, read_timeout=read_timeout)
+    if isinstance(rate_limiter, FloodLimiter) and rate_limiter.gate is None:
+        rate_limiter.gate = request.connection
+    return ExtBot(token, base_url=base_url(api_url), rate_limiter=rate_limiter, request=request)
