@@ -288,3 +288,25 @@ async def test_after_flood_control_sending_resumes_at_the_pace_not_in_a_burst(en
             assert fake.too_many_requests == 1  # only the injected one: no burst after the pause
         finally:
             app.close()
+
+
+async def test_requests_waiting_for_a_connection_do_not_hold_pacing_slots(env: dict[str, str]) -> None:
+    """A slow spell of the server holds every connection; the sends queued meanwhile must not take their pacing
+    slots and then leave together when it ends (the server would count them in one window)."""
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 150)
+            fake.max_per_second = 65  # 30% above the pace
+            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=50, max_retries=0),
+                              connections=4)
+            async with bot:
+                sending = asyncio.create_task(dispatch(app.uow, TelegramSender(bot), lambda: NOW))
+                await asyncio.sleep(0.5)
+                fake.delay = 0.6  # the server is slow for a while: the 4 connections are taken, sends queue up
+                await asyncio.sleep(0.7)
+                fake.delay = 0
+                stats = await sending
+            assert fake.too_many_requests == 0 and stats.sent == 150
+        finally:
+            app.close()
