@@ -473,8 +473,11 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
         rate = app.settings.telegram_max_rate / options["processes"]  # the processes share the ceiling
         result.rate_setting = rate
         limiter = FloodLimiter(overall_per_second=rate)
+        request = make_request(options)
+        if isinstance(request, LeanRequest):  # as sending_bot() wires it: the pace slot is taken at the wire
+            limiter.gate = request.connection
         bot: ExtBot[Any] = ExtBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter,
-                                  request=make_request(options))
+                                  request=request)
         async with bot:  # getMe: not timed
             ready = options.get("ready")
             if ready is not None:  # several dispatcher processes: start together
