@@ -11,13 +11,18 @@ Per ceiling, in a fresh database each time (not timed): the Panjin plan (the def
 telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats) and the contact role for a unit
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
-batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and
-HTTPXRequest(connection_pool_size = concurrency + 14). The same is then done with 100 recipients.
+batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and the sender's
+LeanRequest (bot/channels/telegram_sender.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
+--transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
+HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
+(claims are atomic: SKIP LOCKED on PostgreSQL, one UPDATE ... RETURNING on SQLite), each paced at R / P, started
+together; elapsed runs from the first start to the last end. The same is then done with 100 recipients.
 
 Targets: achieved rate (messages delivered / elapsed) >= 0.9 x C; no 429 from the fake; peak RSS growth of the
 dispatcher process during dispatch() for N recipients at most 10 MB above that for 100 recipients (a fresh process
-per run, so neither the setup nor another run shares its heap; --tracemalloc adds the traced Python peak, at the
-cost of a much slower dispatch). Checks: every recipient got exactly one message (the fake's sendMessage chat ids
+per run, so neither the setup nor another run shares its heap; the kernel's VmHWM, reset as dispatch() starts;
+summed over the processes with --processes; --tracemalloc adds the traced Python peak, at the cost of a much
+slower dispatch). Checks: every recipient got exactly one message (the fake's sendMessage chat ids
 are the N expected ones, no repeats) and every outbox row is 'sent'. A run that exceeds N / C x 2 + 60 seconds is
 aborted and reported with what it delivered by then.
 
@@ -27,6 +32,7 @@ message, and the 1-minute load average, since other work on the machine changes 
     .venv/bin/python bench/broadcast.py                  # 10,000 recipients at 30/s and 1,000/s, temp SQLite
     .venv/bin/python bench/broadcast.py --quick          # 300 at 30/s and 1,000 at 1,000/s (CI smoke)
     .venv/bin/python bench/broadcast.py --ceilings 1000 --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/broadcast.py --ceilings 1000 --processes 2   # two dispatcher processes share the notice
     .venv/bin/python bench/broadcast.py --ceilings 1000 --recipients 2000 --breakdown --baseline   # diagnosis
 
 Exit status: 0 PASS, 1 FAIL (a target missed), 2 error, wrong delivery or timeout.
@@ -69,7 +75,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 from bot.bootstrap import App, bootstrap  # noqa: E402
 from bot.channels.telegram import base_url  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram_sender import TelegramSender  # noqa: E402
+from bot.channels.telegram_sender import LeanRequest, ShardedRequest, TelegramSender  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402
@@ -87,7 +93,7 @@ TARGET_FRACTION = 0.9       # achieved rate >= 0.9 x the ceiling
 TARGET_429 = 0
 TARGET_MEMORY_MB = 10.0     # peak growth(N) - peak growth(100) <= 10 MB
 SMALL = 100                 # the memory comparison run
-DEFAULT_BATCH, DEFAULT_CONCURRENCY = 200, 50  # dispatch()'s defaults, which the scheduler and the CLI use
+DEFAULT_BATCH, DEFAULT_CONCURRENCY = 100, 50  # dispatch()'s defaults, which the scheduler and the CLI use
 
 warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
 
@@ -227,26 +233,48 @@ def rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def peak_rss_bytes() -> int | None:
+    """The kernel's peak resident set size of this process (VmHWM), or None where /proc does not have it."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 class RssSampler:
-    """Peak resident set size of this process, sampled every 5 ms by a thread."""
+    """Peak resident set size of this process: the kernel's own high-water mark (VmHWM), reset at the start by
+    writing 5 to /proc/self/clear_refs, so measuring costs nothing; where that is not possible, sampled every 5 ms
+    by a thread (which costs the dispatcher CPU and GIL time)."""
 
     def __init__(self) -> None:
         self.start = self.peak = rss_bytes()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+        self._thread: threading.Thread | None = None
+        self.how = "the kernel's peak RSS (VmHWM, reset at the start)"
 
     def _run(self) -> None:
         while not self._stop.wait(0.005):
             self.peak = max(self.peak, rss_bytes())
 
     def __enter__(self) -> RssSampler:
-        self._thread.start()
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            if peak_rss_bytes() is None:
+                raise OSError("no VmHWM")
+        except OSError:
+            self.how = "RSS sampled every 5 ms"
+            self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+            self._thread.start()
+        self.start = self.peak = rss_bytes()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_bytes())
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+        self.peak = max(self.peak, rss_bytes(), peak_rss_bytes() or 0)
 
     @property
     def growth(self) -> int:
@@ -414,11 +442,26 @@ class Result:
     fake_cpu_s: float = 0.0          # the fake Bot API process
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
     aborted: str | None = None       # the time limit was hit: dispatch() was cancelled
+    processes: int = 1               # dispatcher processes sharing the work (and the ceiling)
+    started: float = 0.0             # wall clock (time.time) when dispatch() started / ended
+    ended: float = 0.0
+    rss_each: list[int] = field(default_factory=list)  # peak RSS growth of each dispatcher process
     notes: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.delivered / self.seconds if self.seconds else 0.0
+
+
+def make_request(options: dict[str, Any]) -> Any:
+    """The sender's HTTP transport: planbot's LeanRequest (what sending_bot() uses), the httpx-based ShardedRequest
+    (shards x connections), or with --pool one plain HTTPXRequest(connection_pool_size=pool) as before (httpx keeps
+    at most 20 idle connections of it alive)."""
+    if options["pool"]:
+        return HTTPXRequest(connection_pool_size=options["pool"])
+    if options["transport"] == "sharded":
+        return ShardedRequest(options["shards"], options["connections"])
+    return LeanRequest(options["shards"] * options["connections"])
 
 
 async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float) -> None:
@@ -427,10 +470,18 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
     app = bootstrap(Settings.from_env(options["env"]), ensure_plan=False)
     try:
         result.rate_setting = app.settings.telegram_max_rate
-        limiter = FloodLimiter(overall_per_second=app.settings.telegram_max_rate)
+        rate = app.settings.telegram_max_rate / options["processes"]  # the processes share the ceiling
+        result.rate_setting = rate
+        limiter = FloodLimiter(overall_per_second=rate)
+        request = make_request(options)
+        if isinstance(request, LeanRequest):  # as sending_bot() wires it: the pace slot is taken at the wire
+            limiter.gate = request.connection
         bot: ExtBot[Any] = ExtBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter,
-                                  request=HTTPXRequest(connection_pool_size=options["pool"]))
+                                  request=request)
         async with bot:  # getMe: not timed
+            ready = options.get("ready")
+            if ready is not None:  # several dispatcher processes: start together
+                await asyncio.to_thread(ready)
             breakdown = Breakdown() if options["breakdown"] else None
             if breakdown is not None:
                 breakdown.install(limiter)
@@ -451,6 +502,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
                     if profiler is not None:
                         profiler.enable()
                     cpu, loop_cpu, t0 = time.process_time(), time.thread_time(), time.perf_counter()
+                    result.started = time.time()
                     stats = None
                     try:
                         stats = await asyncio.wait_for(
@@ -461,6 +513,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
                                           f"{result.ceiling:g}/s ceiling took more than {limit_s:.0f} s "
                                           "(the limit: N / ceiling x 2 + 60 s)")
                     result.seconds = time.perf_counter() - t0
+                    result.ended = time.time()
                     result.cpu_s, result.loop_cpu_s = time.process_time() - cpu, time.thread_time() - loop_cpu
                     if profiler is not None:
                         profiler.disable()
@@ -475,7 +528,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
             result.rss_start, result.rss_growth = rss.start, rss.growth
             if app.engine.dialect.name == "sqlite":
                 result.sqlite_peak = sqlite_memory.peak_growth()
-            result.chat_limiters = len(limiter._chats)
+            result.chat_limiters = len(limiter._chats or ())
             if stats is not None:
                 result.sent_stat, result.retried = stats.sent, stats.retried
                 if stats.failed or stats.uncertain or stats.blocked or stats.retried:
@@ -495,7 +548,7 @@ async def bare_client(options: dict[str, Any], result: Result, limit_s: float) -
     and the same number of sends in flight, against the same fake without a ceiling: what this machine's HTTP
     client side can do at all."""
     bot: ExtBot[Any] = ExtBot(TOKEN, base_url=base_url(options["env"]["TELEGRAM_API_URL"]),
-                              request=HTTPXRequest(connection_pool_size=options["pool"]))
+                              request=make_request(options))
     async with bot:
         gate = asyncio.Semaphore(options["concurrency"])
 
@@ -526,6 +579,15 @@ def dispatcher_side(conn: Any, options: dict[str, Any], fields: dict[str, Any], 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if options["diag_sniffio"]:
         install_sniffio_stub()
+
+    def ready() -> None:  # tell the bench this process is set up, and wait for the word to start
+        conn.send(("ready", None))
+        if not conn.poll(120):
+            raise BenchError("no start signal from the bench")
+        conn.recv()
+
+    if options.get("processes", 1) > 1:
+        options = dict(options, ready=ready)
     try:
         asyncio.run((bare_client if options.get("bare") else timed_dispatch)(options, result, limit_s))
     except BenchError as e:
@@ -539,24 +601,65 @@ def dispatcher_side(conn: Any, options: dict[str, Any], fields: dict[str, Any], 
 
 
 def run_dispatcher(options: dict[str, Any], result: Result, limit_s: float) -> Result:
-    conn, child = multiprocessing.Pipe()
-    proc = multiprocessing.get_context("spawn").Process(target=dispatcher_side,
-                                                        args=(child, options, dataclasses.asdict(result), limit_s),
-                                                        name="bench-dispatcher", daemon=True)
-    proc.start()
+    """The timed dispatch in options["processes"] fresh processes (default 1), started together; their figures
+    combined: elapsed from the first start to the last end, CPU and memory growth summed."""
+    n = options.get("processes", 1)
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    for i in range(n):
+        conn, child = multiprocessing.Pipe()
+        proc = ctx.Process(target=dispatcher_side, args=(child, options, dataclasses.asdict(result), limit_s),
+                           name=f"bench-dispatcher-{i}", daemon=True)
+        proc.start()
+        pipes.append(conn)
+        procs.append(proc)
     try:
-        if not conn.poll(limit_s + 90):  # the child aborts itself at limit_s; this is the backstop
-            raise BenchError(f"TIMEOUT: the dispatcher process gave no answer within {limit_s + 90:.0f} s; killed")
-        tag, payload = conn.recv()
-    except EOFError:
-        raise BenchError(f"the dispatcher process died (exit code {proc.exitcode})") from None
+        answers = []
+        if n > 1:
+            for conn in pipes:
+                answers.append(_answer(conn, 120))
+            if any(tag != "ready" for tag, _ in answers):
+                raise BenchError(next(str(p) for tag, p in answers if tag != "ready"))
+            for conn in pipes:
+                conn.send("go")
+            answers = []
+        for conn in pipes:  # each child aborts itself at limit_s; this is the backstop
+            answers.append(_answer(conn, limit_s + 90))
     finally:
-        proc.join(10)
-        if proc.is_alive():
-            proc.kill()
-    if tag != "ok":
-        raise BenchError(payload)
-    return Result(**payload)
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    for tag, payload in answers:
+        if tag != "ok":
+            raise BenchError(payload)
+    parts = [Result(**payload) for _, payload in answers]
+    if n == 1:
+        parts[0].rss_each = [parts[0].rss_growth]
+        return parts[0]
+    first = parts[0]
+    combined = dataclasses.replace(
+        first, processes=n, started=min(p.started for p in parts), ended=max(p.ended for p in parts),
+        rate_setting=sum(p.rate_setting for p in parts), cpu_s=sum(p.cpu_s for p in parts),
+        loop_cpu_s=sum(p.loop_cpu_s for p in parts), rss_growth=sum(p.rss_growth for p in parts),
+        rss_each=[p.rss_growth for p in parts], sent_stat=sum(p.sent_stat for p in parts),
+        retried=sum(p.retried for p in parts), chat_limiters=sum(p.chat_limiters for p in parts),
+        sqlite_peak=None if first.sqlite_peak is None else sum(p.sqlite_peak or 0 for p in parts),
+        load=(first.load[0], max(p.load[1] for p in parts)),
+        aborted=next((p.aborted for p in parts if p.aborted), None),
+        notes=[f"process {i}: {p.seconds:.2f} s, {p.sent_stat} sent, CPU {p.cpu_s:.2f} s, RSS peak "
+               f"+{mb(p.rss_growth)}" for i, p in enumerate(parts)] + [x for p in parts for x in p.notes])
+    combined.seconds = combined.ended - combined.started
+    return combined
+
+
+def _answer(conn: Any, timeout: float) -> tuple[str, Any]:
+    try:
+        if not conn.poll(timeout):
+            raise BenchError(f"TIMEOUT: a dispatcher process gave no answer within {timeout:.0f} s; killed")
+        return conn.recv()  # type: ignore[no-any-return]
+    except EOFError:
+        raise BenchError("a dispatcher process died") from None
 
 
 def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Result:
@@ -583,7 +686,9 @@ def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Resu
                 raise BenchError(f"broadcast queued {queued} messages, expected {n}")
             fake.set_ceiling(ceiling)
             fake_cpu = fake.cpu()
-            options = {"env": env, "pool": args.pool, "batch": args.batch,
+            options = {"env": env, "pool": args.pool, "shards": args.shards, "connections": args.connections,
+                       "transport": args.transport,
+                       "processes": args.processes, "batch": args.batch,
                        "concurrency": args.concurrency, "breakdown": args.breakdown, "profile": args.profile,
                        "tracemalloc": args.tracemalloc, "diag_sniffio": args.diag_sniffio}
             result = run_dispatcher(options, result, limit_s)
@@ -620,7 +725,9 @@ def run_baseline(args: argparse.Namespace, n: int) -> Result:
     try:
         fake_url = fake.start()
         fake_cpu = fake.cpu()
-        options = {"env": {"TELEGRAM_API_URL": fake_url}, "pool": args.pool, "concurrency": args.concurrency,
+        options = {"env": {"TELEGRAM_API_URL": fake_url}, "pool": args.pool, "shards": args.shards,
+                   "transport": args.transport,
+                   "connections": args.connections, "concurrency": args.concurrency,
                    "bare": True, "diag_sniffio": args.diag_sniffio}
         result = run_dispatcher(options, result, n / 10 + 60)
         result.fake_cpu_s = fake.cpu() - fake_cpu
@@ -656,14 +763,19 @@ def main_runs(args: argparse.Namespace) -> int:
           f"started {datetime.now().isoformat(timespec='seconds')}, load average {os.getloadavg()[0]:.2f}")
     print(f"planbot: TELEGRAM_MAX_RATE = {RATE_FRACTION} x ceiling -> FloodLimiter(overall_per_second="
           f"TELEGRAM_MAX_RATE) (other arguments default); dispatch(batch={args.batch}, concurrency="
-          f"{args.concurrency}); HTTPXRequest(connection_pool_size={args.pool})")
+          f"{args.concurrency}); " + (f"HTTPXRequest(connection_pool_size={args.pool})" if args.pool else
+                                      f"ShardedRequest(shards={args.shards}, connections={args.connections})"
+                                      if args.transport == "sharded" else
+                                      f"LeanRequest(connections={args.shards * args.connections})")
+          + (f"; {args.processes} dispatcher processes, each FloodLimiter at TELEGRAM_MAX_RATE / {args.processes}"
+             if args.processes > 1 else ""))
     print("processes: setup and checks here; each timed dispatch in a fresh process; the fake Bot API in "
           + ("a thread of the setup process (--fake-in-process)" if args.fake_in_process else "a process of its own"))
     print("memory: " + ("--tracemalloc: the target compares the traced Python peak plus SQLite's own peak; "
                         "tracing slows every allocation, so this run's rates are NOT representative"
                         if args.tracemalloc else
                         "the target compares the peak RSS growth of the dispatcher process during dispatch() "
-                        "(sampled every 5 ms)"))
+                        "(the kernel's VmHWM, reset when dispatch() starts)"))
     if args.diag_sniffio:
         print("DIAGNOSTIC --diag-sniffio: a stand-in sniffio module is installed in the dispatcher process")
     with tempfile.TemporaryDirectory(prefix="planbot-bench-bc-") as tmpdir:
@@ -759,8 +871,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"dispatch(batch=...) ({DEFAULT_BATCH}: planbot's default)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"dispatch(concurrency=...) ({DEFAULT_CONCURRENCY}: planbot's default)")
+    p.add_argument("--transport", choices=["lean", "sharded"], default="lean",
+                   help="the sender's HTTP transport: LeanRequest (planbot's sending_bot) or the httpx-based\n"
+                        "ShardedRequest (lean)")
+    p.add_argument("--shards", type=int, default=4,
+                   help="ShardedRequest(shards=...) (4); LeanRequest gets shards x connections connections")
+    p.add_argument("--connections", type=int, default=4,
+                   help="ShardedRequest(connections=...): connections per shard (4)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="dispatcher processes sending the one notice together (SKIP LOCKED claims), each paced at\n"
+                        "TELEGRAM_MAX_RATE / processes (1)")
     p.add_argument("--pool", type=int, default=0,
-                   help="HTTPXRequest(connection_pool_size=...) (default: concurrency + 14, so that every send the "
+                   help="BEFORE: a plain HTTPXRequest(connection_pool_size=...) instead of the ShardedRequest (the "
+                        "previous setup used concurrency + 14, so that every send the "
                         "dispatcher lets through finds a connection)")
     p.add_argument("--tracemalloc", action="store_true",
                    help="trace Python allocations during dispatch() and judge memory by them plus SQLite's own\n"
@@ -782,7 +905,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--ceilings must be positive")
     if args.recipients < 1:
         p.error("--recipients must be positive")
-    args.pool = args.pool or args.concurrency + 14
+    if args.processes < 1 or args.shards < 1 or args.connections < 1:
+        p.error("--processes, --shards and --connections must be positive")
     args.plan = [(30.0, 300), (1000.0, 1000)] if args.quick else [(c, args.recipients) for c in ceilings]
     return args
 

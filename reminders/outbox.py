@@ -55,17 +55,59 @@ def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datet
 
 
 def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:
-    """Take up to limit due rows of a channel (replies first) and mark them sending; SKIP LOCKED on PostgreSQL."""
-    stmt = (select(OutboxRow).where(OutboxRow.channel == channel, OutboxRow.status == "pending",
-                                    OutboxRow.not_before <= now)
-            .order_by(OutboxRow.priority, OutboxRow.id).limit(limit))
+    """Take up to limit due rows of a channel (replies first) and mark them sending, in one UPDATE ... RETURNING,
+    so that two dispatchers never take the same row (SKIP LOCKED on PostgreSQL; SQLite's single writer)."""
+    due = (select(OutboxRow.id).where(OutboxRow.channel == channel, OutboxRow.status == "pending",
+                                       OutboxRow.not_before <= now)
+           .order_by(OutboxRow.priority, OutboxRow.id).limit(limit))
     if s.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(s.scalars(stmt))
-    for row in rows:
-        row.status, row.attempts = "sending", row.attempts + 1
-    s.flush()
-    return rows
+        due = due.with_for_update(skip_locked=True)
+    stmt = (update(OutboxRow).where(OutboxRow.id.in_(due.scalar_subquery()))
+            .values(status="sending", attempts=OutboxRow.attempts + 1).returning(OutboxRow))
+    rows = list(s.scalars(stmt, execution_options={"synchronize_session": False}))
+    return sorted(rows, key=lambda r: (r.priority, r.id))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row: its new status and what goes with it."""
+
+    row_id: int
+    status: str                        # sent, failed, uncertain, or pending (to be tried again)
+    at: datetime
+    error: str | None = None
+    not_before: datetime | None = None
+    message_id: str | None = None
+    blocked_person: int | None = None  # the person blocked the bot: mark them inactive
+    attempts: int | None = None        # set when a claim is given back unsent
+
+    def values(self) -> dict[str, object]:
+        """The row's new column values, keyed for an UPDATE by primary key."""
+        values: dict[str, object] = {"id": self.row_id, "status": self.status}
+        if self.attempts is None:
+            values["last_error"] = self.error
+        else:
+            values["attempts"] = self.attempts
+        if self.status == "sent":
+            values.update(sent_at=self.at, platform_message_id=self.message_id)
+        if self.not_before is not None:
+            values["not_before"] = self.not_before
+        return values
+
+
+def record(s: Session, outcomes: list[Outcome]) -> None:
+    """Write many outcomes in the session's transaction (executemany UPDATE by primary key)."""
+    if not outcomes:
+        return
+    s.execute(update(OutboxRow), [o.values() for o in outcomes])
+    blocked = sorted({o.blocked_person for o in outcomes if o.blocked_person is not None})
+    if blocked:
+        s.execute(update(PersonRow).where(PersonRow.id.in_(blocked)).values(active=False))
+
+
+def release(row: OutboxRow) -> Outcome:
+    """A claimed row that was never handed to the sender: pending again, its claim's attempt not counted."""
+    return Outcome(row.id, "pending", row.not_before, attempts=row.attempts - 1)
 
 
 def buttons_of(row: OutboxRow) -> list[Button]:

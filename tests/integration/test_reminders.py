@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -198,6 +199,208 @@ def test_two_instances_on_postgresql_send_each_reminder_once(postgres_url: str, 
         one.stop()
         assert two.is_leader()  # the lock passes on when the leader goes
         two.stop()
+    finally:
+        first.close()
+        second.close()
+
+
+# --- batched outcomes, cancellation, crashes, several dispatchers ------------------------------------------------
+T0 = at("2018-10-09T10:00")  # a Tuesday morning: bulk messages go out
+
+
+def queue_people(app: App, names: list[str]) -> dict[str, int]:
+    """One person per name, each with a console chat named like them and one notice queued for them."""
+    from bot.people import identity_for
+    from reminders.outbox import BULK, Delivery, enqueue
+
+    people = {}
+    with app.uow.begin() as s:
+        for name in names:
+            ident = identity_for(s, "console", name, name, name, None, T0)
+            enqueue(s, f"test:{name}", Delivery(ident.person_id, "console", name), "notice", f"to {name}", T0,
+                    priority=BULK)
+            people[name] = ident.person_id
+    return people
+
+
+def rows_by_chat(app: App) -> dict[str, OutboxRow]:
+    with app.uow() as s:
+        return {r.chat_id: r for r in s.scalars(select(OutboxRow))}
+
+
+class ScriptedSender(ConsoleSender):
+    """Answers each chat as scripted: a SendError to raise, or delivery."""
+
+    def __init__(self, script: dict[str, Exception]) -> None:
+        super().__init__()
+        self.script = script
+
+    async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
+        if chat_id in self.script:
+            raise self.script[chat_id]
+        return await super().send(chat_id, text, buttons)
+
+
+def test_outcomes_written_together_keep_every_status_and_mark_blocked_people_inactive(bot: TestBot) -> None:
+    from sqlalchemy import event
+
+    from reminders.dispatch import Blocked, Permanent, RetryLater, Uncertain
+
+    app = bot.app
+    names = ["ok1", "ok2", "blocked1", "blocked2", "flood", "timeout", "refused", "gateway"]
+    people = queue_people(app, names)
+    sender = ScriptedSender({"blocked1": Blocked("Forbidden: bot was blocked by the user"),
+                             "blocked2": Blocked("Forbidden: user is deactivated"), "flood": RetryLater(7),
+                             "timeout": Uncertain("Timed out"), "refused": Permanent("chat not found"),
+                             "gateway": Transient("502 Bad Gateway")})
+    commits: list[int] = []
+    event.listen(app.engine, "commit", lambda conn: commits.append(1))
+    # every outcome waits for the one write at the end: one transaction for all eight
+    stats = asyncio.run(dispatch(app.uow, sender, lambda: T0, ledger_rows=100, ledger_wait=30))
+    assert (stats.sent, stats.blocked, stats.retried, stats.uncertain, stats.failed) == (2, 2, 2, 1, 1)
+    assert len(commits) <= 3  # a claim, the claim that finds nothing left, the outcomes (was: one per outcome)
+    rows = rows_by_chat(app)
+    assert {c: r.status for c, r in rows.items()} == {
+        "ok1": "sent", "ok2": "sent", "blocked1": "failed", "blocked2": "failed", "flood": "pending",
+        "timeout": "uncertain", "refused": "failed", "gateway": "pending"}
+    assert all(r.attempts == 1 for r in rows.values())
+    for chat in ("ok1", "ok2"):
+        assert rows[chat].sent_at == T0 and rows[chat].platform_message_id and rows[chat].last_error is None
+    assert rows["blocked2"].last_error == "Forbidden: user is deactivated"
+    assert rows["flood"].not_before == T0 + timedelta(seconds=7) and "retry after" in (rows["flood"].last_error or "")
+    assert rows["gateway"].not_before == T0 + timedelta(seconds=5) and rows["gateway"].last_error == "502 Bad Gateway"
+    assert rows["timeout"].sent_at is None and rows["timeout"].last_error == "Timed out"
+    with app.uow() as s:
+        active = {name: s.get(PersonRow, pid).active for name, pid in people.items()}  # type: ignore[union-attr]
+    assert [n for n, a in active.items() if not a] == ["blocked1", "blocked2"]
+
+
+class SlowSender2(ConsoleSender):
+    """Takes `delay` seconds per message."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
+        await asyncio.sleep(self.delay)
+        return await super().send(chat_id, text, buttons)
+
+
+def test_a_stopped_dispatch_records_what_it_sent_and_gives_back_what_it_had_not_started(bot: TestBot) -> None:
+    app = bot.app
+    names = [f"p{i:02d}" for i in range(30)]
+    queue_people(app, names)
+    sender = SlowSender2(0.05)
+
+    async def stopped() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(dispatch(app.uow, sender, lambda: T0, batch=10, concurrency=2, ledger_wait=30),
+                                   0.3)
+
+    asyncio.run(stopped())
+    rows = rows_by_chat(app)
+    delivered = {chat for chat, _ in sender.delivered}
+    assert delivered and len(delivered) < len(names)
+    assert {c for c, r in rows.items() if r.status == "sent"} == delivered  # written although the batch was not full
+    in_flight = {c for c, r in rows.items() if r.status == "sending"}
+    assert len(in_flight) <= 2  # cancelled inside send(): their outcome is unknown
+    given_back = [r for r in rows.values() if r.status == "pending"]
+    assert len(given_back) == len(names) - len(delivered) - len(in_flight)
+    assert all(r.attempts == 0 and r.not_before == T0 for r in given_back)
+    with app.uow.begin() as s:
+        assert recover_sending(s) == len(in_flight)
+    again = ConsoleSender()
+    asyncio.run(dispatch(app.uow, again, lambda: T0))
+    assert {c for c, _ in again.delivered} == {r.chat_id for r in given_back}
+    assert counts_now(app) == {"sent": len(names) - len(in_flight), "uncertain": len(in_flight)}
+
+
+def counts_now(app: App) -> dict[str, int]:
+    with app.uow() as s:
+        return counts(s)
+
+
+CRASHING_DISPATCHER = """
+import asyncio, os, sys
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from reminders.dispatch import ConsoleSender, dispatch
+from datetime import datetime
+
+class Logged(ConsoleSender):
+    async def send(self, chat_id, text, buttons):
+        await asyncio.sleep(0.01)
+        with open(sys.argv[1], "a") as fh:  # delivered: on disk before the dispatcher hears of it
+            fh.write(chat_id + "\\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return chat_id
+
+app = bootstrap(Settings.from_env(dict(os.environ)), ensure_plan=False)
+at = datetime.fromisoformat(sys.argv[2])
+asyncio.run(dispatch(app.uow, Logged(), lambda: at, batch=20, concurrency=4, ledger_rows=15, ledger_wait=0.2))
+"""
+
+
+def test_a_dispatcher_killed_mid_batch_leaves_nothing_to_be_sent_twice(bot: TestBot, env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    app = bot.app
+    names = [f"k{i:03d}" for i in range(120)]
+    queue_people(app, names)
+    log = tmp_path / "delivered.txt"
+    root = Path(__file__).resolve().parents[2]
+    child_env = dict(env, PYTHONPATH=os.pathsep.join([str(root), str(root / "tests")]))
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_DISPATCHER, str(log), T0.isoformat()], env=child_env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(log.read_text().split() if log.exists() else []) < 40:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)  # no finally, no flush: outcomes still in memory are lost
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    delivered = log.read_text().split()
+    assert 40 <= len(delivered) < len(names), "the dispatcher was not killed in the middle"
+    assert len(set(delivered)) == len(delivered)
+    with app.uow.begin() as s:
+        recovered = recover_sending(s)
+    rows = rows_by_chat(app)
+    sent = {c for c, r in rows.items() if r.status == "sent"}
+    assert sent <= set(delivered)  # written only after delivery
+    assert recovered and all(rows[c].status in ("sent", "uncertain") for c in delivered)  # never pending again
+    assert set(delivered) - sent, "some outcomes were still unwritten when the process died"
+    again = ConsoleSender()
+    asyncio.run(dispatch(app.uow, again, lambda: T0))
+    assert not {c for c, _ in again.delivered} & set(delivered)  # nothing delivered twice
+    assert {c for c, _ in again.delivered} | set(delivered) | {c for c, r in rows.items() if r.status == "uncertain"} \
+        == set(names)  # and nothing lost: delivered, or counted as uncertain
+
+
+def test_two_dispatchers_on_one_database_send_each_message_once(env: dict[str, str]) -> None:
+    first = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-09T10:00:00+08:00")))
+    second = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-09T10:00:00+08:00")), ensure_plan=False)
+    try:
+        names = [f"d{i:03d}" for i in range(80)]
+        queue_people(first, names)
+        a, b = SlowSender2(0.005), SlowSender2(0.005)
+
+        async def both() -> None:
+            await asyncio.gather(dispatch(first.uow, a, lambda: T0, batch=7, concurrency=3),
+                                 dispatch(second.uow, b, lambda: T0, batch=7, concurrency=3))
+
+        asyncio.run(both())
+        delivered = [c for c, _ in a.delivered + b.delivered]
+        assert sorted(delivered) == names  # each once
+        assert a.delivered and b.delivered
+        assert counts_now(first) == {"sent": len(names)}
     finally:
         first.close()
         second.close()
