@@ -104,17 +104,14 @@ def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 
 async def _dispatch_telegram(app: App, at: datetime) -> Any:
-    from telegram.ext import ExtBot
-
-    from bot.channels.telegram import base_url
     from bot.channels.telegram_limits import FloodLimiter, protect_logs
-    from bot.channels.telegram_sender import TelegramSender
+    from bot.channels.telegram_sender import TelegramSender, sending_bot
     from reminders.dispatch import dispatch
 
     token = app.settings.telegram_token or ""
     protect_logs(token)
-    bot: ExtBot[Any] = ExtBot(token, base_url=base_url(app.settings.telegram_api_url),
-                              rate_limiter=FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
+    bot = sending_bot(token, app.settings.telegram_api_url,
+                      FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
     async with bot:
         return await dispatch(app.uow, TelegramSender(bot), lambda: at)
 

@@ -18,7 +18,7 @@ from telegram import Update
 
 from bot.bootstrap import App
 from bot.channels.telegram import TelegramChannel
-from bot.channels.telegram_sender import TelegramSender
+from bot.channels.telegram_sender import TelegramSender, sending_bot
 from reminders.scheduler import Ticker
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,12 @@ async def run_telegram(app: App, stop: asyncio.Event | None = None, *, reminders
             loop.add_signal_handler(sig, stop.set)
     webhook = bool(settings.telegram_webhook_url)
     await channel.start(webhook=webhook)
-    ticker = Ticker(app, [TelegramSender(channel.bot)], pause=lambda: channel.active > 0) if reminders else None
-    if ticker is not None:
+    # bulk sends go through their own lean connections but count against the channel's flood limits
+    bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
+    ticker = None
+    if reminders:
+        await bulk.initialize()
+        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0)
         ticker.start()
     server = None
     try:
@@ -77,4 +81,5 @@ async def run_telegram(app: App, stop: asyncio.Event | None = None, *, reminders
     finally:
         if ticker is not None:
             ticker.stop()
+            await bulk.shutdown()
         await channel.stop()
