@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -172,16 +173,20 @@ def _carry(s: Session, plan: Plan, ind_id: int, unit_id: int, period: Period, pr
     rows = s.scalars(select(CitySeriesRow).where(CitySeriesRow.indicator_id == ind_id,
                                                  CitySeriesRow.period_end >= period.end,
                                                  CitySeriesRow.period_start >= plan.start))
+    level_after, level_before = _levels(after), _levels(before)
     for row in rows:
-        delta = _level(after, row.period_end) - _level(before, row.period_end)
-        row.carried = (row.carried or ZERO) + delta
+        row.carried = (row.carried or ZERO) + level_after(row.period_end) - level_before(row.period_end)
         row.carried_effective = _later(row.carried_effective, effective)
 
 
-def _level(levels: list[tuple[date, date, int, Decimal]], day: date) -> Decimal:
-    """A unit's carried level on a day from its levels sorted by (end, effective, id)."""
-    i = bisect_right([f[0] for f in levels], day)
-    return levels[i - 1][3] if i else ZERO
+def _levels(levels: list[tuple[date, date, int, Decimal]]) -> Callable[[date], Decimal]:
+    """A unit's carried level on a day, from its levels sorted by (end, effective, id)."""
+    ends = [f[0] for f in levels]
+
+    def on(day: date) -> Decimal:
+        i = bisect_right(ends, day)
+        return levels[i - 1][3] if i else ZERO
+    return on
 
 
 # --- reading the rows ----------------------------------------------------------------------------------------------
