@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
+from collections import deque
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -43,6 +45,57 @@ class ChatPacer:
             await asyncio.sleep(slot - now)
 
 
+class ServerWindow:
+    """At most `cap` requests that the server may count in any one `window` of its clock, however late it counts them.
+
+    A server counts a request when it gets to it, which is not when it was sent: after a hiccup it works through the
+    requests that queued meanwhile at once, so requests sent at a steady pace land in one of its windows together
+    (sent 35 ms apart, a 100 ms stall puts 3 more in a window). The server counted request j no later than its answer
+    came back, less the shortest round trip seen (the answer's way back takes at least that much of it). So a request
+    may go when fewer than `cap` requests sent earlier are still in flight or were counted, at the latest, within the
+    last `window`. At a steady pace with a steady round trip that holds no request back; after a hiccup it holds the
+    next ones back for as long as the hiccup moved the others. O(1) per request.
+    """
+
+    def __init__(self, cap: int, window: float = 1.0) -> None:
+        self.cap, self.window = cap, window
+        self.in_flight = 0
+        self._counted: deque[float] = deque()  # latest possible server times, ascending (answers come in order)
+        self._min_rtt = math.inf
+        self._answered: asyncio.Event | None = None
+
+    def _recent(self, now: float) -> int:
+        while self._counted and self._counted[0] <= now - self.window:
+            self._counted.popleft()
+        return self.in_flight + len(self._counted)
+
+    async def admit(self) -> float:
+        """Wait until one more request fits; count it as in flight. Returns its send time (for done())."""
+        loop = asyncio.get_running_loop()
+        while self._recent(now := loop.time()) >= self.cap:
+            if self._counted:
+                await asyncio.sleep(self._counted[0] + self.window - now)
+            else:  # every counted one is still in flight: wait for an answer
+                self._answered = self._answered or asyncio.Event()
+                await self._answered.wait()
+        self.in_flight += 1
+        return now
+
+    def done(self, sent: float, answered: bool) -> None:
+        """The request sent at `sent` ended: answered (its round trip then counts), or not (an error, a cancel)."""
+        now = asyncio.get_running_loop().time()
+        if answered:
+            self._min_rtt = min(self._min_rtt, now - sent)
+        latest = now - (self._min_rtt if self._min_rtt < math.inf else 0.0)
+        if self._counted and latest < self._counted[-1]:  # a smaller shortest round trip moved the bound back
+            latest = self._counted[-1]
+        self.in_flight -= 1
+        self._counted.append(latest)
+        if self._answered is not None:
+            self._answered.set()
+            self._answered = None
+
+
 class FloodLimiter(AIORateLimiter):
     """Telegram's limits: a global ceiling, 20 messages a minute per group, and one a second per private chat.
 
@@ -50,7 +103,8 @@ class FloodLimiter(AIORateLimiter):
     catch up at most `catch_up` seconds' worth of slots (1% of a second: 9 messages at 950/s, 1 at 25/s) that a
     busy event loop woke too late for, so that scheduling delays do not eat into the rate (with one slot, a null HTTP
     call reached only 616/s at a 950/s setting). The bucket is checked when a request is let through, so any
-    1-second window holds at most rate x 1.01 (+1) messages, after a stall of the loop too.
+    1-second window holds at most rate x 1.01 (+1) messages, after a stall of the loop too. The same bound holds in
+    the server's own windows (ServerWindow), when it counts requests later than they were sent.
 
     A RetryAfter answer pauses every request for retry_after (PTB's AIORateLimiter then retries the request). The
     global slot is taken after any such pause, in every attempt: AIORateLimiter's own overall limiter hands out
@@ -66,6 +120,7 @@ class FloodLimiter(AIORateLimiter):
                          max_retries=max_retries)  # the global limit is applied in paced(), see process_request
         slots = max(1, int(overall_per_second * catch_up))
         self._overall = AsyncLimiter(max_rate=slots, time_period=slots / overall_per_second)
+        self._window = ServerWindow(int(overall_per_second * (1 + catch_up)) + 1)
         self._paused_until = 0.0
         self._chats = ChatPacer(1 / per_chat_per_second) if per_chat_per_second else None
         self.gate: Callable[[], AbstractAsyncContextManager[Any]] | None = None
@@ -103,13 +158,19 @@ class FloodLimiter(AIORateLimiter):
             await self._pause()  # not holding a connection meanwhile
             async with self.gate() if self.gate is not None else contextlib.nullcontext():
                 await self._slot()
+                sent, answered = await self._window.admit(), False
                 try:
-                    return await callback(*a, **kw)
+                    result = await callback(*a, **kw)
+                    answered = True
+                    return result
                 except RetryAfter as e:
+                    answered = True
                     seconds = e.retry_after.total_seconds() if isinstance(e.retry_after, timedelta) else e.retry_after
                     until = asyncio.get_running_loop().time() + float(seconds) + 0.1
                     self._paused_until = max(self._paused_until, until)
                     raise
+                finally:
+                    self._window.done(sent, answered)
 
         return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)
 

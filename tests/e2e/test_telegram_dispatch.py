@@ -310,3 +310,22 @@ async def test_requests_waiting_for_a_connection_do_not_hold_pacing_slots(env: d
             assert fake.too_many_requests == 0 and stats.sent == 150
         finally:
             app.close()
+
+
+async def test_a_server_hiccup_does_not_crowd_its_rate_window(env: dict[str, str]) -> None:
+    """A server that stalls handles the requests queued meanwhile at once, so requests sent at a steady pace land in
+    one of its 1-second windows together. The flood limiter counts requests until the server has answered them."""
+    with FakeBotApi(TOKEN) as fake:
+        app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+        try:
+            queue(app, 120)
+            fake.max_per_second = 52  # 4% above the pace, as 28.5/s under Telegram's 30/s
+            bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=50, max_retries=0))
+            async with bot:
+                sending = asyncio.create_task(dispatch(app.uow, TelegramSender(bot), lambda: NOW))
+                await asyncio.sleep(0.6)
+                fake.hold(0.3)  # 15 sends queue at the server, then count at once
+                stats = await sending
+            assert fake.too_many_requests == 0 and stats.sent == 120 and len(fake.sent()) == 120
+        finally:
+            app.close()

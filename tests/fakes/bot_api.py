@@ -99,6 +99,7 @@ class FakeBotApi:
         self._messages: dict[tuple[int, int], Params] = {}
         self._failures: dict[str, deque[tuple[int, int, str | None]]] = {}
         self._send_times: deque[float] = deque()
+        self._held_until = 0.0  # time.monotonic() until which requests wait before being handled (hold())
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -216,6 +217,10 @@ class FakeBotApi:
         with self._cond:
             self._failures.setdefault(method.lower(), deque()).extend([(status, retry_after, description)] * times)
 
+    def hold(self, seconds: float) -> None:
+        """A hiccup: requests wait from now for `seconds` and are then handled (and counted) one after another."""
+        self._held_until = time.monotonic() + seconds
+
     # --- webhook ---------------------------------------------------------------------------------------------------
     def deliver_webhook(self, update: Params, *, secret: str | None = USE_REGISTERED) -> int:
         """POST the update to the registered webhook URL (blocking this thread); returns the HTTP status."""
@@ -256,6 +261,8 @@ class FakeBotApi:
             fail = failure.popleft() if failure else None
         if self.delay > 0:
             await asyncio.sleep(self.delay)
+        if (held := self._held_until - time.monotonic()) > 0:
+            await asyncio.sleep(held)
         try:
             if handler is None:
                 raise ApiError(404)
