@@ -12,7 +12,7 @@ telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
 batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and the sender's
-LeanRequest (bot/channels/telegram_sender.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
+LeanRequest (bot/channels/http_transport.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
 --transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
 HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
 (claims are atomic: SKIP LOCKED on PostgreSQL, one UPDATE ... RETURNING on SQLite), each paced at R / P, started
@@ -73,9 +73,10 @@ from telegram.ext import ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.channels.http_transport import LeanRequest, ShardedRequest  # noqa: E402
 from bot.channels.telegram import base_url  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram_sender import LeanRequest, ShardedRequest, TelegramSender  # noqa: E402
+from bot.channels.telegram_sender import TelegramSender  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402
@@ -473,9 +474,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
         rate = app.settings.telegram_max_rate / options["processes"]  # the processes share the ceiling
         result.rate_setting = rate
         limiter = FloodLimiter(overall_per_second=rate)
-        request = make_request(options)
-        if isinstance(request, LeanRequest):  # as sending_bot() wires it: the pace slot is taken at the wire
-            limiter.gate = request.connection
+        request = make_request(options)  # a LeanRequest: the limiter takes the pace slot at the wire (connection())
         bot: ExtBot[Any] = ExtBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter,
                                   request=request)
         async with bot:  # getMe: not timed

@@ -49,7 +49,8 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
-from bot.channels.telegram import PooledRequest, TelegramChannel  # noqa: E402
+from bot.channels.http_transport import LeanRequest  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRow, UnitRow  # noqa: E402
@@ -779,8 +780,8 @@ async def run_echo(args: argparse.Namespace, chats: list[int], pooled: bool = Fa
         fake_url = await side.start()
         builder = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256)
         if pooled:
-            builder = builder.request(PooledRequest(args.http_pool))
-            run.notes.append(f"HTTP: planbot's PooledRequest({args.http_pool}) instead of PTB's default "
+            builder = builder.request(LeanRequest(args.http_pool, pool_timeout=30.0))
+            run.notes.append(f"HTTP: planbot's LeanRequest({args.http_pool}) instead of PTB's default "
                              "HTTPXRequest (256 connections, 20 kept alive)")
         application = builder.build()
 
@@ -945,8 +946,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--webhook-workers", type=int, default=0,
                    help="also run planbot in webhook mode as this many processes behind one port (best on "
                         "PostgreSQL: on SQLite they share one write lock)")
-    p.add_argument("--http-pool", type=int, default=16,
-                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (16)")
+    p.add_argument("--http-pool", type=int, default=64,
+                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (64)")
     p.add_argument("--db-threads", type=int, default=0,
                    help="TelegramChannel(db_threads=...) (default: the channel's, 1 for SQLite, 2 otherwise)")
     p.add_argument("--breakdown", action="store_true", help="time planbot's steps (worker threads, limiter, HTTP)")

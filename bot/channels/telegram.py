@@ -10,15 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest, RequestData
 
 from bot.bootstrap import App
+from bot.channels.http_transport import LeanRequest
 from bot.channels.telegram_limits import FloodLimiter, PerChatProcessor, protect_logs
 from bot.inbox import Inbox
 from handlers.router import Router
@@ -73,44 +72,19 @@ def markup(reply: Reply) -> InlineKeyboardMarkup | None:
                                  for row in reply.buttons])
 
 
-class PooledRequest(HTTPXRequest):
-    """PTB's HTTPXRequest with every connection kept alive, and no more requests inside httpx than connections.
-
-    httpx keeps at most 20 idle connections by default and, in httpcore 1.0.9, closes every idle one once the pool
-    holds more than that, so a larger pool opens a new connection for most requests. httpcore's pool bookkeeping
-    also costs CPU in proportion to connections x (connections + queued requests) at every request start and end
-    (encode/httpcore#1035). So: keep-alive for the whole (small) pool, and requests beyond it wait on a semaphore,
-    outside httpx, where waiting costs nothing.
-    """
-
-    def __init__(self, pool: int, *, pool_timeout: float = 30.0, **kwargs: Any) -> None:
-        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
-        super().__init__(connection_pool_size=pool, pool_timeout=pool_timeout, httpx_kwargs={"limits": limits},
-                         **kwargs)
-        self._slots = asyncio.Semaphore(pool)
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = HTTPXRequest.DEFAULT_NONE, write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-                         connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-                         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE) -> tuple[int, bytes]:
-        """One Bot API call, once a connection is free."""
-        async with self._slots:
-            return await super().do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout,
-                                            pool_timeout)
-
-
 class TelegramChannel:
     """Receives updates (stored in the inbox first), hands them to the router, sends the replies.
 
     concurrency is how many updates are handled at once (most of them waiting: on the database, on a flood limit,
-    on Telegram); http_pool is how many Bot API calls are in flight at once, each on a kept-alive connection;
+    on Telegram); http_pool is how many Bot API calls are in flight at once, each on a kept-alive connection of a
+    LeanRequest (plain HTTP/1.1: httpx's pool costs CPU in proportion to its size at every call, encode/httpcore#1035);
     db_threads is how many threads do the database work. SQLite takes one writer at a time, so by default it gets
     one thread: more would only queue on its lock, sleeping in its busy handler, where a writer can starve.
     PostgreSQL gets two, to overlap the round trips (four measured slower: more CPU per update in contention for
     the GIL).
     """
 
-    def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 256, http_pool: int = 16,
+    def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 256, http_pool: int = 64,
                  db_threads: int | None = None) -> None:
         settings = app.settings
         if not settings.telegram_token:
@@ -129,7 +103,7 @@ class TelegramChannel:
             .base_file_url(url.replace("/bot", "/file/bot"))
             .rate_limiter(FloodLimiter(overall_per_second=settings.telegram_max_rate))
             .concurrent_updates(PerChatProcessor(concurrency)).updater(None)
-            .request(PooledRequest(http_pool))
+            .request(LeanRequest(http_pool, pool_timeout=30.0)).get_updates_request(LeanRequest(1))
             .build()
         )
         self.application.add_handler(TypeHandler(Update, self.on_update))

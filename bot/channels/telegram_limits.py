@@ -9,7 +9,6 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
+POSTS = ("send", "copy", "forward")  # Bot API methods that post a new message in a chat
 
 
 class ChatPacer:
@@ -109,9 +109,12 @@ class FloodLimiter(AIORateLimiter):
     A RetryAfter answer pauses every request for retry_after (PTB's AIORateLimiter then retries the request). The
     global slot is taken after any such pause, in every attempt: AIORateLimiter's own overall limiter hands out
     slots during the pause to requests that then all go at once when it ends, a burst that draws the next 429.
-    For the same reason, with `gate` set (a transport's "hold a connection" context, e.g. LeanRequest.connection)
+    For the same reason, when the calling bot's transport can hold a connection for a task (LeanRequest.connection),
     the slot is taken only once a connection is free: while a slow server holds every connection, requests do not
     take slots that they would then use all at once.
+
+    One message a second per private chat counts messages sent (send*, copy*, forward*): editing a message, e.g.
+    greying out the buttons of a prompt just answered, does not delay the reply that follows it.
     """
 
     def __init__(self, overall_per_second: float = 25, per_chat_per_second: float = 1,
@@ -123,7 +126,6 @@ class FloodLimiter(AIORateLimiter):
         self._window = ServerWindow(int(overall_per_second * (1 + catch_up)) + 1)
         self._paused_until = 0.0
         self._chats = ChatPacer(1 / per_chat_per_second) if per_chat_per_second else None
-        self.gate: Callable[[], AbstractAsyncContextManager[Any]] | None = None
 
     async def _pause(self) -> None:
         """Wait out any flood-control pause."""
@@ -149,14 +151,16 @@ class FloodLimiter(AIORateLimiter):
             chat = int(chat_id) if chat_id is not None else 0
         except (TypeError, ValueError):
             chat = 0
-        if chat > 0 and self._chats is not None:
+        if chat > 0 and self._chats is not None and endpoint.startswith(POSTS) and endpoint != "sendChatAction":
             await self._chats.wait(chat)
         if chat_id is None or data.get("allow_paid_broadcast"):  # as AIORateLimiter's overall limit
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
+        hold = getattr(getattr(getattr(callback, "__self__", None), "request", None), "connection", None)
+
         async def paced(*a: Any, **kw: Any) -> JSON:
             await self._pause()  # not holding a connection meanwhile
-            async with self.gate() if self.gate is not None else contextlib.nullcontext():
+            async with hold() if hold is not None else contextlib.nullcontext():
                 await self._slot()
                 sent, answered = await self._window.admit(), False
                 try:

@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.bootstrap import App, bootstrap
+from bot.channels.http_transport import LeanRequest, ShardedRequest
 from bot.channels.telegram import base_url
 from bot.channels.telegram_limits import ChatPacer, FloodLimiter
-from bot.channels.telegram_sender import LeanRequest, ShardedRequest, TelegramSender, sending_bot
+from bot.channels.telegram_sender import TelegramSender, sending_bot
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
 from bot.db.outbox_models import OutboxRow
@@ -329,3 +331,19 @@ async def test_a_server_hiccup_does_not_crowd_its_rate_window(env: dict[str, str
             assert fake.too_many_requests == 0 and stats.sent == 120 and len(fake.sent()) == 120
         finally:
             app.close()
+
+
+async def test_editing_a_message_does_not_take_the_chats_one_message_a_second() -> None:
+    """Greying out a prompt's buttons is an edit, not a message: the reply that follows it need not wait a second."""
+    with FakeBotApi(TOKEN) as fake:
+        limiter = FloodLimiter(overall_per_second=100)
+        bot = sending_bot(TOKEN, fake.base_url, limiter)
+        async with bot:
+            yes = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="yes")]])
+            prompt = await bot.send_message(77, "确认吗？", reply_markup=yes)
+            assert len(limiter._chats or ()) == 1
+            limiter._chats = ChatPacer(1.0)  # forget the prompt's slot
+            await bot.edit_message_reply_markup(77, prompt.message_id)
+            assert len(limiter._chats) == 0  # the edit took no slot of the chat's
+            await bot.send_message(77, "已保存")
+            assert len(limiter._chats) == 1
