@@ -102,12 +102,14 @@ def _sync_indicators(s: Session, plan_id: int, plan: Plan, result: LoadResult) -
 
 
 _cache: dict[tuple[int, str], Plan] = {}
+# built once (it then caches its own key): asked at every message
+ACTIVE = (select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()).limit(1)
+          .options(defer(PlanRow.source_text)))
 
 
 def active_plan(s: Session) -> tuple[PlanRow, Plan]:
     """The active plan's row and model; UserError when no plan has been loaded."""
-    row = s.scalar(select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc())
-                   .options(defer(PlanRow.source_text)))
+    row = s.scalar(ACTIVE)
     if row is None:
         raise UserError("No plan is loaded yet: run `planbot plan load FILE` first.")
     key = (row.id, row.source_sha256)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
@@ -15,6 +15,7 @@ from bot.domain.period import Period
 from bot.domain.plan import Indicator, Plan, Unit
 from bot.domain.rules import check_figure
 from bot.errors import UserError
+from bot.plan_ids import plan_ids
 from bot.plan_store import active_plan
 from bot.series import record
 
@@ -54,36 +55,45 @@ def validate(plan: Plan, entry: Entry, now: datetime) -> None:
         raise UserError(v.msgid, **params)
 
 
-def _ids(s: Session, row: PlanRow, entry: Entry) -> tuple[int, int]:
-    ind_id = s.scalar(select(IndicatorRow.id).where(IndicatorRow.plan_id == row.id,
-                                                     IndicatorRow.code == entry.indicator.code))
-    unit_id = s.scalar(select(UnitRow.id).where(UnitRow.plan_id == row.id, UnitRow.code == entry.unit.code))
-    if ind_id is None or unit_id is None:
-        raise UserError("The plan in the database is out of date: load the plan file again.")
-    return ind_id, unit_id
+# the figure of one unit, indicator and period, locked for the change (statement built once: it caches its own key)
+FIGURE = (select(FigureRow).where(FigureRow.indicator_id == bindparam("i"), FigureRow.unit_id == bindparam("u"),
+                                  FigureRow.period == bindparam("p")).with_for_update())
+FIGURES: Table = FigureRow.__table__  # type: ignore[assignment]
+NEW_FIGURE = insert(FIGURES).returning(FIGURES.c.id)  # Core: a new figure is two plain INSERTs, no unit of work
+REVISIONS: Table = FigureRevisionRow.__table__  # type: ignore[assignment]
+NEW_REVISION = insert(REVISIONS)
+VALUE = select(FigureRow.value).where(FigureRow.indicator_id == bindparam("i"), FigureRow.unit_id == bindparam("u"),
+                                      FigureRow.period == bindparam("p"))
+
+
+def saved_value(s: Session, row: PlanRow, unit: str, indicator: str, period: str) -> Decimal | None:
+    """The figure a unit has saved for an indicator and period, if any."""
+    ids = plan_ids(s, row)
+    return s.scalar(VALUE, {"i": ids.indicator(indicator), "u": ids.unit(unit), "p": period})
 
 
 def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str, now: datetime,
          allow_same: bool = False) -> Saved:
     """Validate and save one figure in session s (the caller commits); corrections need a reason."""
     validate(plan, entry, now)
-    ind_id, unit_id = _ids(s, row, entry)
-    fig = s.scalar(select(FigureRow).where(FigureRow.indicator_id == ind_id, FigureRow.unit_id == unit_id,
-                                           FigureRow.period == entry.period.label).with_for_update())
+    ids = plan_ids(s, row)
+    ind_id, unit_id = ids.indicator(entry.indicator.code), ids.unit(entry.unit.code)
+    fig = s.scalar(FIGURE, {"i": ind_id, "u": unit_id, "p": entry.period.label})
     if fig is None:
         if entry.reason:
             raise UserError("There is no figure for {period} to correct yet.", period=entry.period.label)
-        fig = FigureRow(indicator_id=ind_id, unit_id=unit_id, period=entry.period.label,
-                        period_start=entry.period.start, period_end=entry.period.end, value=entry.value,
-                        note=entry.note, entered_by=who, entered_at=now, via=via, revision=1,
-                        effective_on=effective_day(entry.period, now.date()))
-        fig.history.append(FigureRevisionRow(revision=1, value=entry.value, previous_value=None, note=entry.note,
-                                             reason=None, entered_by=who, entered_at=now, via=via))
-        s.add(fig)
-        s.flush()
+        effective = effective_day(entry.period, now.date())
+        fig_id = s.execute(NEW_FIGURE, {
+            "indicator_id": ind_id, "unit_id": unit_id, "period": entry.period.label,
+            "period_start": entry.period.start, "period_end": entry.period.end, "value": entry.value,
+            "note": entry.note, "entered_by": who, "entered_at": now, "via": via, "revision": 1,
+            "effective_on": effective}).scalar_one()
+        s.execute(NEW_REVISION, {"figure_id": fig_id, "revision": 1, "value": entry.value, "previous_value": None,
+                                 "note": entry.note, "reason": None, "entered_by": who, "entered_at": now,
+                                 "via": via})
         record(s, plan, entry.indicator, ind_id, entry.unit.code, unit_id, entry.period, entry.value, None,
-               fig.effective_on)
-        return Saved(fig.id, 1, entry.value, None)
+               effective)
+        return Saved(fig_id, 1, entry.value, None)
     if fig.value == entry.value and (allow_same or entry.reason):
         if allow_same:
             return Saved(fig.id, fig.revision, fig.value, fig.value, unchanged=True)

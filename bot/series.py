@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +26,7 @@ from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitR
 from bot.domain.pace import Figure, Point, Progress, _baseline, city_points, judge
 from bot.domain.period import Period, last_due
 from bot.domain.plan import Aggregation, Indicator, Kind, Plan
+from bot.plan_ids import PlanIds, plan_ids
 from bot.plan_loader import parse_plan
 
 ZERO = Decimal(0)
@@ -127,56 +128,80 @@ def rebuild_all(s: Session) -> None:
         rebuild(s, plan_id, parse_plan(yaml.safe_load(text), path))
 
 
+SERIES: Table = CitySeriesRow.__table__  # type: ignore[assignment]
+_C = SERIES.c
+_PART = (_C.lead_unit_id, _C.lead_value, _C.lead_effective, _C.part_sum, _C.part_count, _C.part_effective)
+# statements built once (each then caches its own key): a save runs them all
+_LOCK = select(IndicatorRow.__table__.c.id).where(IndicatorRow.__table__.c.id == bindparam("i")).with_for_update()
+_ROW = select(*_PART).where(_C.indicator_id == bindparam("i"), _C.period == bindparam("p"))
+_SET = (update(SERIES).where(_C.indicator_id == bindparam("i"), _C.period == bindparam("p"))
+        .values(**{c.name: bindparam(c.name) for c in _PART}))
+_CARRIED_BEFORE = (select(_C.carried, _C.carried_effective)
+                   .where(_C.indicator_id == bindparam("i"), _C.period_end <= bindparam("end"),
+                          _C.period_start >= bindparam("plan_start"))
+                   .order_by(_C.period_end.desc()).limit(1))
+_FIG = FigureRow.__table__.c
+_MINE = select(_FIG.period_end, _FIG.effective_on, _FIG.id, _FIG.value, _FIG.period).where(
+    _FIG.indicator_id == bindparam("i"), _FIG.unit_id == bindparam("u"), _FIG.period_start >= bindparam("plan_start"))
+_CARRIED_AFTER = (select(_C.period, _C.period_end, _C.carried, _C.carried_effective)
+                  .where(_C.indicator_id == bindparam("i"), _C.period_end >= bindparam("end"),
+                         _C.period_start >= bindparam("plan_start")))
+_SET_CARRIED = (update(SERIES).where(_C.indicator_id == bindparam("i"), _C.period == bindparam("p"))
+                .values(carried=bindparam("carried"), carried_effective=bindparam("carried_effective")))
+_UNIT_CODE = select(UnitRow.__table__.c.code).where(UnitRow.__table__.c.id == bindparam("u"))
+
+
 def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_id: int, period: Period,
            value: Decimal, previous: Decimal | None, effective: date) -> None:
     """Bring the series up to date with a figure just saved (previous: the value a correction replaced)."""
-    # One save at a time per indicator: the rows are read, changed in Python and written back.
-    s.execute(select(IndicatorRow.id).where(IndicatorRow.id == ind_id).with_for_update())
-    row = s.get(CitySeriesRow, (ind_id, period.label))
-    if row is None:
-        row = CitySeriesRow(indicator_id=ind_id, period=period.label, period_start=period.start,
-                            period_end=period.end, part_sum=ZERO, part_count=0)
+    # One save at a time per indicator: the rows are read, changed in Python (exact decimals: SQLite keeps them as
+    # text) and written back. SQLite's single writer already serialises saves; PostgreSQL locks the indicator.
+    if s.get_bind().dialect.name != "sqlite":
+        s.execute(_LOCK, {"i": ind_id})
+    key = {"i": ind_id, "p": period.label}
+    found = s.execute(_ROW, key).first()
+    if found is None:
+        carried: tuple[Decimal | None, date | None] = (None, None)
         if _carries(ind):
-            before = s.execute(select(CitySeriesRow.carried, CitySeriesRow.carried_effective)
-                               .where(CitySeriesRow.indicator_id == ind_id, CitySeriesRow.period_end <= period.end,
-                                      CitySeriesRow.period_start >= plan.start)
-                               .order_by(CitySeriesRow.period_end.desc()).limit(1)).first()
-            row.carried, row.carried_effective = (before[0], before[1]) if before else (ZERO, None)
-        s.add(row)
+            before = s.execute(_CARRIED_BEFORE, {"i": ind_id, "end": period.end, "plan_start": plan.start}).first()
+            carried = (before[0], before[1]) if before else (ZERO, None)
+        s.execute(insert(SERIES).values(indicator_id=ind_id, period=period.label, period_start=period.start,
+                                        period_end=period.end, part_sum=ZERO, part_count=0, carried=carried[0],
+                                        carried_effective=carried[1]))
+        row: dict[str, Any] = dict.fromkeys(c.name for c in _PART) | {"part_sum": ZERO, "part_count": 0}
+    else:
+        row = dict(found._mapping)
     if unit in ind.lead_units:
-        current = None if row.lead_unit_id in (None, unit_id) else s.get(UnitRow, row.lead_unit_id)
-        if current is None or _ranks_before(ind, unit, current.code):
-            row.lead_unit_id, row.lead_value = unit_id, value
-        row.lead_effective = _later(row.lead_effective, effective)
-    if unit in ind.reporting_units:
-        row.part_sum += value - (previous if previous is not None else ZERO)
-        row.part_count += previous is None
-        row.part_effective = _later(row.part_effective, effective)
-        if _carries(ind) and period.start >= plan.start:
-            s.flush()
-            _carry(s, plan, ind_id, unit_id, period, previous, effective)
+        current = row["lead_unit_id"]
+        if current in (None, unit_id) or _ranks_before(ind, unit, s.scalar(_UNIT_CODE, {"u": current}) or ""):
+            row["lead_unit_id"], row["lead_value"] = unit_id, value
+        row["lead_effective"] = _later(row["lead_effective"], effective)
+    part = unit in ind.reporting_set
+    if part:
+        row["part_sum"] += value - (previous if previous is not None else ZERO)
+        row["part_count"] += previous is None
+        row["part_effective"] = _later(row["part_effective"], effective)
+    s.execute(_SET, key | row)
+    if part and _carries(ind) and period.start >= plan.start:
+        _carry(s, plan, ind_id, unit_id, period, previous, effective)
 
 
 def _carry(s: Session, plan: Plan, ind_id: int, unit_id: int, period: Period, previous: Decimal | None,
            effective: date) -> None:
     """Change the carried sums from this period's end on by how this unit's carried level changed."""
-    mine = s.execute(select(FigureRow.period_end, FigureRow.effective_on, FigureRow.id, FigureRow.value,
-                            FigureRow.period)
-                     .where(FigureRow.indicator_id == ind_id, FigureRow.unit_id == unit_id,
-                            FigureRow.period_start >= plan.start)).all()
+    mine = s.execute(_MINE, {"i": ind_id, "u": unit_id, "plan_start": plan.start}).all()
     after = sorted((end, eff, fid, v) for end, eff, fid, v, _ in mine)
     saved = next(fid for _, _, fid, _, label in mine if label == period.label)
     if previous is None:
         before = [f for f in after if f[2] != saved]
     else:
         before = [(end, eff, fid, previous if fid == saved else v) for end, eff, fid, v in after]
-    rows = s.scalars(select(CitySeriesRow).where(CitySeriesRow.indicator_id == ind_id,
-                                                 CitySeriesRow.period_end >= period.end,
-                                                 CitySeriesRow.period_start >= plan.start))
+    rows = s.execute(_CARRIED_AFTER, {"i": ind_id, "end": period.end, "plan_start": plan.start}).all()
     level_after, level_before = _levels(after), _levels(before)
-    for row in rows:
-        row.carried = (row.carried or ZERO) + level_after(row.period_end) - level_before(row.period_end)
-        row.carried_effective = _later(row.carried_effective, effective)
+    s.execute(_SET_CARRIED, [
+        {"i": ind_id, "p": label, "carried": (carried or ZERO) + level_after(end) - level_before(end),
+         "carried_effective": _later(carried_effective, effective)}
+        for label, end, carried, carried_effective in rows])
 
 
 def _levels(levels: list[tuple[date, date, int, Decimal]]) -> Callable[[date], Decimal]:
@@ -191,33 +216,19 @@ def _levels(levels: list[tuple[date, date, int, Decimal]]) -> Callable[[date], D
 
 # --- reading the rows ----------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _PlanIds:
-    indicators: dict[str, int]
-    unit_codes: dict[int, str]
-    unit_ids: dict[str, int]
-    strays: frozenset[int]  # indicators with figures from units that no longer report them
-
-
-_ids_cache: dict[tuple[int, str], _PlanIds] = {}
-
-
-def _plan_ids(s: Session, row: PlanRow, plan: Plan) -> _PlanIds:
-    """Indicator and unit ids of a plan version (they change only when a plan file is loaded)."""
-    key = (row.id, row.source_sha256)
-    if key not in _ids_cache:
-        inds = dict(s.execute(select(IndicatorRow.code, IndicatorRow.id).where(IndicatorRow.plan_id == row.id)).all())
-        codes = dict(s.execute(select(UnitRow.id, UnitRow.code).where(UnitRow.plan_id == row.id)).all())
-        ids = {c: u for u, c in codes.items()}
+def _strays(s: Session, plan: Plan, ids: PlanIds) -> frozenset[int]:
+    """Indicators with figures from units that no longer report them (once per plan version)."""
+    if "strays" not in ids.memo:
         strays = set()
         for ind in plan.indicators:
-            allowed = [ids[u] for u in ind.reporters if u in ids]
-            if ind.code in inds and s.scalar(select(FigureRow.id).where(
-                    FigureRow.indicator_id == inds[ind.code], FigureRow.unit_id.not_in(allowed)).limit(1)) is not None:
-                strays.add(inds[ind.code])
-        _ids_cache.clear()
-        _ids_cache[key] = _PlanIds(inds, codes, ids, frozenset(strays))
-    return _ids_cache[key]
+            allowed = [ids.units[u] for u in ind.reporters if u in ids.units]
+            if ind.code in ids.indicators and s.scalar(select(FigureRow.id).where(
+                    FigureRow.indicator_id == ids.indicators[ind.code], FigureRow.unit_id.not_in(allowed))
+                    .limit(1)) is not None:
+                strays.add(ids.indicators[ind.code])
+        ids.memo["strays"] = frozenset(strays)
+    result: frozenset[int] = ids.memo["strays"]
+    return result
 
 
 _COLUMNS = (CitySeriesRow.indicator_id, CitySeriesRow.period, CitySeriesRow.period_start, CitySeriesRow.period_end,
@@ -228,7 +239,7 @@ _COLUMNS = (CitySeriesRow.indicator_id, CitySeriesRow.period, CitySeriesRow.peri
 def assess_from_series(s: Session, row: PlanRow, plan: Plan, as_of: date) -> list[Progress] | None:
     """Every indicator's progress from the city series, or None when as_of is before a figure already known
     (a question about the past needs the figures themselves). Unit values are left out."""
-    ids = _plan_ids(s, row, plan)
+    ids = plan_ids(s, row)
     stored: dict[int, list[_Stored]] = defaultdict(list)
     for r in s.execute(select(*_COLUMNS).where(CitySeriesRow.indicator_id.in_(list(ids.indicators.values())))):
         r = _Stored(*r)
@@ -274,7 +285,7 @@ def _city_value(ind: Indicator, r: _Stored) -> Figure | None:
     return Figure("", period, r.carried or ZERO, max(r.period_start, r.carried_effective or r.period_start))
 
 
-def _series_baseline(s: Session, plan: Plan, ind: Indicator, ids: _PlanIds,
+def _series_baseline(s: Session, plan: Plan, ind: Indicator, ids: PlanIds,
                      rows: list[_Stored]) -> Decimal | None:
     """The baseline as the engine reads it from the figures of periods ending on the baseline date."""
     if ind.kind is Kind.FLOW or ind.baseline is not None:
@@ -304,12 +315,12 @@ def _covers(plan: Plan, ind: Indicator, iid: int, due: Period) -> ColumnElement[
     return and_(fig.indicator_id == iid, fig.period_end >= due.end, fig.period_start >= plan.start)
 
 
-def _missing(s: Session, plan: Plan, ids: _PlanIds, due: dict[str, Period]) -> dict[str, tuple[str, ...]]:
+def _missing(s: Session, plan: Plan, ids: PlanIds, due: dict[str, Period]) -> dict[str, tuple[str, ...]]:
     """Who owes each indicator's last due report: one count over the coverage index, names only when short."""
     if not due:
         return {}
     fig = FigureRow.__table__.c
-    leads = sorted({ids.unit_ids[u] for ind in plan.indicators for u in ind.lead_units if u in ids.unit_ids})
+    leads = sorted({ids.units[u] for ind in plan.indicators for u in ind.lead_units if u in ids.units})
     lead_col = case((fig.unit_id.in_(leads), fig.unit_id), else_=0).label("lead")
     q = (select(fig.indicator_id, lead_col, func.count(fig.unit_id.distinct()))
          .where(or_(*[_covers(plan, plan.indicator(c), ids.indicators[c], d) for c, d in due.items()]))
@@ -328,7 +339,7 @@ def _missing(s: Session, plan: Plan, ids: _PlanIds, due: dict[str, Period]) -> d
         if lead_cover[iid] & set(ind.lead_units):
             continue
         owing = ind.reporting_units if ind.aggregation is Aggregation.SUM else ind.lead_units[:1]
-        if ind.aggregation is Aggregation.SUM and iid not in ids.strays and others.get(iid, 0) >= len(owing):
+        if ind.aggregation is Aggregation.SUM and iid not in _strays(s, plan, ids) and others.get(iid, 0) >= len(owing):
             continue
         covered = {ids.unit_codes.get(u) for u in s.scalars(select(fig.unit_id).where(_covers(plan, ind, iid, d)))}
         out[code] = tuple(u for u in owing if u not in covered)

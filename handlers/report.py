@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from bot.db.models import FigureRow, IndicatorRow, UnitRow
 from bot.domain.figures import FigureError, find_figure
 from bot.domain.period import Period, find_period, parse_period, period_of, reporting_period
 from bot.domain.plan import Aggregation, Indicator, Kind, Unit
@@ -14,7 +11,7 @@ from bot.domain.rules import MAX_DECIMALS
 from bot.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
 from bot.errors import UserError
 from bot.render import value_text
-from bot.reporting import Entry, save
+from bot.reporting import Entry, save, saved_value
 from handlers.context import Ctx, text_reply
 from handlers.types import Button, Reply
 
@@ -22,17 +19,13 @@ from handlers.types import Button, Reply
 def owed_by(ctx: Ctx, unit: str) -> list[Indicator]:
     """The indicators this unit is expected to report."""
     return [i for i in ctx.plan.indicators
-            if (i.aggregation is Aggregation.SUM and unit in i.reporting_units)
+            if (i.aggregation is Aggregation.SUM and unit in i.reporting_set)
             or (i.aggregation is Aggregation.LEAD and i.lead_units[:1] == (unit,))]
 
 
 def reported(ctx: Ctx, unit: str, ind: str, period: str) -> Decimal | None:
     """The figure a unit has saved for an indicator and period, if any."""
-    stmt = (select(FigureRow.value).join(IndicatorRow, FigureRow.indicator_id == IndicatorRow.id)
-            .join(UnitRow, FigureRow.unit_id == UnitRow.id)
-            .where(IndicatorRow.plan_id == ctx.plan_row.id, IndicatorRow.code == ind, UnitRow.code == unit,
-                   FigureRow.period == period))
-    return ctx.s.scalar(stmt)
+    return saved_value(ctx.s, ctx.plan_row, unit, ind, period)
 
 
 def _unit_for(ctx: Ctx, query: str = "") -> Unit:
@@ -227,7 +220,7 @@ def one_shot(ctx: Ctx, text: str, correcting: bool = False) -> list[Reply] | Non
                         text=text)
     ctx.need(contact=True, admin=True)
     unit = _unit_for(ctx)
-    if unit.code not in ind.reporters:
+    if unit.code not in ind.reporter_set:
         raise UserError("{unit} does not report “{indicator}”.", unit=unit.name.get(ctx.t.lang),
                         indicator=ind.name.get(ctx.t.lang))
     if parsed.value < 0 and ind.kind is not Kind.GROWTH:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 
 class Kind(StrEnum):
@@ -122,12 +123,22 @@ class Indicator:
     max_value: Decimal | None = None
     note: Text | None = None
 
-    @property
+    @cached_property
     def reporters(self) -> tuple[str, ...]:
         """Every unit that may report this indicator: lead units first, then the reporting units."""
         seen = dict.fromkeys(self.lead_units)
         seen.update(dict.fromkeys(self.reporting_units))
         return tuple(seen)
+
+    @cached_property
+    def reporter_set(self) -> frozenset[str]:
+        """The reporters, for membership tests."""
+        return frozenset(self.reporters)
+
+    @cached_property
+    def reporting_set(self) -> frozenset[str]:
+        """The reporting units, for membership tests."""
+        return frozenset(self.reporting_units)
 
     @property
     def is_percent(self) -> bool:
@@ -167,16 +178,14 @@ class Plan:
         """The day before the plan starts: figures for the period ending then serve as baselines."""
         return date.fromordinal(self.start.toordinal() - 1)
 
+    @cached_property
+    def _by_code(self) -> tuple[dict[str, Unit], dict[str, Indicator]]:
+        return {u.code: u for u in self.units}, {i.code: i for i in self.indicators}
+
     def unit(self, code: str) -> Unit:
-        """The unit with this code."""
-        for u in self.units:
-            if u.code == code:
-                return u
-        raise KeyError(code)
+        """The unit with this code (KeyError if there is none)."""
+        return self._by_code[0][code]
 
     def indicator(self, code: str) -> Indicator:
-        """The indicator with this code."""
-        for i in self.indicators:
-            if i.code == code:
-                return i
-        raise KeyError(code)
+        """The indicator with this code (KeyError if there is none)."""
+        return self._by_code[1][code]

@@ -23,7 +23,7 @@ class Violation:
 def check_figure(plan: Plan, ind: Indicator, unit: str, period: Period, value: Decimal,
                  today: date) -> Violation | None:
     """The first reason this figure cannot be accepted, or None when it can."""
-    if unit not in ind.reporters:
+    if unit not in ind.reporter_set:
         return Violation("{unit} does not report “{indicator}”.", {"unit": unit, "indicator": ind.code})
     if not value.is_finite():
         return Violation("The value must be a number.", {})
