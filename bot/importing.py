@@ -92,7 +92,7 @@ def import_file(uow: sessionmaker[Session], path: Path, who: str, now: datetime)
         row, plan = active_plan(s)
         # every save locks its indicator's city series; taking them all first, in one order, rules out a deadlock
         s.execute(select(IndicatorRow.id).where(IndicatorRow.plan_id == row.id).order_by(IndicatorRow.id)
-                  .with_for_update())
+                  .with_for_update(key_share=True))
         for n, cells in rows:
             try:
                 unit = lookup_unit(plan, cells["unit"])

@@ -132,7 +132,10 @@ SERIES: Table = CitySeriesRow.__table__  # type: ignore[assignment]
 _C = SERIES.c
 _PART = (_C.lead_unit_id, _C.lead_value, _C.lead_effective, _C.part_sum, _C.part_count, _C.part_effective)
 # statements built once (each then caches its own key): a save runs them all
-_LOCK = select(IndicatorRow.__table__.c.id).where(IndicatorRow.__table__.c.id == bindparam("i")).with_for_update()
+# FOR NO KEY UPDATE: saves of one indicator take turns, but the key-share lock that inserting a figure takes on
+# its indicator (the foreign key) does not conflict with it; with FOR UPDATE two saves could deadlock on the two
+_LOCK = (select(IndicatorRow.__table__.c.id).where(IndicatorRow.__table__.c.id == bindparam("i"))
+         .with_for_update(key_share=True))
 _ROW = select(*_PART).where(_C.indicator_id == bindparam("i"), _C.period == bindparam("p"))
 _SET = (update(SERIES).where(_C.indicator_id == bindparam("i"), _C.period == bindparam("p"))
         .values(**{c.name: bindparam(c.name) for c in _PART}))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
+import threading
 from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from bot.bootstrap import App
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
 from bot.db.models import CitySeriesRow, IndicatorRow, PlanRow
 from bot.domain.pace import Progress
 from bot.domain.period import Period, month, quarter, year
@@ -185,3 +187,53 @@ def test_the_migration_builds_the_series_of_figures_already_stored(tmp_path: Pat
     app.close()
     assert moved == kept
     assert digest == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_two_units_saving_one_indicator_at_once_do_not_deadlock(postgres_url: str, tmp_path: Path) -> None:
+    """Inserting a figure takes a key-share lock on its indicator (the foreign key). If each of two saves has
+    inserted its figure before either locks the indicator for the series, a FOR UPDATE lock would wait for the
+    other's key share both ways (PostgreSQL aborts one as a deadlock); the series lock must not conflict with it."""
+    app = bootstrap(Settings.from_env({"PLANBOT_DATABASE_URL": postgres_url, "PLANBOT_DATA_DIR": str(tmp_path)}))
+    try:
+        with app.uow() as s:
+            _, plan = active_plan(s)
+        ind = plan.indicator("hightech_enterprises")
+        first_at_lock, second_inserted = threading.Event(), threading.Event()
+
+        def hold(conn: object, cursor: object, statement: str, *args: object) -> None:
+            name = threading.current_thread().name
+            if name == "first" and "FROM indicators" in statement and "FOR" in statement:
+                first_at_lock.set()
+                second_inserted.wait(10)  # the second save's figure goes in before this lock is asked for
+            elif name == "second" and statement.startswith("INSERT INTO figures"):
+                second_inserted.set()
+
+        def save(unit: str) -> None:
+            if threading.current_thread().name == "second":
+                assert first_at_lock.wait(10)
+            submit(app.uow, Entry(plan.unit(unit), ind, quarter(2018, 3), Decimal(4)), "t", "chat",
+                   datetime(2018, 10, 8, 10, tzinfo=SH))
+
+        event.listen(app.engine, "before_cursor_execute", hold)
+        event.listen(app.engine, "after_cursor_execute", hold)
+        errors: list[BaseException] = []
+
+        def run(unit: str) -> None:
+            try:
+                save(unit)
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(u,), name=n)
+                   for n, u in (("first", ind.reporting_units[0]), ("second", ind.reporting_units[1]))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        with app.uow() as s:
+            count = s.scalar(select(CitySeriesRow.part_count).join(IndicatorRow)
+                             .where(IndicatorRow.code == ind.code, CitySeriesRow.period == "2018Q3"))
+        assert count == 2
+    finally:
+        app.close()
