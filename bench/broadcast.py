@@ -11,7 +11,7 @@ Per ceiling, in a fresh database each time (not timed): the Panjin plan (the def
 telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats) and the contact role for a unit
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
-batch and concurrency) with the TelegramSender over an ExtBot with the FloodLimiter and the sender's
+batch and concurrency) with the TelegramSender over a LeanBot (an ExtBot) with the FloodLimiter and the sender's
 LeanRequest (bot/channels/http_transport.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
 --transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
 HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
@@ -74,7 +74,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
 from bot.channels.http_transport import LeanRequest, ShardedRequest  # noqa: E402
-from bot.channels.telegram import base_url  # noqa: E402
+from bot.channels.telegram import LeanBot, base_url  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
 from bot.channels.telegram_sender import TelegramSender  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
@@ -466,17 +466,16 @@ def make_request(options: dict[str, Any]) -> Any:
 
 
 async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float) -> None:
-    """The timed part, in the dispatcher process: dispatch() with a TelegramSender over an ExtBot paced by the
+    """The timed part, in the dispatcher process: dispatch() with a TelegramSender over a LeanBot paced by the
     FloodLimiter, configured from the environment as planbot configures it."""
     app = bootstrap(Settings.from_env(options["env"]), ensure_plan=False)
     try:
         result.rate_setting = app.settings.telegram_max_rate
         rate = app.settings.telegram_max_rate / options["processes"]  # the processes share the ceiling
         result.rate_setting = rate
-        limiter = FloodLimiter(overall_per_second=rate)
+        limiter = FloodLimiter(overall_per_second=rate, server_window=options.get("server_window", True))
         request = make_request(options)  # a LeanRequest: the limiter takes the pace slot at the wire (connection())
-        bot: ExtBot[Any] = ExtBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter,
-                                  request=request)
+        bot = LeanBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter, request=request)
         async with bot:  # getMe: not timed
             ready = options.get("ready")
             if ready is not None:  # several dispatcher processes: start together
@@ -689,7 +688,8 @@ def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Resu
                        "transport": args.transport,
                        "processes": args.processes, "batch": args.batch,
                        "concurrency": args.concurrency, "breakdown": args.breakdown, "profile": args.profile,
-                       "tracemalloc": args.tracemalloc, "diag_sniffio": args.diag_sniffio}
+                       "tracemalloc": args.tracemalloc, "diag_sniffio": args.diag_sniffio,
+                       "server_window": not args.diag_no_server_window}
             result = run_dispatcher(options, result, limit_s)
             result.fake_cpu_s = fake.cpu() - fake_cpu
             chats, result.too_many, calls = fake.report()
@@ -893,6 +893,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", metavar="FILE", help="DIAGNOSTIC: cProfile the event-loop thread during dispatch()")
     p.add_argument("--diag-sniffio", action="store_true",
                    help="DIAGNOSTIC: put a stand-in sniffio module in the dispatcher (see install_sniffio_stub)")
+    p.add_argument("--diag-no-server-window", action="store_true",
+                   help="DIAGNOSTIC: FloodLimiter(server_window=False), to measure what counting requests until "
+                        "they are answered costs")
     p.add_argument("--fake-in-process", action="store_true",
                    help="run the fake Bot API in a thread of the setup process (default: its own process)")
     args = p.parse_args(argv)

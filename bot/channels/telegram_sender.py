@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.ext import BaseRateLimiter
 
 from bot.channels.http_transport import LeanRequest, NotSent
-from bot.channels.telegram import base_url, markup
+from bot.channels.telegram import LeanBot, base_url
 from handlers.types import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
 
@@ -29,14 +29,13 @@ class TelegramSender:
 
     channel = "telegram"
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: LeanBot) -> None:
         self.bot = bot
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
         """Send one message; map Telegram's answers to Blocked, RetryLater, Transient, Uncertain, Permanent."""
-        reply = Reply(text, tuple((b,) for b in buttons))
         try:
-            message = await self.bot.send_message(int(chat_id), text, reply_markup=markup(reply))
+            message = await self.bot.send_text(int(chat_id), text, Reply(text, tuple((b,) for b in buttons)))
         except Forbidden as e:
             raise Blocked(str(e)) from None
         except RetryAfter as e:
@@ -51,13 +50,13 @@ class TelegramSender:
             raise Transient(str(e)) from None
         except TelegramError as e:
             raise Permanent(str(e)) from None
-        return str(message.message_id)
+        return str(message["message_id"])
 
 
 def sending_bot(token: str, api_url: str | None, rate_limiter: BaseRateLimiter[Any] | None, *,
-                connections: int = 16, read_timeout: float | None = 5.0) -> ExtBot[Any]:
+                connections: int = 16, read_timeout: float | None = 5.0) -> LeanBot:
     """A Bot for bulk sending: the given rate limiter (share the channel's, so that replies and bulk sends count
     against one global ceiling) and a LeanRequest of `connections` kept-alive connections. A FloodLimiter paces
     at the wire: it takes its slot once one of these connections is free (LeanRequest.connection)."""
     request = LeanRequest(connections, read_timeout=read_timeout)
-    return ExtBot(token, base_url=base_url(api_url), rate_limiter=rate_limiter, request=request)
+    return LeanBot(token, base_url=base_url(api_url), rate_limiter=rate_limiter, request=request)

@@ -13,12 +13,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.bootstrap import App, bootstrap
 from bot.channels.http_transport import LeanRequest, ShardedRequest
-from bot.channels.telegram import base_url
+from bot.channels.telegram import LeanBot, base_url
 from bot.channels.telegram_limits import ChatPacer, FloodLimiter
 from bot.channels.telegram_sender import TelegramSender, sending_bot
 from bot.config import Settings
@@ -36,13 +35,13 @@ NOW = datetime(2018, 10, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest_asyncio.fixture(params=["httpx", "lean"])
-async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, App, ExtBot]]:  # type: ignore[type-arg]
+async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, App, LeanBot]]:
     """The fake, an app, and a bot over PTB's HTTPXRequest or over the sender's LeanRequest."""
     with FakeBotApi(TOKEN) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         transport = (HTTPXRequest(read_timeout=0.5, connection_pool_size=16) if request.param == "httpx" else
                      LeanRequest(16, read_timeout=0.5))
-        bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+        bot = LeanBot(TOKEN, base_url=base_url(fake.base_url),
                              rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0), request=transport)
         async with bot:
             yield fake, app, bot
@@ -64,7 +63,7 @@ def statuses(app: App) -> dict[str, str]:
         return {r.key: r.status for r in s.scalars(select(OutboxRow))}
 
 
-async def test_outcomes_are_recorded_as_they_happened(setup: tuple[FakeBotApi, App, ExtBot]) -> None:  # type: ignore[type-arg]
+async def test_outcomes_are_recorded_as_they_happened(setup: tuple[FakeBotApi, App, LeanBot]) -> None:
     fake, app, bot = setup
     people = queue(app, 4)
     fake.fail_next("sendMessage", 502)                        # a server error: retried later
@@ -101,7 +100,7 @@ def queue_more(app: App, people: list[int], suffix: str = "") -> list[int]:
     return people
 
 
-async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, App, ExtBot]) -> None:  # type: ignore[type-arg]
+async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, App, LeanBot]) -> None:
     fake, app, bot = setup
     queue(app, 1)
     fake.delay = 1.0  # longer than the 0.5 s read timeout: Telegram may well have delivered it
@@ -118,7 +117,7 @@ async def test_a_pool_timeout_never_left_so_it_is_retried_not_uncertain(env: dic
         try:
             queue(app, 2)
             fake.delay = 0.6  # the first send holds the only connection longer than the second may wait for it
-            bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+            bot = LeanBot(TOKEN, base_url=base_url(fake.base_url),
                                  rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0),
                                  request=HTTPXRequest(read_timeout=5, connection_pool_size=1, pool_timeout=0.1))
             async with bot:
@@ -137,7 +136,7 @@ async def test_the_sending_bot_spreads_requests_over_small_pools(env: dict[str, 
             queue(app, 40)
             fake.delay = 0.02
             request = ShardedRequest(3, 2)
-            bot: ExtBot = ExtBot(TOKEN, base_url=base_url(fake.base_url),  # type: ignore[type-arg]
+            bot = LeanBot(TOKEN, base_url=base_url(fake.base_url),
                                  rate_limiter=FloodLimiter(overall_per_second=1000), request=request)
             async with bot:
                 stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=20)
@@ -233,7 +232,7 @@ async def test_the_lean_transport_reads_chunked_and_closing_answers_and_never_gu
     plain = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ok(3)), ok(3))
     server, url, received = await raw_server([chunked, closing, plain, b""])
     request = LeanRequest(2, read_timeout=2)
-    bot: ExtBot = ExtBot(TOKEN, base_url=url, request=request)  # type: ignore[type-arg]
+    bot = LeanBot(TOKEN, base_url=url, request=request)
     sender = TelegramSender(bot)
     async with server:
         await request.initialize()
