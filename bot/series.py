@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.domain.pace import Figure, Point, Progress, _baseline, city_points, judge
+from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, judge
 from bot.domain.period import Period, last_due
 from bot.domain.plan import Aggregation, Indicator, Kind, Plan
 from bot.plan_ids import PlanIds, plan_ids
@@ -292,7 +292,7 @@ def _series_baseline(s: Session, plan: Plan, ind: Indicator, ids: PlanIds,
                      rows: list[_Stored]) -> Decimal | None:
     """The baseline as the engine reads it from the figures of periods ending on the baseline date."""
     if ind.kind is Kind.FLOW or ind.baseline is not None:
-        return _baseline(plan, ind, [])
+        return baseline_of(plan, ind, [])
     base = [r for r in rows if r.period_end == plan.baseline_date]
     if not base:
         return None
@@ -305,7 +305,7 @@ def _series_baseline(s: Session, plan: Plan, ind: Indicator, ids: PlanIds,
                             FigureRow.value, FigureRow.effective_on)
                      .where(FigureRow.indicator_id == ids.indicators[ind.code],
                             FigureRow.period_end == plan.baseline_date).order_by(FigureRow.id)).all()
-    return _baseline(plan, ind, [Figure(ids.unit_codes.get(u, ""), Period(st, en, label), v, eff)
+    return baseline_of(plan, ind, [Figure(ids.unit_codes.get(u, ""), Period(st, en, label), v, eff)
                                  for u, label, st, en, v, eff in figs])
 
 

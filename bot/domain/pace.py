@@ -169,7 +169,8 @@ class _Levels:
         return Figure("", period, total, last)
 
 
-def _baseline(plan: Plan, ind: Indicator, figures: Sequence[Figure]) -> Decimal | None:
+def baseline_of(plan: Plan, ind: Indicator, figures: Sequence[Figure]) -> Decimal | None:
+    """The level an indicator starts from: 0 for a flow, the plan's baseline, else the figures of the baseline date."""
     if ind.kind is Kind.FLOW:
         return Decimal(0)
     if ind.baseline is not None:
@@ -226,7 +227,7 @@ def _missing_units(ind: Indicator, figures: Sequence[Figure], period: Period | N
 
 def assess(plan: Plan, ind: Indicator, figures: Sequence[Figure], as_of: date) -> Progress:
     """Judge one indicator as of a date from every unit figure reported for it."""
-    baseline = _baseline(plan, ind, figures)
+    baseline = baseline_of(plan, ind, figures)
     in_plan = [f for f in figures if f.period.start >= plan.start]
     series = city_series(ind, in_plan, as_of)
     due_period = last_due(ind.schedule.cadence, ind.schedule.due_days, as_of, plan.start)
