@@ -84,6 +84,14 @@ class LeanBot(ExtBot[Any]):
         """Call a Bot API method; the raw result (a dict, a list or True). Parameters that are None are left out."""
         return await self._post(method, params)
 
+    async def raw_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """getUpdates as Telegram sent them (JSON dicts): they are stored as they are, not rebuilt from Updates."""
+        read_timeout = (self._request[0].read_timeout or 0) + timeout  # long polling: as Bot.get_updates does
+        result: list[dict[str, Any]] = await self._post(
+            "getUpdates", {"offset": offset, "timeout": timeout, "allowed_updates": Update.ALL_TYPES},
+            read_timeout=read_timeout)
+        return result
+
     async def send_text(self, chat_id: int, text: str, reply: Reply | None = None) -> dict[str, Any]:
         """sendMessage with the reply's buttons as an inline keyboard; the sent message as a dict."""
         result: dict[str, Any] = await self.post("sendMessage", {"chat_id": chat_id, "text": text,
@@ -174,8 +182,7 @@ class TelegramChannel:
         backoff = 1.0
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=self.poll_timeout,
-                                                     allowed_updates=Update.ALL_TYPES)
+                updates = await self.bot.raw_updates(offset, self.poll_timeout)
                 backoff = 1.0
             except RetryAfter as e:
                 await asyncio.sleep(e.retry_after if isinstance(e.retry_after, int) else e.retry_after.total_seconds())
@@ -195,12 +202,17 @@ class TelegramChannel:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
-            offset = updates[-1].update_id + 1
+            offset = int(updates[-1]["update_id"]) + 1
 
-    async def receive(self, updates: Sequence[Update]) -> None:
-        """Store updates, then queue them for handling."""
+    async def receive(self, raw: Sequence[dict[str, Any]]) -> None:
+        """Store updates as received (JSON), then queue them for handling; ValueError for one that is not an update
+        (nothing is stored then)."""
+        try:
+            updates = [Update.de_json(u, self.bot) for u in raw]
+        except Exception as e:  # PTB raises whatever building the objects raised
+            raise ValueError(f"not a Telegram update: {type(e).__name__}") from None
         now = self.app.clock.now()
-        await self.db(self.inbox.store, [(str(u.update_id), u.to_dict()) for u in updates], now)
+        await self.db(self.inbox.store, [(str(u.update_id), r) for u, r in zip(updates, raw, strict=True)], now)
         for u in updates:
             await self.application.update_queue.put(u)
 
