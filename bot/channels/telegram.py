@@ -202,18 +202,30 @@ class TelegramChannel:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
-            offset = int(updates[-1]["update_id"]) + 1
+            offset = max((u["update_id"] for u in updates if isinstance(u, dict) and type(u.get("update_id")) is int),
+                         default=(offset or 1) - 1) + 1
 
-    async def receive(self, raw: Sequence[dict[str, Any]]) -> None:
-        """Store updates as received (JSON), then queue them for handling; ValueError for one that is not an update
-        (nothing is stored then)."""
-        try:
-            updates = [Update.de_json(u, self.bot) for u in raw]
-        except Exception as e:  # PTB raises whatever building the objects raised
-            raise ValueError(f"not a Telegram update: {type(e).__name__}") from None
+    async def receive(self, raw: Sequence[dict[str, Any]], *, strict: bool = False) -> None:
+        """Store updates as received (JSON), then queue them for handling.
+
+        An update that cannot be read (not an update, or one this version of PTB cannot parse) is logged and
+        skipped, so that one bad update does not stop the others; with strict (a webhook delivery), ValueError is
+        raised instead and nothing is stored.
+        """
+        good: list[tuple[Update, dict[str, Any]]] = []
+        for r in raw:
+            try:
+                if not isinstance(r, dict) or type(r.get("update_id")) is not int:
+                    raise ValueError("no update_id")
+                good.append((Update.de_json(r, self.bot), r))
+            except Exception as e:  # PTB raises whatever building the objects raised
+                if strict:
+                    raise ValueError(f"not a Telegram update: {type(e).__name__}") from None
+                log.error("skipped update %s, which could not be read (%s)",
+                          r.get("update_id") if isinstance(r, dict) else "?", type(e).__name__)
         now = self.app.clock.now()
-        await self.db(self.inbox.store, [(str(u.update_id), r) for u, r in zip(updates, raw, strict=True)], now)
-        for u in updates:
+        await self.db(self.inbox.store, [(str(u.update_id), r) for u, r in good], now)
+        for u, _ in good:
             await self.application.update_queue.put(u)
 
     async def db(self, fn: Callable[..., T], /, *args: Any) -> T:

@@ -35,7 +35,7 @@ def webhook_app(channel: TelegramChannel, secret: str, path: str = "/telegram") 
             body = await request.json()
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
-            await channel.receive([body])
+            await channel.receive([body], strict=True)
         except ValueError:  # a body that is not an update (JSON decoding errors are ValueErrors too)
             return Response(status_code=400)
         return Response(status_code=200)

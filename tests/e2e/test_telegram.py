@@ -122,6 +122,17 @@ async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app:
     assert len(fake.sent(ALICE)) == 3
 
 
+async def test_an_update_that_cannot_be_read_is_skipped_and_the_others_handled(
+        fake: FakeBotApi, tg_app: App, channel: TelegramChannel, caplog: pytest.LogCaptureFixture) -> None:
+    alice = Chat(fake, ALICE)
+    bad = fake.push_update({"message": {"text": "no date, no chat"}})  # PTB cannot build a Message from it
+    await alice.say(invite(tg_app, "contact", "panshan"))  # polled after it, maybe in the same batch
+    assert "盘山县人民政府" in fake.sent(ALICE)[-1]["text"]
+    assert f"skipped update {bad}" in caplog.text
+    assert Inbox(tg_app.uow, "telegram").pending() == []
+    assert all(int(u["update_id"]) > bad for u in fake.pending_updates)  # acknowledged, not fetched forever
+
+
 async def test_an_update_received_but_not_handled_is_replayed_after_a_crash(fake: FakeBotApi, tg_app: App) -> None:
     code = invite(tg_app, "contact", "panshan")
     update = fake.message_update(ALICE, code) | {"update_id": 77}
