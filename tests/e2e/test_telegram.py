@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import sqlite3
@@ -184,79 +185,76 @@ def impatient_sqlite(tg_env: dict[str, str]) -> Iterator[tuple[App, str]]:
     app.close()
 
 
-async def locked_while_handling(ch: TelegramChannel, db_file: str, update: dict[str, object], seconds: float) -> None:
+@contextlib.asynccontextmanager
+async def write_locked(db_file: str, seconds: float) -> AsyncIterator[None]:
+    """Another connection holds SQLite's write lock for `seconds` from the block's start; waited out at its end."""
     held = threading.Event()
     locker = threading.Thread(target=hold_write_lock, args=(db_file, seconds, held))
     locker.start()
     assert held.wait(5)
     try:
-        await ch.on_update(Update.de_json(update, ch.bot), None)
+        yield
     finally:
         await asyncio.to_thread(locker.join)
+
+
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[TelegramChannel]:
+    """A started channel on app, stopped at the end of the block."""
+    ch = TelegramChannel(app, poll_timeout=1)
+    await ch.start()
+    try:
+        yield ch
+    finally:
+        await ch.stop()
+
+
+async def stored_report(fake: FakeBotApi, app: App, update_id: int) -> dict[str, object]:
+    """Alice joins as panshan's contact; her report "高新技术企业 12家" is stored in the inbox, not yet handled."""
+    await Chat(fake, ALICE).say(invite(app, "contact", "panshan"))
+    update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": update_id}
+    Inbox(app.uow, "telegram").store([(str(update_id), update)], app.clock.now())
+    return update
 
 
 async def test_an_update_that_meets_a_locked_database_is_retried_and_handled_once(
         fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
     app, db_file = impatient_sqlite
-    ch = TelegramChannel(app, poll_timeout=1)
-    await ch.start()
-    try:
-        alice = Chat(fake, ALICE)
-        await alice.say(invite(app, "contact", "panshan"))
-        update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": 9001}
-        Inbox(app.uow, "telegram").store([("9001", update)], app.clock.now())
-        await locked_while_handling(ch, db_file, update, 1.2)  # the first two attempts fail, the third succeeds
+    async with running(app) as ch:
+        update = await stored_report(fake, app, 9001)
+        async with write_locked(db_file, 1.2):  # the first two attempts fail, the third succeeds
+            await ch.on_update(Update.de_json(update, ch.bot), None)
         assert [m["text"] for m in fake.sent(ALICE)][1:] == [fake.sent(ALICE)[-1]["text"]]
         assert "12" in fake.sent(ALICE)[-1]["text"]
         assert Inbox(app.uow, "telegram").pending() == []
-    finally:
-        await ch.stop()
 
 
 async def test_an_update_the_locked_database_keeps_refusing_stays_pending_and_is_handled_on_restart(
         fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
     app, db_file = impatient_sqlite
-    ch = TelegramChannel(app, poll_timeout=1)
-    await ch.start()
-    try:
-        alice = Chat(fake, ALICE)
-        await alice.say(invite(app, "contact", "panshan"))
-        update = fake.message_update(ALICE, "高新技术企业 12家") | {"update_id": 9002}
-        Inbox(app.uow, "telegram").store([("9002", update)], app.clock.now())
-        await locked_while_handling(ch, db_file, update, 3.5)  # all three attempts fail: given up, not marked
+    async with running(app) as ch:
+        update = await stored_report(fake, app, 9002)
+        async with write_locked(db_file, 3.5):  # all three attempts fail: given up, not marked
+            await ch.on_update(Update.de_json(update, ch.bot), None)
         assert len(fake.sent(ALICE)) == 1
         assert [u["update_id"] for u in Inbox(app.uow, "telegram").pending()] == [9002]
-    finally:
-        await ch.stop()
-    again = TelegramChannel(app, poll_timeout=1)
-    await again.start()  # replays what the inbox holds
-    try:
+    async with running(app):  # replays what the inbox holds
         sent = await fake.wait_for_sent_async(2, ALICE)
         assert "12" in sent[1]["text"]
         await asyncio.sleep(0.5)
         assert len(fake.sent(ALICE)) == 2 and Inbox(app.uow, "telegram").pending() == []
-    finally:
-        await again.stop()
 
 
 async def test_updates_that_cannot_be_stored_are_not_acknowledged_and_are_fetched_again(
         fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
     app, db_file = impatient_sqlite
-    ch = TelegramChannel(app, poll_timeout=1)
-    await ch.start()
-    try:
-        held = threading.Event()
-        locker = threading.Thread(target=hold_write_lock, args=(db_file, 1.5, held))
-        locker.start()
-        assert held.wait(5)
-        fake.push_update(fake.message_update(ALICE, "你好", lang="en"))  # getUpdates brings it while it is locked
-        await asyncio.to_thread(locker.join)
+    async with running(app):
+        async with write_locked(db_file, 1.5):
+            fake.push_update(fake.message_update(ALICE, "你好", lang="en"))  # getUpdates brings it while locked
         sent = await fake.wait_for_sent_async(1, ALICE, timeout=20)
         assert "invite code" in sent[0]["text"]
         await asyncio.sleep(0.5)
         assert len(fake.sent(ALICE)) == 1 and Inbox(app.uow, "telegram").pending() == []
-    finally:
-        await ch.stop()
 
 
 async def test_retry_after_is_honoured(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
