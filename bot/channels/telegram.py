@@ -47,6 +47,12 @@ def base_url(api_url: str | None) -> str:
     return url if url.endswith("/bot") else url + "/bot"
 
 
+def update_id(raw: object) -> int | None:
+    """The update_id of an update as Telegram sent it (JSON); None if it has none that is an integer."""
+    value = raw.get("update_id") if isinstance(raw, dict) else None
+    return value if type(value) is int else None
+
+
 def to_inbound(update: Update) -> Inbound | None:
     """The Inbound for a Telegram update (message, command, button press); None for updates we do not handle."""
     chat, user = update.effective_chat, update.effective_user
@@ -202,8 +208,7 @@ class TelegramChannel:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
-            offset = max((u["update_id"] for u in updates if isinstance(u, dict) and type(u.get("update_id")) is int),
-                         default=(offset or 1) - 1) + 1
+            offset = max((i for i in map(update_id, updates) if i is not None), default=(offset or 1) - 1) + 1
 
     async def receive(self, raw: Sequence[dict[str, Any]], *, strict: bool = False) -> None:
         """Store updates as received (JSON), then queue them for handling.
@@ -215,7 +220,7 @@ class TelegramChannel:
         good: list[tuple[Update, dict[str, Any]]] = []
         for r in raw:
             try:
-                if not isinstance(r, dict) or type(r.get("update_id")) is not int:
+                if update_id(r) is None:
                     raise ValueError("no update_id")
                 good.append((Update.de_json(r, self.bot), r))
             except Exception as e:  # PTB raises whatever building the objects raised
