@@ -132,9 +132,9 @@ class LeanRequest(BaseRequest):
                 or (request_data is not None and request_data.contains_files)):
             return await self.fallback.do_request(url, method, request_data, read_timeout, write_timeout,
                                                   connect_timeout, pool_timeout)
-        t = {name: self._timeouts[name] if isinstance(given, _DefaultValue) else given
-             for name, given in (("read", read_timeout), ("write", write_timeout), ("connect", connect_timeout),
-                                 ("pool", pool_timeout))}
+        limits = {name: self._timeouts[name] if isinstance(given, _DefaultValue) else given
+                  for name, given in (("read", read_timeout), ("write", write_timeout), ("connect", connect_timeout),
+                                      ("pool", pool_timeout))}
         body = request_data.url_encoded_parameters().encode() if request_data is not None else b""
         https = parts.scheme == "https"
         origin = (parts.scheme, parts.hostname, parts.port or (443 if https else 80))
@@ -142,8 +142,8 @@ class LeanRequest(BaseRequest):
                 f"Host: {parts.netloc}\r\nUser-Agent: {self.USER_AGENT}\r\nAccept: */*\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
-        async with self.connection(t["pool"]):
-            return await self._exchange(origin, head + body, t)
+        async with self.connection(limits["pool"]):
+            return await self._exchange(origin, head + body, limits)
 
     @contextlib.asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[None]:
@@ -166,15 +166,15 @@ class LeanRequest(BaseRequest):
             _HOLDING.reset(token)
             self._gate.release()
 
-    async def _exchange(self, origin: tuple[str, str, int], request: bytes, t: dict[str, float | None]) -> tuple[
+    async def _exchange(self, origin: tuple[str, str, int], request: bytes, limits: dict[str, float | None]) -> tuple[
             int, bytes]:
         """Send one request on a kept-alive or new connection and read the answer."""
-        reader, writer = await self._connection(origin, t["connect"])
+        reader, writer = await self._connection(origin, limits["connect"])
         try:
-            async with asyncio.timeout(t["write"]):
+            async with asyncio.timeout(limits["write"]):
                 writer.write(request)
                 await writer.drain()
-            async with asyncio.timeout(t["read"]):
+            async with asyncio.timeout(limits["read"]):
                 status, payload, keep = await self._response(reader)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
             self._close(writer)
