@@ -40,10 +40,15 @@ class Roles:
 
 def roles_of(person: PersonRow, plan_row: PlanRow) -> Roles:
     """The roles a person holds in the active plan."""
-    units = tuple(r.unit.code for r in person.roles
-                  if r.role == "contact" and r.unit is not None and r.unit.plan_id == plan_row.id)
-    names = {r.role for r in person.roles}
-    return Roles(units, "leader" in names, "admin" in names)
+    return roles_from([(r.role, r.unit.code if r.unit else None, r.unit.plan_id if r.unit else None)
+                       for r in person.roles], plan_row.id)
+
+
+def roles_from(rows: list[tuple[str, str | None, int | None]], plan_id: int) -> Roles:
+    """Roles from (role, unit code, the unit's plan id) rows: contacts count only for units of the plan plan_id."""
+    units = tuple(code for role, code, unit_plan in rows if role == "contact" and code is not None
+                  and unit_plan == plan_id)
+    return Roles(units, any(r[0] == "leader" for r in rows), any(r[0] == "admin" for r in rows))
 
 
 def identity_for(s: Session, channel: str, external_id: str, chat_id: str | None, name: str | None,

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import yaml
-from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -159,16 +159,18 @@ def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_
     """Bring the series up to date with a figure just saved (previous: the value a correction replaced)."""
     # One save at a time per indicator: the rows are read, changed in Python (exact decimals: SQLite keeps them as
     # text) and written back. SQLite's single writer already serialises saves; PostgreSQL locks the indicator.
-    if s.get_bind().dialect.name != "sqlite":
-        s.execute(_LOCK, {"i": ind_id})
+    s.flush()  # the statements below are Core, on the session's connection (no autoflush, no ORM overhead)
+    c = s.connection()
+    if c.dialect.name != "sqlite":
+        c.execute(_LOCK, {"i": ind_id})
     key = {"i": ind_id, "p": period.label}
-    found = s.execute(_ROW, key).first()
+    found = c.execute(_ROW, key).first()
     if found is None:
         carried: tuple[Decimal | None, date | None] = (None, None)
         if _carries(ind):
-            before = s.execute(_CARRIED_BEFORE, {"i": ind_id, "end": period.end, "plan_start": plan.start}).first()
+            before = c.execute(_CARRIED_BEFORE, {"i": ind_id, "end": period.end, "plan_start": plan.start}).first()
             carried = (before[0], before[1]) if before else (ZERO, None)
-        s.execute(insert(SERIES).values(indicator_id=ind_id, period=period.label, period_start=period.start,
+        c.execute(insert(SERIES).values(indicator_id=ind_id, period=period.label, period_start=period.start,
                                         period_end=period.end, part_sum=ZERO, part_count=0, carried=carried[0],
                                         carried_effective=carried[1]))
         row: dict[str, Any] = dict.fromkeys(c.name for c in _PART) | {"part_sum": ZERO, "part_count": 0}
@@ -176,7 +178,7 @@ def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_
         row = dict(found._mapping)
     if unit in ind.lead_units:
         current = row["lead_unit_id"]
-        if current in (None, unit_id) or _ranks_before(ind, unit, s.scalar(_UNIT_CODE, {"u": current}) or ""):
+        if current in (None, unit_id) or _ranks_before(ind, unit, c.scalar(_UNIT_CODE, {"u": current}) or ""):
             row["lead_unit_id"], row["lead_value"] = unit_id, value
         row["lead_effective"] = _later(row["lead_effective"], effective)
     part = unit in ind.reporting_set
@@ -184,24 +186,24 @@ def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_
         row["part_sum"] += value - (previous if previous is not None else ZERO)
         row["part_count"] += previous is None
         row["part_effective"] = _later(row["part_effective"], effective)
-    s.execute(_SET, key | row)
+    c.execute(_SET, key | row)
     if part and _carries(ind) and period.start >= plan.start:
-        _carry(s, plan, ind_id, unit_id, period, previous, effective)
+        _carry(c, plan, ind_id, unit_id, period, previous, effective)
 
 
-def _carry(s: Session, plan: Plan, ind_id: int, unit_id: int, period: Period, previous: Decimal | None,
+def _carry(c: Connection, plan: Plan, ind_id: int, unit_id: int, period: Period, previous: Decimal | None,
            effective: date) -> None:
     """Change the carried sums from this period's end on by how this unit's carried level changed."""
-    mine = s.execute(_MINE, {"i": ind_id, "u": unit_id, "plan_start": plan.start}).all()
+    mine = c.execute(_MINE, {"i": ind_id, "u": unit_id, "plan_start": plan.start}).all()
     after = sorted((end, eff, fid, v) for end, eff, fid, v, _ in mine)
     saved = next(fid for _, _, fid, _, label in mine if label == period.label)
     if previous is None:
         before = [f for f in after if f[2] != saved]
     else:
         before = [(end, eff, fid, previous if fid == saved else v) for end, eff, fid, v in after]
-    rows = s.execute(_CARRIED_AFTER, {"i": ind_id, "end": period.end, "plan_start": plan.start}).all()
+    rows = c.execute(_CARRIED_AFTER, {"i": ind_id, "end": period.end, "plan_start": plan.start}).all()
     level_after, level_before = _levels(after), _levels(before)
-    s.execute(_SET_CARRIED, [
+    c.execute(_SET_CARRIED, [
         {"i": ind_id, "p": label, "carried": (carried or ZERO) + level_after(end) - level_before(end),
          "carried_effective": _later(carried_effective, effective)}
         for label, end, carried, carried_effective in rows])

@@ -18,6 +18,16 @@ from handlers.types import Button, Inbound, Reply
 from i18n import Translator
 
 
+@dataclass(frozen=True)
+class Me:
+    """The sender as the router read them: their identity and person, without loading ORM objects."""
+
+    ident_id: int
+    person_id: int
+    display_name: str
+    lang: str | None
+
+
 @dataclass
 class Ctx:
     """One inbound being handled, inside one database transaction."""
@@ -27,13 +37,21 @@ class Ctx:
     inbound: Inbound
     plan_row: PlanRow
     plan: Plan
-    ident: IdentityRow
+    me: Me
     roles: Roles
     t: Translator
     now: datetime
     state: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
+    loaded: IdentityRow | None = None  # the ORM identity (with its person), loaded when a handler first asks
+
+    @property
+    def ident(self) -> IdentityRow:
+        """The sender's identity row, with its person (loaded on first use: most handlers need only `me`)."""
+        if self.loaded is None:
+            self.loaded = self.s.get_one(IdentityRow, self.me.ident_id)
+        return self.loaded
 
     @property
     def today(self) -> date:
@@ -43,7 +61,7 @@ class Ctx:
     @property
     def who(self) -> str:
         """How this person is named in provenance: channel:id (display name)."""
-        return f"{self.ident.channel}:{self.ident.external_id} ({self.ident.person.display_name})"
+        return f"{self.inbound.channel}:{self.inbound.sender} ({self.me.display_name})"
 
     def go(self, state: str, **data: Any) -> None:
         """Move the conversation to state, replacing its data."""

@@ -10,16 +10,17 @@ from datetime import datetime
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from bot.bootstrap import App
-from bot.db.chat_models import ConversationRow, IdentityRow, InboundSeenRow, PersonRow
+from bot.db.chat_models import ConversationRow, IdentityRow, InboundSeenRow, PersonRow, RoleRow
 from bot.db.engine import RELAXED
+from bot.db.models import PlanRow, UnitRow
 from bot.errors import UserError
-from bot.people import identity_for, looks_like_code, roles_of
+from bot.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.plan_store import active_plan
 from handlers import admin, leaders, notices, onboarding, query, report, source
-from handlers.context import Ctx, text_reply
+from handlers.context import Ctx, Me, text_reply
 from handlers.intents import recognise
 from handlers.types import Inbound, Outcome, Reply
 from i18n import translator_for
@@ -30,11 +31,22 @@ CHOICES = "_choices"
 # Core tables for the router's own bookkeeping rows: plain INSERT/UPDATE statements, no ORM unit of work
 CONVERSATIONS: Table = ConversationRow.__table__  # type: ignore[assignment]
 SEEN: Table = InboundSeenRow.__table__  # type: ignore[assignment]
-# statements built once (each caches its own cache key): identity + person + roles + conversation in one query
-PERSON = (select(IdentityRow, CONVERSATIONS.c.state, CONVERSATIONS.c.data)
-          .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IdentityRow.id)
-          .where(IdentityRow.channel == bindparam("c"), IdentityRow.external_id == bindparam("x"))
-          .options(joinedload(IdentityRow.person).joinedload(PersonRow.roles)))
+IDENTITIES: Table = IdentityRow.__table__  # type: ignore[assignment]
+PERSONS: Table = PersonRow.__table__  # type: ignore[assignment]
+ROLES: Table = RoleRow.__table__  # type: ignore[assignment]
+UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
+# statements built once (each caches its own cache key): identity + person + roles + conversation in one Core query,
+# a row per role (one with role NULL for a person without any); ORM objects are loaded only when a handler asks
+PERSON = (select(IDENTITIES.c.id, IDENTITIES.c.person_id, IDENTITIES.c.chat_id, PERSONS.c.display_name,
+                 PERSONS.c.lang, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role, UNITS.c.code,
+                 UNITS.c.plan_id)
+          .join(PERSONS, PERSONS.c.id == IDENTITIES.c.person_id)
+          .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IDENTITIES.c.id)
+          .outerjoin(ROLES, ROLES.c.person_id == PERSONS.c.id)
+          .outerjoin(UNITS, UNITS.c.id == ROLES.c.unit_id)
+          .where(IDENTITIES.c.channel == bindparam("c"), IDENTITIES.c.external_id == bindparam("x"))
+          .order_by(ROLES.c.id))
+SET_CHAT = update(IDENTITIES).where(IDENTITIES.c.id == bindparam("id")).values(chat_id=bindparam("chat"))
 SAVE_STATE = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
               .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("at")))
 NEW_STATE = insert(CONVERSATIONS).values(identity_id=bindparam("id"), state=bindparam("state"),
@@ -67,12 +79,11 @@ class Router:
             if not (claim(s) if claim is not None else self._first_sight(s, inbound, now)):
                 s.rollback()
                 return Outcome(duplicate=True)
-            ident, conv = load_person(s, inbound, now)
             plan_row, plan = active_plan(s)
+            me, roles, conv, ident = load_person(s, inbound, plan_row, now)
             data = json.loads(conv[1]) if conv else {}
-            ctx = Ctx(self.app, s, inbound, plan_row, plan, ident, roles_of(ident.person, plan_row),
-                      translator_for(ident.person.lang or inbound.lang_hint), now,
-                      conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1)
+            ctx = Ctx(self.app, s, inbound, plan_row, plan, me, roles, translator_for(me.lang or inbound.lang_hint),
+                      now, conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1, ident)
             choices = ctx.data.pop(CHOICES, None)
             try:
                 replies = dispatch(ctx, choices)
@@ -95,23 +106,28 @@ class Router:
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[CHOICES] = [b.payload for b in last.flat_buttons]
-        values = {"id": ctx.ident.id, "state": ctx.state, "data": json.dumps(data), "at": ctx.now}
+        values = {"id": ctx.me.ident_id, "state": ctx.state, "data": json.dumps(data), "at": ctx.now}
         ctx.s.flush()  # the handler's own changes first (a new identity's row, figures), in the ORM's order
-        ctx.s.execute(SAVE_STATE if existed else NEW_STATE, values)
+        ctx.s.connection().execute(SAVE_STATE if existed else NEW_STATE, values)
 
 
-def load_person(s: Session, inbound: Inbound, now: datetime) -> tuple[IdentityRow, tuple[str, str] | None]:
-    """The sender's identity (with person and roles) and conversation (state, data), in one query; a new sender's
-    identity and person are created."""
-    row = s.execute(PERSON, {"c": inbound.channel, "x": inbound.sender}).unique().first()
+def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
+                ) -> tuple[Me, Roles, tuple[str, str] | None, IdentityRow | None]:
+    """The sender (Me), their roles in the plan and their conversation (state, data), in one query; a new sender's
+    identity and person are created (and returned: the ORM identity, else None)."""
+    rows = s.connection().execute(PERSON, {"c": inbound.channel, "x": inbound.sender}).all()
     chat = None if inbound.is_group else inbound.chat
-    if row is None:
-        return identity_for(s, inbound.channel, inbound.sender, chat, inbound.sender_name, inbound.lang_hint,
-                            now), None
-    ident = row[0]
-    if chat and ident.chat_id != chat and not chat.startswith("-"):
-        ident.chat_id = chat
-    return ident, (row[1], row[2]) if row[1] is not None else None
+    if not rows:
+        ident = identity_for(s, inbound.channel, inbound.sender, chat, inbound.sender_name, inbound.lang_hint, now)
+        person = ident.person
+        return (Me(ident.id, person.id, person.display_name, person.lang), roles_of(person, plan_row), None,
+                ident)
+    first = rows[0]
+    if chat and first.chat_id != chat and not chat.startswith("-"):
+        s.connection().execute(SET_CHAT, {"id": first.id, "chat": chat})
+    roles = roles_from([(r.role, r.code, r.plan_id) for r in rows if r.role is not None], plan_row.id)
+    conv = (first.state, first.data) if first.state is not None else None
+    return Me(first.id, first.person_id, first.display_name, first.lang), roles, conv, None
 
 
 def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:
