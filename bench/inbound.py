@@ -49,6 +49,7 @@ from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
 from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.channels import db_process  # noqa: E402
 from bot.channels.http_transport import LeanRequest  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
@@ -171,6 +172,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     cpu: float = 0.0  # CPU seconds of the bot's process (all threads) during the timed phase
     fake_cpu: float = 0.0  # CPU seconds of the fake Bot API + driver process meanwhile
+    db_cpu: list[float] = field(default_factory=list)  # CPU seconds of each database process meanwhile
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after the timed phase
 
     @property
@@ -611,7 +613,7 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
         app = await loop.run_in_executor(setup, bootstrap, Settings.from_env(env))
         await loop.run_in_executor(setup, bind_contacts, app, chats)
         channel = TelegramChannel(app, poll_timeout=1, concurrency=args.concurrency, http_pool=args.http_pool,
-                                  db_threads=args.db_threads or None)
+                                  db_threads=args.db_threads or None, db_processes=args.db_processes)
         if args.diag_no_chat_limit:
             run.notes.append("DIAGNOSTIC: per-chat limiter disabled in this process (not a deployable setting)")
             channel.application.bot.rate_limiter._per_chat = 0  # type: ignore[union-attr]  # diagnosis only
@@ -628,8 +630,10 @@ async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list
             profiler = cProfile.Profile()
             profiler.enable()
         try:
+            db_cpu = [await w.call(db_process.cpu) for w in channel.workers]
             run.seconds, run.latencies, run.replies, run.calls, run.cpu = await timed(side)
             run.fake_cpu, run.load = side.cpu, side.load
+            run.db_cpu = [await w.call(db_process.cpu) - c for w, c in zip(channel.workers, db_cpu, strict=True)]
         finally:
             if profiler is not None:
                 profiler.disable()
@@ -842,6 +846,9 @@ def describe(run: Run) -> list[str]:
                      f"(so at most ~{run.updates / run.cpu:.0f} updates/s on one core), "
                      f"{100 * run.cpu / run.seconds:.0f}% of one core on average; fake Bot API + driver process: "
                      f"{100 * run.fake_cpu / run.seconds:.0f}% of one core")
+    for i, c in enumerate(run.db_cpu, start=1):
+        lines.append(f"         database process {i} CPU: {c:.1f} s = {1000 * c / run.updates:.1f} ms per update, "
+                     f"{100 * c / run.seconds:.0f}% of one core")
     lines.append(f"         load average (1 min) before/after: {run.load[0]:.2f} / {run.load[1]:.2f}")
     lines += [f"         {n}" if not n.startswith("  ") else n for n in run.notes]
     return lines
@@ -861,8 +868,10 @@ async def main_async(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     print(f"TELEGRAM_MAX_RATE={args.max_rate}: set high so that the global send ceiling is not the bottleneck; "
           "this benchmark measures our pipeline, Telegram's real global ceiling is a deployment setting.")
+    processes = "default: 1 for SQLite, 2 otherwise" if args.db_processes is None else args.db_processes
     print(f"planbot: TelegramChannel(concurrency={args.concurrency}, http_pool={args.http_pool}, "
-          f"db_threads={args.db_threads or 'default: 1 for SQLite, 2 otherwise'}); asyncio default executor "
+          f"db_processes={processes}, db_threads={args.db_threads or 'default: 1 for SQLite, 2 otherwise'} "
+          "(used when db_processes=0)); asyncio default executor "
           f"{threads} threads{'' if args.threads else ' (Python default)'}")
     print("fake Bot API and driver: " + ("a thread of this process (--fake-in-process)" if args.fake_in_process
                                          else "a process of their own (the bots get their own core and GIL)"))
@@ -936,7 +945,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--database", help="SQLAlchemy URL (default: a temp SQLite file); for postgresql an own schema "
                                       "is created and dropped")
     p.add_argument("--quick", action="store_true", help="100 chats (CI smoke)")
-    p.add_argument("--concurrency", type=int, default=256, help="TelegramChannel(concurrency=...) (256)")
+    p.add_argument("--db-processes", type=int, default=None,
+                   help="TelegramChannel(db_processes=...) (default: the channel's, 1 for SQLite, 2 otherwise; "
+                        "0: threads of the bot's process)")
+    p.add_argument("--concurrency", type=int, default=1024, help="TelegramChannel(concurrency=...) (1024)")
     p.add_argument("--max-rate", default=MAX_RATE, help=f"TELEGRAM_MAX_RATE ({MAX_RATE})")
     p.add_argument("--threads", type=int, default=0,
                    help="size of the asyncio default executor (Python default); planbot's database work runs on "
@@ -946,8 +958,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--webhook-workers", type=int, default=0,
                    help="also run planbot in webhook mode as this many processes behind one port (best on "
                         "PostgreSQL: on SQLite they share one write lock)")
-    p.add_argument("--http-pool", type=int, default=64,
-                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (64)")
+    p.add_argument("--http-pool", type=int, default=256,
+                   help="TelegramChannel(http_pool=...): kept-alive connections, Bot API calls in flight (256)")
     p.add_argument("--db-threads", type=int, default=0,
                    help="TelegramChannel(db_threads=...) (default: the channel's, 1 for SQLite, 2 otherwise)")
     p.add_argument("--breakdown", action="store_true", help="time planbot's steps (worker threads, limiter, HTTP)")

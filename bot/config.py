@@ -31,6 +31,7 @@ class Settings:
     telegram_webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
     telegram_max_rate: float = 25.0
+    db_processes: int | None = None  # processes doing a channel's database work (None: the channel's default)
     wecom_corp_id: str | None = None
 
     @classmethod
@@ -59,6 +60,7 @@ class Settings:
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             webhook_listen=env.get("PLANBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080",
             telegram_max_rate=_float(env, "TELEGRAM_MAX_RATE", 25.0),
+            db_processes=_count(env, "PLANBOT_DB_PROCESSES"),
             wecom_corp_id=env.get("WECOM_CORP_ID") or None,
         )
 
@@ -87,6 +89,15 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{key} must be positive")
     return value
+
+
+def _count(env: Mapping[str, str], key: str) -> int | None:
+    raw = env.get(key)
+    if not raw:
+        return None
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{key}={raw!r} is not a whole number (0 or more)")
+    return int(raw)
 
 
 def _redact_url(url: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -36,20 +36,20 @@ class Inbox:
             insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
             s.execute(insert(InboxRow).values(rows).on_conflict_do_nothing(index_elements=["channel", "update_id"]))
 
-    def claim(self, s: Session, update_id: str, now: datetime, raw: Callable[[], dict[str, Any]]) -> bool:
+    def claim(self, s: Session, update_id: str, now: datetime, raw: dict[str, Any]) -> bool:
         """In the caller's transaction, mark an update handled; False if it already was (a re-delivery).
 
         One UPDATE when the update was stored first, as every received update is. One that never was is stored now,
-        as handled (raw gives its JSON), so that a re-delivery still finds it. Committed with the update's effect,
+        as handled (raw is its JSON), so that a re-delivery still finds it. Committed with the update's effect,
         so an update is marked handled if and only if its handling committed.
         """
-        result = s.execute(CLAIM, {"c": self.channel, "u": update_id, "now": now})
+        result = s.connection().execute(CLAIM, {"c": self.channel, "u": update_id, "now": now})  # Core: no ORM cost
         if getattr(result, "rowcount", 0):
             return True
         table = INBOX
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
         stored = s.execute(insert(table).values(channel=self.channel, update_id=update_id, received_at=now,
-                                                payload=json.dumps(raw(), ensure_ascii=False), processed_at=now)
+                                                payload=json.dumps(raw, ensure_ascii=False), processed_at=now)
                            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
                            .returning(table.c.id)).first()  # (rowcount is -1 here on PostgreSQL)
         return stored is not None

@@ -10,13 +10,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 
 from bot.bootstrap import App
+from bot.channels import db_process
+from bot.channels.db_process import DbProcess, DbProcessGone
 from bot.channels.http_transport import LeanRequest
 from bot.channels.telegram_limits import FloodLimiter, PerChatProcessor, protect_logs
 from bot.inbox import Inbox
@@ -51,6 +53,11 @@ def update_id(raw: object) -> int | None:
     """The update_id of an update as Telegram sent it (JSON); None if it has none that is an integer."""
     value = raw.get("update_id") if isinstance(raw, dict) else None
     return value if type(value) is int else None
+
+
+def in_memory(engine: Engine) -> bool:
+    """True for an SQLite database in memory, which another process cannot open."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def to_inbound(update: Update) -> Inbound | None:
@@ -108,17 +115,21 @@ class LeanBot(ExtBot[Any]):
 class TelegramChannel:
     """Receives updates (stored in the inbox first), hands them to the router, sends the replies.
 
-    concurrency is how many updates are handled at once (most of them waiting: on the database, on a flood limit,
-    on Telegram); http_pool is how many Bot API calls are in flight at once, each on a kept-alive connection of a
-    LeanRequest (plain HTTP/1.1: httpx's pool costs CPU in proportion to its size at every call, encode/httpcore#1035);
-    db_threads is how many threads do the database work. SQLite takes one writer at a time, so by default it gets
-    one thread: more would only queue on its lock, sleeping in its busy handler, where a writer can starve.
-    PostgreSQL gets two, to overlap the round trips (four measured slower: more CPU per update in contention for
-    the GIL).
+    concurrency is how many updates are handled at once (most of them waiting: on the database, on Telegram, or a
+    second for their chat's next message slot); http_pool is how many Bot API calls are in flight at once, each on
+    a kept-alive connection of a LeanRequest (plain HTTP/1.1: httpx's pool costs CPU in proportion to its size at
+    every call, encode/httpcore#1035).
+
+    The router's work runs in db_processes processes of their own (DbProcess), so that it and the event loop use
+    two cores instead of taking turns under the GIL; with db_processes=0 it runs on db_threads threads of this
+    process. Either way SQLite gets one (it takes one writer at a time: more would only queue on its lock, sleeping
+    in its busy handler, where a writer can starve) and PostgreSQL two, to overlap the round trips. Storing
+    received updates has a thread of its own, so that the next getUpdates is not held behind the updates queued
+    for the router.
     """
 
-    def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 256, http_pool: int = 64,
-                 db_threads: int | None = None) -> None:
+    def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 1024, http_pool: int = 256,
+                 db_threads: int | None = None, db_processes: int | None = None) -> None:
         settings = app.settings
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -126,9 +137,15 @@ class TelegramChannel:
         self.router = Router(app)
         self.inbox = Inbox(app.uow, CHANNEL)
         self.poll_timeout = poll_timeout
-        if db_threads is None:
-            db_threads = 1 if app.engine.dialect.name == "sqlite" else 2
-        self.db_pool = ThreadPoolExecutor(db_threads, thread_name_prefix="telegram-db")
+        one_writer = app.engine.dialect.name == "sqlite"
+        if db_processes is None:
+            db_processes = settings.db_processes
+        if db_processes is None:
+            db_processes = 0 if in_memory(app.engine) else 1 if one_writer else 2
+        self.db_processes = db_processes
+        self.workers: list[DbProcess] = []
+        self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="telegram-db")
+        self.inbox_pool = ThreadPoolExecutor(1, thread_name_prefix="telegram-inbox")
         protect_logs(settings.telegram_token)
         url = base_url(settings.telegram_api_url)
         bot = LeanBot(settings.telegram_token, base_url=url, base_file_url=url.replace("/bot", "/file/bot"),
@@ -137,6 +154,7 @@ class TelegramChannel:
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().bot(bot).concurrent_updates(PerChatProcessor(concurrency)).updater(None).build())
         self.application.add_handler(TypeHandler(Update, self.on_update))
+        self.received: dict[int, dict[str, Any]] = {}  # update_id -> the update as stored, until it is handled
         self._poller: asyncio.Task[None] | None = None
         self.active = 0  # updates being handled now: bulk sends wait while people are talking to the bot
 
@@ -150,10 +168,14 @@ class TelegramChannel:
         """Initialise, publish the command menus, replay stored updates, and start polling unless on a webhook."""
         await self.application.initialize()
         self.app.telegram_username = self.bot.username
+        self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL)
+                        for _ in range(self.db_processes)]
+        for w in self.workers:
+            await w.start()
         await self.set_commands()
         await self.application.start()
         for raw in await self.db(self.inbox.pending):
-            await self.application.update_queue.put(Update.de_json(raw, self.bot))
+            await self.queue(Update.de_json(raw, self.bot), raw)
         if webhook:
             settings = self.app.settings
             if not settings.telegram_webhook_url:
@@ -173,7 +195,10 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
-        await asyncio.get_running_loop().run_in_executor(None, functools.partial(self.db_pool.shutdown, wait=True))
+        for w in self.workers:
+            await w.stop()
+        for pool in (self.db_pool, self.inbox_pool):
+            await asyncio.get_running_loop().run_in_executor(None, functools.partial(pool.shutdown, wait=True))
 
     async def set_commands(self) -> None:
         """The command menu in Chinese (default) and English."""
@@ -229,9 +254,15 @@ class TelegramChannel:
                 log.error("skipped update %s, which could not be read (%s)",
                           r.get("update_id") if isinstance(r, dict) else "?", type(e).__name__)
         now = self.app.clock.now()
-        await self.db(self.inbox.store, [(str(u.update_id), r) for u, r in good], now)
-        for u, _ in good:
-            await self.application.update_queue.put(u)
+        await asyncio.get_running_loop().run_in_executor(
+            self.inbox_pool, self.inbox.store, [(str(u.update_id), r) for u, r in good], now)
+        for u, r in good:
+            await self.queue(u, r)
+
+    async def queue(self, update: Update, raw: dict[str, Any]) -> None:
+        """Hand a stored update to the application for handling."""
+        self.received[update.update_id] = raw
+        await self.application.update_queue.put(update)
 
     async def db(self, fn: Callable[..., T], /, *args: Any) -> T:
         """Run blocking database work on the channel's database threads."""
@@ -243,12 +274,13 @@ class TelegramChannel:
         A routed update is marked handled in the router's own transaction; any other one once it is answered.
         """
         self.active += 1
+        raw = self.received.pop(update.update_id, None)
         try:
             for attempt in range(1, 4):
                 try:
-                    routed = await self._handle(update)
+                    routed = await self._handle(update, raw)
                     break
-                except OperationalError:  # e.g. SQLite busy: nothing was committed, so try again
+                except (OperationalError, DbProcessGone):  # e.g. SQLite busy: nothing was committed, so try again
                     if attempt == 3:
                         log.exception("update %s left in the inbox, to be handled on the next start",
                                       update.update_id)
@@ -259,7 +291,7 @@ class TelegramChannel:
         finally:
             self.active -= 1
 
-    async def _handle(self, update: Update) -> bool:
+    async def _handle(self, update: Update, raw: dict[str, Any] | None) -> bool:
         """Answer the update; True if the router handled it (and so marked it handled)."""
         query = update.callback_query
         if query is not None:
@@ -273,11 +305,14 @@ class TelegramChannel:
         if inbound is None:
             return False
         update_id, now = str(update.update_id), self.app.clock.now()
-
-        def claim(s: Session) -> bool:
-            return self.inbox.claim(s, update_id, now, update.to_dict)
-
-        outcome = await self.db(self.router.handle, inbound, claim)
+        if raw is None:  # not received through receive() (nor stored): store it with its handled mark
+            raw = update.to_dict()
+        if self.workers:
+            worker = min(self.workers, key=lambda w: w.busy)
+            outcome = await worker.call(db_process.handle, inbound, update_id, now, raw)
+        else:
+            outcome = await self.db(self.router.handle, inbound,
+                                    functools.partial(self.inbox.claim, update_id=update_id, now=now, raw=raw))
         if query is not None and query.message is not None and not outcome.duplicate:
             with contextlib.suppress(BadRequest):  # grey out the buttons just pressed
                 await self.bot.post("editMessageReplyMarkup", {"chat_id": query.message.chat.id,

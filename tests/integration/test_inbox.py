@@ -8,7 +8,7 @@ from bot.inbox import Inbox
 
 def claim(app: App, inbox: Inbox, update_id: str, *, commit: bool = True) -> bool:
     with app.uow() as s:
-        claimed = inbox.claim(s, update_id, app.clock.now(), lambda: {"update_id": int(update_id)})
+        claimed = inbox.claim(s, update_id, app.clock.now(), {"update_id": int(update_id)})
         if commit:
             s.commit()
         return claimed

@@ -41,7 +41,7 @@ def test_the_router_relaxes_only_for_a_stored_update(app: App) -> None:
 
     def claim(s: Session) -> bool:
         seen.append(level(s))
-        return inbox.claim(s, "1", app.clock.now(), dict)
+        return inbox.claim(s, "1", app.clock.now(), {})
 
     msg = Inbound(channel="telegram", sender="7", chat="7", message_id="u1", text="你好")
     assert router.handle(msg, claim).replies

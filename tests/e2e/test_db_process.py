@@ -1,0 +1,145 @@
+"""The Telegram channel's database process: the router in a process of its own, started again if it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import create_engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from bot.bootstrap import App, bootstrap
+from bot.channels.db_process import DbProcess
+from bot.channels.telegram import TelegramChannel, in_memory
+from bot.config import ConfigError, Settings
+from bot.inbox import Inbox
+from fakes import FakeBotApi
+from support import Chat, figures, invite
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")
+TOKEN = "987654:SECRET-token-value"
+NOW = "2018-10-15T10:00:00+08:00"
+ALICE = 1001
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApi(TOKEN) as api:
+        yield api
+
+
+def app_with(env: dict[str, str], fake: FakeBotApi, **more: str) -> App:
+    return bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TOKEN,
+                                            TELEGRAM_API_URL=fake.base_url, TELEGRAM_MAX_RATE="1000", **more)))
+
+
+@pytest_asyncio.fixture
+async def started(env: dict[str, str], fake: FakeBotApi) -> AsyncIterator[tuple[App, TelegramChannel]]:
+    app = app_with(env, fake)
+    channel = TelegramChannel(app, poll_timeout=1)
+    await channel.start()
+    yield app, channel
+    await channel.stop()
+    app.close()
+
+
+async def report_and_confirm(fake: FakeBotApi, app: App) -> None:
+    alice = Chat(fake, ALICE)
+    await alice.say(invite(app, "contact", "panshan"))
+    assert "12家" in (await alice.say("高新技术企业 12家"))["text"]
+    await alice.press("确认")
+    assert figures(app) == [("2018Q3", Decimal(12), "telegram")]
+
+
+@pytest.mark.asyncio
+async def test_by_default_the_router_runs_in_a_database_process_of_its_own(
+        fake: FakeBotApi, started: tuple[App, TelegramChannel]) -> None:
+    app, channel = started
+    expected = 1 if app.engine.dialect.name == "sqlite" else 2  # SQLite takes one writer at a time
+    assert len(channel.workers) == expected
+    await report_and_confirm(fake, app)
+    assert all(w.proc is not None and w.proc.returncode is None for w in channel.workers)
+    assert Inbox(app.uow, "telegram").pending() == []
+
+
+@pytest.mark.asyncio
+async def test_with_no_database_process_the_router_runs_on_the_bots_own_threads(
+        env: dict[str, str], fake: FakeBotApi) -> None:
+    app = app_with(env, fake, PLANBOT_DB_PROCESSES="0")
+    channel = TelegramChannel(app, poll_timeout=1)
+    await channel.start()
+    try:
+        assert channel.workers == []
+        await report_and_confirm(fake, app)
+    finally:
+        await channel.stop()
+        app.close()
+
+
+@pytest.mark.asyncio
+async def test_a_database_process_that_dies_is_started_again_and_no_report_is_lost(
+        fake: FakeBotApi, started: tuple[App, TelegramChannel], caplog: pytest.LogCaptureFixture) -> None:
+    app, channel = started
+    alice = Chat(fake, ALICE)
+    await alice.say(invite(app, "contact", "panshan"))
+    for worker in channel.workers:
+        assert worker.proc is not None
+        worker.proc.kill()
+        await worker.proc.wait()
+    assert "12家" in (await alice.say("高新技术企业 12家"))["text"]
+    await alice.press("确认")
+    assert figures(app) == [("2018Q3", Decimal(12), "telegram")]
+    assert "the database process ended" in caplog.text
+    assert any(w.proc is not None and w.proc.returncode is None for w in channel.workers)  # started again
+    await asyncio.sleep(0.3)
+    assert len(fake.sent(ALICE)) == 3 and Inbox(app.uow, "telegram").pending() == []
+
+
+@pytest.mark.asyncio
+async def test_a_database_process_killed_while_updates_wait_for_it_loses_none(
+        fake: FakeBotApi, started: tuple[App, TelegramChannel]) -> None:
+    app, channel = started
+    chats = [Chat(fake, ALICE + i) for i in range(6)]
+    for chat, unit in zip(chats, ["panshan", "dawa", "shuangtaizi", "xinglongtai", "liaodongwan", "liaohekou"],
+                          strict=True):
+        await chat.say(invite(app, "contact", unit))
+    for chat in chats:
+        fake.push_update(fake.message_update(chat.chat_id, "高新技术企业 12家", user_id=chat.chat_id))
+    while not any(w.busy for w in channel.workers):  # updates sent to the process and not yet answered
+        await asyncio.sleep(0.001)
+    for worker in channel.workers:
+        assert worker.proc is not None
+        worker.proc.kill()
+    for chat in chats:
+        sent = await fake.wait_for_sent_async(2, chat.chat_id, timeout=20)
+        assert "12家" in sent[1]["text"]
+    await asyncio.sleep(0.5)
+    assert all(len(fake.sent(c.chat_id)) == 2 for c in chats)
+    assert Inbox(app.uow, "telegram").pending() == []
+
+
+@pytest.mark.asyncio
+async def test_a_database_process_that_cannot_start_says_why(env: dict[str, str], fake: FakeBotApi) -> None:
+    app = app_with(env, fake)
+    try:
+        broken = dataclasses.replace(app.settings, database_url="nosuchdatabase://nowhere")
+        with pytest.raises((NoSuchModuleError, ArgumentError), match="nosuchdatabase"):
+            await DbProcess(broken, app.clock, None, "telegram").start()
+    finally:
+        app.close()
+
+
+def test_db_processes_must_be_a_whole_number() -> None:
+    assert Settings.from_env({"PLANBOT_DB_PROCESSES": "3"}).db_processes == 3
+    assert Settings.from_env({}).db_processes is None
+    with pytest.raises(ConfigError, match="PLANBOT_DB_PROCESSES='two' is not a whole number"):
+        Settings.from_env({"PLANBOT_DB_PROCESSES": "two"})
+
+
+def test_an_sqlite_database_in_memory_cannot_be_shared_with_another_process() -> None:
+    assert in_memory(create_engine("sqlite://")) and in_memory(create_engine("sqlite:///:memory:"))
+    assert not in_memory(create_engine("sqlite:////tmp/planbot.db"))
