@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 import time
@@ -202,6 +203,8 @@ def serve() -> None:
     """The child: read the parent's settings, connect, then answer calls until stdin closes."""
     inp, out = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, not into the answers
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a service stop reaches the whole process group: the
+        signal.signal(sig, signal.SIG_IGN)  # parent stops in order, and closing the pipe (or dying) ends the child
     settings, clock, username, channel, level = _read(inp)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if settings.telegram_token:

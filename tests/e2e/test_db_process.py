@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -120,6 +121,22 @@ async def test_a_database_process_killed_while_updates_wait_for_it_loses_none(
     await asyncio.sleep(0.5)
     assert all(len(fake.sent(c.chat_id)) == 2 for c in chats)
     assert Inbox(app.uow, "telegram").pending() == []
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_or_a_service_stop_does_not_end_the_database_process_before_the_bot(
+        fake: FakeBotApi, started: tuple[App, TelegramChannel]) -> None:
+    app, channel = started
+    procs = [w.proc for w in channel.workers]
+    for proc in procs:
+        assert proc is not None
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+    await report_and_confirm(fake, app)  # the bot stops them in order, after the updates in hand
+    assert [w.proc for w in channel.workers] == procs  # the same processes, none started again
+    assert all(p is not None and p.returncode is None for p in procs)
+    await channel.stop()
+    assert all(p is not None and p.returncode == 0 for p in procs)
 
 
 @pytest.mark.asyncio
