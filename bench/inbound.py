@@ -918,7 +918,10 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"echo bot with planbot's HTTP pool: {pooled.rate:.1f} updates/s; "
                   f"ratio {planbot.rate / pooled.rate:.2f} x (not the issue's target, the like-for-like comparison)")
         if planbot.cpu:
-            print(f"CPU per update: planbot {1000 * planbot.cpu / planbot.updates:.1f} ms"
+            split = (f" (bot process {1000 * planbot.cpu / planbot.updates:.1f} + database processes "
+                     f"{1000 * sum(planbot.db_cpu) / planbot.updates:.1f})" if planbot.db_cpu else "")
+            print(f"CPU per update: planbot {1000 * (planbot.cpu + sum(planbot.db_cpu)) / planbot.updates:.1f} ms"
+                  + split
                   + "".join(f", {r.name} {1000 * r.cpu / r.updates:.1f} ms" for r in (echo, pooled) if r and r.cpu))
         print(f"latency:   planbot p50 {1000 * planbot.pct(0.5):.0f} ms, p95 {1000 * planbot.pct(0.95):.0f} ms"
               + (f"; echo p50 {1000 * echo.pct(0.5):.0f} ms, p95 {1000 * echo.pct(0.95):.0f} ms" if echo else ""))
