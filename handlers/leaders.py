@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.export import export_xlsx
 from bot.league import league, league_text
 from handlers.context import Ctx, text_reply
 from handlers.types import Reply
@@ -17,6 +16,8 @@ def units(ctx: Ctx) -> list[Reply]:
 
 def export(ctx: Ctx) -> list[Reply]:
     """/export: the Excel workbook for the annual assessment, as a file."""
+    from bot.export import export_xlsx  # openpyxl is imported when a workbook is first made, not by every process
+
     ctx.need(leader=True)
     folder = ctx.app.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)

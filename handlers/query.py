@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.charts import indicator_chart, overview_chart
 from bot.domain.pace import Progress, assess, city_series
 from bot.entry import match_indicator
 from bot.errors import UserError
@@ -24,6 +23,8 @@ log = logging.getLogger(__name__)
 
 def lagging(ctx: Ctx) -> list[Reply]:
     """The targets behind their pace, worst first, with who is responsible and who has not reported."""
+    from bot.charts import overview_chart  # matplotlib is imported when a chart is first drawn, not by every process
+
     ctx.need(leader=True)
     t = ctx.t
     progress = assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
@@ -46,6 +47,8 @@ def lagging(ctx: Ctx) -> list[Reply]:
 
 def status(ctx: Ctx, arg: str) -> list[Reply]:
     """How one indicator is doing, with each unit's figure."""
+    from bot.charts import indicator_chart  # (see lagging)
+
     ctx.need(leader=True)
     t = ctx.t
     ind = match_indicator(ctx.plan, arg) if arg else None
