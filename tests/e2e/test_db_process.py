@@ -110,7 +110,9 @@ async def test_a_database_process_killed_while_updates_wait_for_it_loses_none(
         await chat.say(invite(app, "contact", unit))
     for chat in chats:
         fake.push_update(fake.message_update(chat.chat_id, "高新技术企业 12家", user_id=chat.chat_id))
+    deadline = asyncio.get_running_loop().time() + 20
     while not any(w.busy for w in channel.workers):  # updates sent to the process and not yet answered
+        assert asyncio.get_running_loop().time() < deadline, "no update reached the database process"
         await asyncio.sleep(0.001)
     for worker in channel.workers:
         assert worker.proc is not None
