@@ -14,6 +14,8 @@ from bot.people import create_invite, parse_duration
 from bot.plan_store import active_plan
 from fakes import FakeBotApi
 
+TELEGRAM_TOKEN = "987654:SECRET-token-value"  # the bot the Telegram tests' fake Bot API serves
+
 
 class TestBot:
     """A console channel with helpers to talk as several people and to make invite codes."""

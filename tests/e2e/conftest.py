@@ -1,4 +1,5 @@
-"""Console-channel fixtures in the errbot testbot style: push a message, read the replies."""
+"""Console-channel fixtures in the errbot testbot style (push a message, read the replies), and the Telegram ones: a
+fake Bot API server and the environment that points planbot at it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from support import TestBot
+from fakes import FakeBotApi
+from support import TELEGRAM_TOKEN, TestBot
 
 NOW = "2018-10-15T10:00:00+08:00"
 
@@ -25,3 +27,17 @@ def testbot(chat_env: dict[str, str]) -> Iterator[TestBot]:
     app = bootstrap(Settings.from_env(chat_env))
     yield TestBot(app)
     app.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    """A fake Bot API server on 127.0.0.1 for the bot TELEGRAM_TOKEN."""
+    with FakeBotApi(TELEGRAM_TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+def tg_env(env: dict[str, str], fake: FakeBotApi) -> dict[str, str]:
+    """The test environment with the clock at 2018-10-15 10:00 and Telegram pointed at the fake server."""
+    return dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=fake.base_url,
+                TELEGRAM_MAX_RATE="1000")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -22,25 +22,12 @@ from fakes import FakeBotApi
 from support import Chat, figures, invite
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")
-TOKEN = "987654:SECRET-token-value"
-NOW = "2018-10-15T10:00:00+08:00"
 ALICE = 1001
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as api:
-        yield api
-
-
-def app_with(env: dict[str, str], fake: FakeBotApi, **more: str) -> App:
-    return bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TOKEN,
-                                            TELEGRAM_API_URL=fake.base_url, TELEGRAM_MAX_RATE="1000", **more)))
-
-
 @pytest_asyncio.fixture
-async def started(env: dict[str, str], fake: FakeBotApi) -> AsyncIterator[tuple[App, TelegramChannel]]:
-    app = app_with(env, fake)
+async def started(tg_env: dict[str, str]) -> AsyncIterator[tuple[App, TelegramChannel]]:
+    app = bootstrap(Settings.from_env(tg_env))
     channel = TelegramChannel(app, poll_timeout=1)
     await channel.start()
     yield app, channel
@@ -69,8 +56,8 @@ async def test_by_default_the_router_runs_in_a_database_process_of_its_own(
 
 @pytest.mark.asyncio
 async def test_with_no_database_process_the_router_runs_on_the_bots_own_threads(
-        env: dict[str, str], fake: FakeBotApi) -> None:
-    app = app_with(env, fake, PLANBOT_DB_PROCESSES="0")
+        tg_env: dict[str, str], fake: FakeBotApi) -> None:
+    app = bootstrap(Settings.from_env(dict(tg_env, PLANBOT_DB_PROCESSES="0")))
     channel = TelegramChannel(app, poll_timeout=1)
     await channel.start()
     try:
@@ -142,8 +129,8 @@ async def test_ctrl_c_or_a_service_stop_does_not_end_the_database_process_before
 
 
 @pytest.mark.asyncio
-async def test_a_database_process_that_cannot_start_says_why(env: dict[str, str], fake: FakeBotApi) -> None:
-    app = app_with(env, fake)
+async def test_a_database_process_that_cannot_start_says_why(tg_env: dict[str, str]) -> None:
+    app = bootstrap(Settings.from_env(tg_env))
     try:
         broken = dataclasses.replace(app.settings, database_url="nosuchdatabase://nowhere")
         with pytest.raises((NoSuchModuleError, ArgumentError), match="nosuchdatabase"):

@@ -23,25 +23,11 @@ from bot.channels.webhook import run_telegram
 from bot.config import Settings
 from bot.inbox import Inbox
 from fakes import FakeBotApi
-from support import Chat, figures, invite
+from support import TELEGRAM_TOKEN, Chat, figures, invite
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
-TOKEN = "987654:SECRET-token-value"
-NOW = "2018-10-15T10:00:00+08:00"
 ALICE, LEE, GROUP = 1001, 2002, -5005
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApi(TOKEN) as api:
-        yield api
-
-
-@pytest.fixture
-def tg_env(env: dict[str, str], fake: FakeBotApi) -> dict[str, str]:
-    return dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url,
-                TELEGRAM_MAX_RATE="1000")
 
 
 @pytest.fixture
@@ -269,7 +255,7 @@ async def test_the_token_never_reaches_the_logs(fake: FakeBotApi, tg_app: App, c
     caplog.set_level(logging.DEBUG)
     await Chat(fake, ALICE).say("你好")
     assert caplog.records, "nothing was logged: the check would prove nothing"
-    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+    assert TELEGRAM_TOKEN not in caplog.text and TELEGRAM_TOKEN.split(":")[1] not in caplog.text
 
 
 def free_port() -> int:
