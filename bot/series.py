@@ -173,7 +173,7 @@ def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_
         c.execute(insert(SERIES).values(indicator_id=ind_id, period=period.label, period_start=period.start,
                                         period_end=period.end, part_sum=ZERO, part_count=0, carried=carried[0],
                                         carried_effective=carried[1]))
-        row: dict[str, Any] = dict.fromkeys(c.name for c in _PART) | {"part_sum": ZERO, "part_count": 0}
+        row: dict[str, Any] = dict.fromkeys(col.name for col in _PART) | {"part_sum": ZERO, "part_count": 0}
     else:
         row = dict(found._mapping)
     if unit in ind.lead_units:

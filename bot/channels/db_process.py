@@ -4,9 +4,8 @@ In one process the event loop (python-telegram-bot, HTTP) and the database work 
 update handled in its own transaction) take turns on one core under the GIL. A DbProcess runs the router in a
 child Python process instead, so the two use two cores. Requests and answers are length-prefixed pickles on the
 child's stdin and stdout, read and written by asyncio streams: no thread of the parent's takes part, and the child
-reads requests as fast as it can handle them.
-The child builds its own App on the parent's settings and clock; what it does is the same code and the same
-transactions as in the parent.
+reads requests as fast as it can handle them. The child builds its own App on the parent's settings and clock; what
+it does is the same code and the same transactions as in the parent.
 """
 
 from __future__ import annotations
