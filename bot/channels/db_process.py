@@ -53,7 +53,7 @@ class DbProcess:
         self.waiting: dict[int, asyncio.Future[Any]] = {}
         self.ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
-        self._starting: asyncio.Lock | None = None
+        self._starting = asyncio.Lock()  # one start at a time (binds to the running loop on first use)
         self._stopping = False
 
     @property
@@ -82,8 +82,6 @@ class DbProcess:
 
     async def call(self, fn: Callable[..., Any], /, *args: Any) -> Any:
         """Run fn(*args) in the child (fn: one of this module's worker functions); its result or its exception."""
-        if self._starting is None:
-            self._starting = asyncio.Lock()
         async with self._starting:
             if self.proc is None or self.proc.returncode is not None or self._reader is None or self._reader.done():
                 await self.start()
