@@ -72,7 +72,8 @@ from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from telegram.ext import ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.bootstrap import bootstrap  # noqa: E402
 from bot.channels.http_transport import LeanRequest, ShardedRequest  # noqa: E402
 from bot.channels.telegram import LeanBot, base_url  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
@@ -80,10 +81,10 @@ from bot.channels.telegram_sender import TelegramSender  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402
-from bot.notices import broadcast  # noqa: E402
-from bot.plan_store import active_plan  # noqa: E402
+from bot.db.outbox import counts  # noqa: E402
+from bot.services.notices import broadcast  # noqa: E402
+from bot.services.plans import active_plan  # noqa: E402
 from reminders.dispatch import dispatch  # noqa: E402
-from reminders.outbox import counts  # noqa: E402
 
 TOKEN = "535353:BENCH-broadcast-token"
 NOW = "2018-10-09T10:00:00+08:00"  # a Tuesday morning: outside quiet hours, so bulk notices go out

@@ -48,15 +48,16 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 
-from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.bootstrap import bootstrap  # noqa: E402
 from bot.channels import db_process  # noqa: E402
 from bot.channels.http_transport import LeanRequest  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRow, UnitRow  # noqa: E402
-from bot.people import grant, identity_for  # noqa: E402
-from bot.plan_store import active_plan  # noqa: E402
+from bot.services.people import grant, identity_for  # noqa: E402
+from bot.services.plans import active_plan  # noqa: E402
 from fakes import FakeBotApi  # noqa: E402
 
 TOKEN = "424242:BENCH-token-value"

@@ -68,19 +68,20 @@ from sqlalchemy import (  # noqa: E402
     text,
 )
 
-from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.bootstrap import bootstrap  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, UnitRow  # noqa: E402
+from bot.db.series import rebuild  # noqa: E402
 from bot.domain import pace  # noqa: E402
 from bot.domain.pace import Progress, rank  # noqa: E402
 from bot.domain.period import Period, month  # noqa: E402
-from bot.people import grant, identity_for  # noqa: E402
-from bot.plan_store import active_plan  # noqa: E402
-from bot.progress import assess_all  # noqa: E402
-from bot.reporting import Entry, submit  # noqa: E402
-from bot.series import rebuild  # noqa: E402
+from bot.messages import Inbound  # noqa: E402
+from bot.services.figures import Entry, submit  # noqa: E402
+from bot.services.people import grant, identity_for  # noqa: E402
+from bot.services.plans import active_plan  # noqa: E402
+from bot.views.progress import assess_all  # noqa: E402
 from handlers.router import Router  # noqa: E402
-from handlers.types import Inbound  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 N_UNITS = 2000

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sqlalchemy import select
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
-
+from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.engine import make_engine, migrate, session_factory
 from bot.db.models import PlanRow
-from bot.plan_store import LoadResult, load_plan_file
-
-
-@dataclass
-class App:
-    """Everything a command or a channel needs, built once."""
-
-    settings: Settings
-    engine: Engine
-    uow: sessionmaker[Session]
-    clock: Clock
-    telegram_username: str | None = None  # known once the Telegram channel has asked getMe
-
-    def close(self) -> None:
-        """Release database connections."""
-        self.engine.dispose()
+from bot.services.plans import LoadResult, load_plan_file, rebuild_missing_series
 
 
 def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
@@ -34,6 +17,7 @@ def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
     engine = make_engine(settings.database_url)
     migrate(engine)
     app = App(settings, engine, session_factory(engine), Clock(settings.now))
+    rebuild_missing_series(app.uow)  # derived data: built by the code that keeps it, not by a migration
     if ensure_plan:
         with app.uow() as s:
             loaded = s.scalar(select(PlanRow.id).where(PlanRow.active.is_(True)).limit(1))

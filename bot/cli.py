@@ -16,21 +16,22 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
-from bot.demo import DEMO_NOW, seed
 from bot.domain.period import PeriodError, parse_period
-from bot.entry import lookup_indicator, lookup_unit, read_value
 from bot.errors import UserError
-from bot.importing import ImportRejected, import_file
-from bot.people import create_invite, parse_duration
-from bot.plan_loader import PlanFileError, read_plan_file
-from bot.plan_store import active_plan, load_plan_file
-from bot.progress import assess_all, assess_one
-from bot.render import KIND_LABELS, indicator_dict, progress_dict, progress_text, unit_names, value_text
-from bot.reporting import Entry, submit
+from bot.render.text import KIND_LABELS, indicator_dict, progress_dict, progress_text, unit_names, value_text
+from bot.services.demo import DEMO_NOW, seed
+from bot.services.entry import lookup_indicator, lookup_unit, read_value
+from bot.services.figures import Entry, submit
+from bot.services.imports import ImportRejected, import_file
+from bot.services.people import create_invite, parse_duration
+from bot.services.plan_file import PlanFileError, read_plan_file
+from bot.services.plans import active_plan, load_plan_file
+from bot.views.progress import assess_all, assess_one
 from i18n import N_, Translator, translator_for
 
 EXIT_USAGE = 2
@@ -83,7 +84,8 @@ def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Run one reminder sweep at an instant and dispatch what it queued (console pushes are printed)."""
-    from reminders.dispatch import ConsoleSender, dispatch
+    from bot.channels.console import ConsoleSender
+    from reminders.dispatch import dispatch
     from reminders.scheduler import Ticker
 
     try:
@@ -118,7 +120,7 @@ async def _dispatch_telegram(app: App, at: datetime) -> Any:
 
 def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Preview a notice and its audience, then (after yes, or with --yes) queue it; a scheduler sends it."""
-    from bot import notices
+    from bot.services import notices
 
     now = app.clock.now()
     send_at = datetime.fromisoformat(args.at) if args.at else None
@@ -142,33 +144,30 @@ def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Delivered, signed, failed and pending counts of recent notices; --resend N re-queues the unsigned."""
-    from bot import notices
+    from bot.render.notices import notice_line
+    from bot.services import notices
+    from bot.views import notices as notice_views
 
     with app.uow.begin() as s:
         if args.resend:
             count = notices.resend_unsigned(s, args.resend, app.clock.now())
             print(t("Notice {n} queued again for {count} people.", n=args.resend, count=count))
             return 0
-        found = notices.recent(s, 20)
+        found = notice_views.recent(s, 20)
         if args.json:
             _print_json([{"id": st.notice.id, "text": st.notice.text, "audience": st.notice.audience,
                           "recipients": st.recipients, "delivered": st.delivered, "signed": st.signed,
                           "failed": st.failed, "pending": st.pending, "uncertain": st.uncertain}
-                         for st in (notices.stats(s, n.id) for n in found)])
+                         for st in (notice_views.stats(s, n.id) for n in found)])
             return 0
         for notice in found:
-            st = notices.stats(s, notice.id)
-            print(t("No. {n} ({date}): {text}\n  recipients {total}, delivered {delivered}, signed {signed}, "
-                    "failed {failed}, pending {pending}, uncertain {uncertain}", n=notice.id,
-                    date=t.date(notice.created_at.date()), text=notice.text[:40],
-                    total=st.recipients, delivered=st.delivered,
-                    signed=st.signed, failed=st.failed, pending=st.pending, uncertain=st.uncertain))
+            print(notice_line(notice_views.stats(s, notice.id), t))
     return 0
 
 
 def cmd_export(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Write the assessment workbook (.xlsx) or a flat .csv of every figure."""
-    from bot.export import export_csv, export_xlsx
+    from bot.render.workbook import export_csv, export_xlsx
 
     as_of = _as_of(app, args.as_of)
     out = Path(args.out or f"planbot-export-{as_of.isoformat()}.{args.format}")
@@ -184,7 +183,7 @@ def cmd_export(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 def cmd_units(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Reports on time, late and missing per unit, worst first."""
-    from bot.league import league, league_text
+    from bot.views.league import league, league_text
 
     as_of = _as_of(app, args.as_of)
     with app.uow() as s:

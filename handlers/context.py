@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from bot.bootstrap import App
+from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.models import PlanRow
 from bot.domain.plan import Plan
 from bot.errors import UserError
-from bot.people import Roles
-from handlers.types import Button, Inbound, Reply
+from bot.messages import Button, Inbound, Reply
+from bot.services.people import Roles
+from handlers.states import State
 from i18n import Translator
+
+if TYPE_CHECKING:  # handlers hand the session to services and views; they build no SQL
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -63,25 +65,28 @@ class Ctx:
         """How this person is named in provenance: channel:id (display name)."""
         return f"{self.inbound.channel}:{self.inbound.sender} ({self.me.display_name})"
 
-    def go(self, state: str, **data: Any) -> None:
+    def go(self, state: State, **data: Any) -> None:
         """Move the conversation to state, replacing its data."""
         self.state, self.data = state, dict(data)
 
     def reset(self) -> None:
         """End the conversation in progress."""
-        self.go("")
+        self.go(State.IDLE)
 
     def button(self, label: str, action: str, arg: str = "") -> Button:
         """A button bound to this conversation's current step (a stale or forged one is refused)."""
         return Button(label, f"{self.version}|{action}|{arg}")
 
+    def may(self, *, contact: bool = False, leader: bool = False, admin: bool = False) -> bool:
+        """Whether the person holds one of these roles (a leader's question is also an admin's)."""
+        return (contact and bool(self.roles.contact_units)) or (leader and (self.roles.leader or self.roles.admin)) \
+            or (admin and self.roles.admin)
+
     def need(self, *, contact: bool = False, leader: bool = False, admin: bool = False) -> None:
         """Refuse politely unless the person holds one of the roles asked for."""
         if not self.roles.bound:
             raise UserError("You are not registered yet. Please send the invite code your administrator gave you.")
-        ok = (contact and bool(self.roles.contact_units)) or (leader and (self.roles.leader or self.roles.admin)) \
-            or (admin and self.roles.admin)
-        if not ok:
+        if not self.may(contact=contact, leader=leader, admin=admin):
             if admin and not (contact or leader):
                 raise UserError("Only administrators can do that.")
             if leader and not contact:

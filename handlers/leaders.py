@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from bot.league import league, league_text
+from bot.messages import Reply
+from bot.views.league import league, league_text
 from handlers.context import Ctx, text_reply
-from handlers.types import Reply
 
 
 def units(ctx: Ctx) -> list[Reply]:
     """"各单位报送情况" / /units: per unit, reports on time, late and missing, worst first."""
-    ctx.need(leader=True)
     rates = league(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
     return [text_reply(league_text(ctx.plan, rates, ctx.t))]
 
 
 def export(ctx: Ctx) -> list[Reply]:
     """/export: the Excel workbook for the annual assessment, as a file."""
-    from bot.export import export_xlsx  # openpyxl is imported when a workbook is first made, not by every process
+    from bot.render.workbook import (
+        export_xlsx,  # openpyxl is imported when a workbook is first made, not by every process
+    )
 
-    ctx.need(leader=True)
     folder = ctx.app.settings.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"planbot-{ctx.plan.code}-{ctx.today.isoformat()}-{ctx.ident.id}.xlsx"

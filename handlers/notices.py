@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from bot import notices
 from bot.errors import UserError
+from bot.messages import Reply
+from bot.render.notices import notice_line
+from bot.services import notices
+from bot.views import notices as notice_views
 from handlers.context import Ctx, text_reply
-from handlers.types import Reply
+from handlers.states import State
 
 
 def start(ctx: Ctx, text: str) -> list[Reply]:
     """/broadcast TEXT: choose the audience."""
-    ctx.need(admin=True)
     if not text.strip():
         raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
-    ctx.go("broadcast.audience", text=text.strip())
+    ctx.go(State.BROADCAST_AUDIENCE, text=text.strip())
     t = ctx.t
     options = [(code, t(name)) for code, name in notices.AUDIENCE_NAMES.items() if code != "role:admin"]
     options += [(f"group:{g}", t("unit group {name}", name=g)) for g in ctx.plan.groups]
@@ -23,12 +25,11 @@ def start(ctx: Ctx, text: str) -> list[Reply]:
 
 def audience(ctx: Ctx, code: str) -> list[Reply]:
     """An audience chosen: show the preview and how many will receive it."""
-    ctx.need(admin=True)
-    if ctx.state != "broadcast.audience":
+    if ctx.state != State.BROADCAST_AUDIENCE:
         raise UserError("That button is no longer valid. Please start again.")
     people = notices.resolve(ctx.s, ctx.plan_row, ctx.plan, code, ctx.now)
     text = ctx.data["text"]
-    ctx.go("broadcast.confirm", text=text, audience=code)
+    ctx.go(State.BROADCAST_CONFIRM, text=text, audience=code)
     t = ctx.t
     preview = t("Preview: this notice goes to {n} people, each with a sign-for-it button:\n\n{text}",
                 n=len(people), text=text)
@@ -37,8 +38,7 @@ def audience(ctx: Ctx, code: str) -> list[Reply]:
 
 def send(ctx: Ctx) -> list[Reply]:
     """Confirmed: queue the notice for every recipient."""
-    ctx.need(admin=True)
-    if ctx.state != "broadcast.confirm":
+    if ctx.state != State.BROADCAST_CONFIRM:
         raise UserError("That button is no longer valid. Please start again.")
     notice = notices.broadcast(ctx.s, ctx.plan_row, ctx.plan, ctx.data["text"], ctx.data["audience"], ctx.who,
                                ctx.now)
@@ -49,16 +49,11 @@ def send(ctx: Ctx) -> list[Reply]:
 
 def overview(ctx: Ctx) -> list[Reply]:
     """/notices: the latest notices with delivered, signed, failed and pending counts."""
-    ctx.need(admin=True)
     t = ctx.t
     lines, rows = [], []
-    for notice in notices.recent(ctx.s):
-        st = notices.stats(ctx.s, notice.id)
-        lines.append(t("No. {n} ({date}): {text}\n  recipients {total}, delivered {delivered}, signed {signed}, "
-                       "failed {failed}, pending {pending}, uncertain {uncertain}", n=notice.id,
-                       date=t.date(notice.created_at.date()), text=notice.text[:40], total=st.recipients,
-                       delivered=st.delivered, signed=st.signed, failed=st.failed, pending=st.pending,
-                       uncertain=st.uncertain))
+    for notice in notice_views.recent(ctx.s):
+        st = notice_views.stats(ctx.s, notice.id)
+        lines.append(notice_line(st, t))
         if st.signed < st.recipients:
             rows.append([ctx.button(t("Re-send No. {n} to those who have not signed", n=notice.id), "resend",
                                     str(notice.id))])
@@ -69,7 +64,6 @@ def overview(ctx: Ctx) -> list[Reply]:
 
 def resend(ctx: Ctx, arg: str) -> list[Reply]:
     """Re-send a notice to everyone who has not signed for it."""
-    ctx.need(admin=True)
     n = notices.resend_unsigned(ctx.s, int(arg), ctx.now)
     ctx.reset()
     return [text_reply(ctx.t("Notice {n} queued again for {count} people.", n=arg, count=n))]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.people import ROLE_NAMES, redeem_invite, roles_of
+from bot.messages import Reply
+from bot.services.people import ROLE_NAMES, redeem_invite, roles_of
+from handlers import commands
 from handlers.context import Ctx, text_reply
-from handlers.types import Reply
+from handlers.states import State
 from i18n import normalize, translator_for
 
 
@@ -20,7 +22,7 @@ def bind(ctx: Ctx, code: str) -> list[Reply]:
         text = t("Welcome! You are now registered as {role} for {unit}.", role=label, unit=unit)
     else:
         text = t("Welcome! You are now registered as {role}.", role=label)
-    return [text_reply(text + "\n" + help_text(ctx))]
+    return [text_reply(text + "\n" + commands.help_text(ctx))]
 
 
 def start(ctx: Ctx, arg: str) -> list[Reply]:
@@ -28,7 +30,7 @@ def start(ctx: Ctx, arg: str) -> list[Reply]:
     if arg:
         return bind(ctx, arg)
     if ctx.roles.bound:
-        return [text_reply(help_text(ctx))]
+        return [text_reply(commands.help_text(ctx))]
     return [text_reply(ctx.t("Hello! I am planbot. Please send the invite code your administrator gave you."))]
 
 
@@ -42,7 +44,7 @@ def language(ctx: Ctx, arg: str) -> list[Reply]:
     elif low.startswith("zh") or "中文" in text or "chinese" in text:
         choice = "zh_Hans"
     if choice is None:
-        ctx.go("language")
+        ctx.go(State.LANGUAGE)
         return [text_reply(ctx.t("Choose your language:"),
                            [ctx.button("中文", "lang", "zh_Hans"), ctx.button("English", "lang", "en")])]
     return set_language(ctx, choice)
@@ -67,26 +69,3 @@ def whoami(ctx: Ctx) -> list[Reply]:
     parts += [t(ROLE_NAMES[r]) for r, held in (("leader", ctx.roles.leader), ("admin", ctx.roles.admin)) if held]
     joined = ("；" if t.lang == "zh" else "; ").join(parts)
     return [text_reply(t("You are {name}: {roles}.", name=ctx.ident.person.display_name, roles=joined))]
-
-
-def help_text(ctx: Ctx) -> str:
-    """What this person can say, by role."""
-    t = ctx.t
-    if not ctx.roles.bound:
-        return t("Please send the invite code your administrator gave you. /language switches language.")
-    lines = [t("You can say:")]
-    if ctx.roles.contact_units or ctx.roles.admin:
-        lines += [t("• 填报 or /report: report this period's figures, step by step"),
-                  t("• a figure in one sentence, e.g. 高新技术企业 12家"),
-                  t("• 更正 or /correct: correct a figure, with a reason")]
-    if ctx.roles.leader or ctx.roles.admin:
-        lines += [t("• 哪些指标滞后 or /lagging: targets behind their pace"),
-                  t("• 高新技术企业进展如何 or /status NAME: one indicator"),
-                  t("• 谁还没报 or /missing: units that have not reported"),
-                  t("• 各单位报送情况 or /units: on-time, late and missing reports by unit"),
-                  t("• /source NAME: who reported each figure, and its corrections"),
-                  t("• 导出 or /export: the Excel workbook for the annual assessment")]
-    if ctx.roles.admin:
-        lines += [t("• /invite UNIT contact|leader|admin [7d]: make an invite code")]
-    lines += [t("• /language: 中文 / English"), t("• 取消 or /cancel: stop what you are doing")]
-    return "\n".join(lines)

@@ -11,21 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.domain.pace import Progress, assess, city_series
-from bot.entry import match_indicator
 from bot.errors import UserError
-from bot.progress import assess_all, figures_by_indicator, not_reported
-from bot.render import progress_text, value_text
+from bot.messages import Button, Reply
+from bot.render.text import progress_text, value_text
+from bot.services.entry import match_indicator
+from bot.views.progress import assess_all, figures_by_indicator, not_reported
 from handlers.context import Ctx, text_reply
-from handlers.types import Button, Reply
 
 log = logging.getLogger(__name__)
 
 
 def lagging(ctx: Ctx) -> list[Reply]:
     """The targets behind their pace, worst first, with who is responsible and who has not reported."""
-    from bot.charts import overview_chart  # matplotlib is imported when a chart is first drawn, not by every process
+    from bot.render.charts import (
+        overview_chart,  # matplotlib is imported when a chart is first drawn, not by every process
+    )
 
-    ctx.need(leader=True)
     t = ctx.t
     progress = assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
     shown = [p for p in progress if p.status.needs_attention]
@@ -47,9 +48,8 @@ def lagging(ctx: Ctx) -> list[Reply]:
 
 def status(ctx: Ctx, arg: str) -> list[Reply]:
     """How one indicator is doing, with each unit's figure."""
-    from bot.charts import indicator_chart  # (see lagging)
+    from bot.render.charts import indicator_chart  # (see lagging)
 
-    ctx.need(leader=True)
     t = ctx.t
     ind = match_indicator(ctx.plan, arg) if arg else None
     if ind is None:
@@ -98,7 +98,6 @@ def _drawn(p: Progress) -> tuple[object, ...]:
 
 def missing(ctx: Ctx) -> list[Reply]:
     """Units owing a report for the period that fell due last, unit by unit."""
-    ctx.need(leader=True)
     t = ctx.t
     owed = not_reported(assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
     if not owed:

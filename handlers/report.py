@@ -5,22 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.domain.figures import FigureError, find_figure
+from bot.domain.owed import owed
 from bot.domain.period import Period, find_period, parse_period, period_of, reporting_period
-from bot.domain.plan import Aggregation, Indicator, Kind, Unit
+from bot.domain.plan import Indicator, Kind, Unit
 from bot.domain.rules import MAX_DECIMALS
-from bot.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
 from bot.errors import UserError
-from bot.render import value_text
-from bot.reporting import Entry, save, saved_value
+from bot.messages import Button, Reply
+from bot.render.text import value_text
+from bot.services.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
+from bot.services.figures import Entry, save, saved_value
 from handlers.context import Ctx, text_reply
-from handlers.types import Button, Reply
-
-
-def owed_by(ctx: Ctx, unit: str) -> list[Indicator]:
-    """The indicators this unit is expected to report."""
-    return [i for i in ctx.plan.indicators
-            if (i.aggregation is Aggregation.SUM and unit in i.reporting_set)
-            or (i.aggregation is Aggregation.LEAD and i.lead_units[:1] == (unit,))]
+from handlers.states import State
 
 
 def reported(ctx: Ctx, unit: str, ind: str, period: str) -> Decimal | None:
@@ -65,14 +60,13 @@ def _what(ind: Indicator, ctx: Ctx) -> str:
 
 def start(ctx: Ctx, arg: str = "") -> list[Reply]:
     """"填报" / /report: the indicators my unit owes for the current period, as buttons."""
-    ctx.need(contact=True, admin=True)
     unit = _unit_for(ctx, arg)
-    owed = owed_by(ctx, unit.code)
-    if not owed:
+    due = owed(ctx.plan, unit.code)
+    if not due:
         return [text_reply(ctx.t("{unit} has no indicators to report.", unit=unit.name.get(ctx.t.lang)))]
-    ctx.go("report.pick", unit=unit.code)
+    ctx.go(State.REPORT_PICK, unit=unit.code)
     rows, todo = [], 0
-    for ind in owed:
+    for ind in due:
         period = _period(ind, ctx)
         done = reported(ctx, unit.code, ind.code, period.label) is not None
         todo += not done
@@ -81,14 +75,14 @@ def start(ctx: Ctx, arg: str = "") -> list[Reply]:
         rows.append([ctx.button(mark + label, "pick", ind.code)])
     rows.append([ctx.button(ctx.t("Cancel"), "cancel")])
     head = ctx.t("{unit}: {todo} of {n} indicators still to report. Choose one:",
-                 unit=unit.name.get(ctx.t.lang), todo=todo, n=len(owed))
+                 unit=unit.name.get(ctx.t.lang), todo=todo, n=len(due))
     return [text_reply(head, *rows)]
 
 
-def ask_value(ctx: Ctx, unit: str, ind: Indicator, period: Period, correcting: bool = False) -> list[Reply]:
+def ask_value(ctx: Ctx, unit: str, ind: Indicator, period: Period) -> list[Reply]:
     """Ask for one figure, saying what is wanted and in which measure."""
     t = ctx.t
-    ctx.go("report.value", unit=unit, ind=ind.code, period=period.label, correcting=correcting)
+    ctx.go(State.REPORT_VALUE, unit=unit, ind=ind.code, period=period.label)
     lines = [t("{indicator}, {period}: please send {what}.", indicator=ind.name.get(t.lang),
                period=period.label, what=_what(ind, ctx))]
     saved = reported(ctx, unit, ind.code, period.label)
@@ -104,7 +98,7 @@ def ask_value(ctx: Ctx, unit: str, ind: Indicator, period: Period, correcting: b
 def pick(ctx: Ctx, code: str) -> list[Reply]:
     """An indicator chosen from the list."""
     unit = ctx.data.get("unit")
-    if ctx.state not in ("report.pick", "report.next") or not unit:
+    if ctx.state not in (State.REPORT_PICK, State.REPORT_NEXT) or not unit:
         return start(ctx)
     ind = ctx.plan.indicator(code)
     return ask_value(ctx, unit, ind, _period(ind, ctx))
@@ -119,7 +113,7 @@ def value(ctx: Ctx, text: str) -> list[Reply]:
 
 def stage(ctx: Ctx, arg: str) -> list[Reply]:
     """A stage chosen for a staged indicator."""
-    if ctx.state != "report.value":
+    if ctx.state != State.REPORT_VALUE:
         raise UserError("That button is no longer valid. Please start again.")
     ind = ctx.plan.indicator(ctx.data["ind"])
     return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(arg), None)
@@ -127,7 +121,7 @@ def stage(ctx: Ctx, arg: str) -> list[Reply]:
 
 def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, reason: str | None) -> list[Reply]:
     """Check the figure against the plan's rules, then ask to confirm (or for a reason, when it corrects one)."""
-    from bot.reporting import validate
+    from bot.services.figures import validate
 
     entry = Entry(ctx.plan.unit(unit), ind, period, v)
     validate(ctx.plan, entry, ctx.now)
@@ -136,9 +130,9 @@ def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, rea
         ctx.reset()
         return [text_reply(ctx.t("{period} is already {value}: nothing to correct.", period=period.label,
                                  value=value_text(ind, v, ctx.t)))]
-    ctx.go("report.confirm", unit=unit, ind=ind.code, period=period.label, value=str(v), reason=reason)
+    ctx.go(State.REPORT_CONFIRM, unit=unit, ind=ind.code, period=period.label, value=str(v), reason=reason)
     if saved is not None and not reason:
-        ctx.go("report.reason", unit=unit, ind=ind.code, period=period.label, value=str(v))
+        ctx.go(State.REPORT_REASON, unit=unit, ind=ind.code, period=period.label, value=str(v))
         return [text_reply(ctx.t("{period} already has {old}. Why change it to {new}? Please send the reason.",
                                  period=period.label, old=value_text(ind, saved, ctx.t),
                                  new=value_text(ind, v, ctx.t)),
@@ -163,7 +157,7 @@ def reason(ctx: Ctx, text: str) -> list[Reply]:
 
 def do_confirm(ctx: Ctx) -> list[Reply]:
     """Save the confirmed figure and offer the next one still owed."""
-    if ctx.state != "report.confirm":
+    if ctx.state != State.REPORT_CONFIRM:
         raise UserError("That button is no longer valid. Please start again.")
     d = ctx.data
     ind, unit = ctx.plan.indicator(d["ind"]), ctx.plan.unit(d["unit"])
@@ -176,13 +170,13 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     else:
         text = t("Corrected: {indicator}, {period}: {old} → {new}.", indicator=ind.name.get(t.lang),
                  period=d["period"], old=value_text(ind, saved.previous, t), new=value_text(ind, saved.value, t))
-    nxt = next((i for i in owed_by(ctx, unit.code)
+    nxt = next((i for i in owed(ctx.plan, unit.code)
                 if reported(ctx, unit.code, i.code, _period(i, ctx).label) is None), None)
     if nxt is None or unit.code not in ctx.roles.contact_units:
         ctx.reset()
         return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
                                    if nxt is None else ""))]
-    ctx.go("report.next", unit=unit.code)
+    ctx.go(State.REPORT_NEXT, unit=unit.code)
     return [text_reply(text + "\n" + t("Next: {indicator}?", indicator=nxt.name.get(t.lang)),
                        [ctx.button(t("Report {indicator}", indicator=nxt.name.get(t.lang)), "pick", nxt.code),
                         ctx.button(t("Done for now"), "cancel")])]
@@ -190,7 +184,7 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
 
 def edit(ctx: Ctx) -> list[Reply]:
     """Go back and type the figure again."""
-    if ctx.state not in ("report.confirm", "report.reason"):
+    if ctx.state not in (State.REPORT_CONFIRM, State.REPORT_REASON):
         raise UserError("That button is no longer valid. Please start again.")
     d = ctx.data
     return ask_value(ctx, d["unit"], ctx.plan.indicator(d["ind"]), parse_period(d["period"]))
@@ -202,7 +196,7 @@ def mentions_indicator(ctx: Ctx, text: str) -> bool:
     return any(len(n) >= 2 and n.lower() in low for i in ctx.plan.indicators for n in (i.name.zh, *i.aliases))
 
 
-def one_shot(ctx: Ctx, text: str, correcting: bool = False) -> list[Reply] | None:
+def one_shot(ctx: Ctx, text: str) -> list[Reply] | None:
     """A sentence like "高新技术企业 12家": indicator and value found in it, to be confirmed. None if it is not one."""
     period, rest_text = find_period(text)
     try:
@@ -231,18 +225,17 @@ def one_shot(ctx: Ctx, text: str, correcting: bool = False) -> list[Reply] | Non
 
 def correct(ctx: Ctx, arg: str) -> list[Reply]:
     """"更正 …" / /correct: correct with the value in the message, or pick what to correct."""
-    ctx.need(contact=True, admin=True)
     if arg:
-        replies = one_shot(ctx, arg, correcting=True)
+        replies = one_shot(ctx, arg)
         if replies is not None:
             return replies
         ind = match_indicator(ctx.plan, arg)
         if ind is not None:
             unit = _unit_for(ctx)
-            return ask_value(ctx, unit.code, ind, _period(ind, ctx), correcting=True)
+            return ask_value(ctx, unit.code, ind, _period(ind, ctx))
     unit = _unit_for(ctx)
     rows: list[list[Button]] = []
-    for ind in owed_by(ctx, unit.code):
+    for ind in owed(ctx.plan, unit.code):
         period = _period(ind, ctx)
         saved = reported(ctx, unit.code, ind.code, period.label)
         if saved is not None:
@@ -251,5 +244,5 @@ def correct(ctx: Ctx, arg: str) -> list[Reply]:
             rows.append([ctx.button(label, "pick", ind.code)])
     if not rows:
         return [text_reply(ctx.t("Nothing has been reported for this period yet, so there is nothing to correct."))]
-    ctx.go("report.pick", unit=unit.code)
+    ctx.go(State.REPORT_PICK, unit=unit.code)
     return [text_reply(ctx.t("Which figure do you want to correct?"), *rows, [ctx.button(ctx.t("Cancel"), "cancel")])]

@@ -5,20 +5,16 @@ from __future__ import annotations
 from bot.domain.lookup import find
 from bot.domain.period import PeriodError, find_period
 from bot.domain.plan import Unit
-from bot.entry import match_indicator
 from bot.errors import UserError
-from bot.provenance import local_time, sources
-from bot.render import value_text
+from bot.messages import Reply
+from bot.render.provenance import revision_line
+from bot.services.entry import match_indicator
+from bot.views.provenance import sources
 from handlers.context import Ctx, text_reply
-from handlers.types import Reply
-
-VIA = {"chat": "chat", "console": "console", "telegram": "Telegram", "wecom": "WeCom", "cli": "CLI",
-       "import": "import"}
 
 
 def source(ctx: Ctx, arg: str) -> list[Reply]:
     """/source INDICATOR [UNIT] [PERIOD]: who reported each figure, when, how, and its corrections."""
-    ctx.need(leader=True, contact=True)
     try:
         period, rest = find_period(arg)
     except PeriodError:
@@ -43,14 +39,5 @@ def source(ctx: Ctx, arg: str) -> list[Reply]:
     lines = [t("Sources of {indicator}:", indicator=ind.name.get(t.lang))]
     for src in found:
         lines.append("• " + t("{unit}, {period}:", unit=ctx.plan.unit(src.unit).name.get(t.lang), period=src.period))
-        for rev in src.revisions:
-            when = local_time(rev.entered_at, ctx.app.clock.tz)
-            how = VIA.get(rev.via, rev.via)
-            if rev.previous_value is None:
-                lines.append("  " + t("{value}, reported by {who} on {when} via {via}",
-                                      value=value_text(ind, rev.value, t), who=rev.entered_by, when=when, via=how))
-            else:
-                lines.append("  " + t("corrected {old} → {new} by {who} on {when} via {via}; reason: {reason}",
-                                      old=value_text(ind, rev.previous_value, t), new=value_text(ind, rev.value, t),
-                                      who=rev.entered_by, when=when, via=how, reason=rev.reason or "—"))
+        lines.extend("  " + revision_line(ind, rev, t, ctx.app.clock.tz) for rev in src.revisions)
     return [text_reply("\n".join(lines[:60]))]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -49,36 +48,3 @@ def workday_on_or_after(d: date) -> date:
     return d
 
 
-def at(d: date, t: time) -> datetime:
-    """The instant at time t on day d in Asia/Shanghai (any tzinfo on t is ignored)."""
-    return datetime.combine(d, t.replace(tzinfo=None), tzinfo=ZONE)
-
-
-def local(t: datetime) -> datetime:
-    """An aware instant seen in Asia/Shanghai; raise ValueError for a naive datetime."""
-    if t.tzinfo is None or t.tzinfo.utcoffset(t) is None:
-        raise ValueError(f"naive datetime {t.isoformat()}: pass an aware instant")
-    return t.astimezone(ZONE)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Hours in Asia/Shanghai when nothing is pushed: from start (inclusive) to end (exclusive), across midnight."""
-
-    start: time = time(21, 0)
-    end: time = time(8, 0)
-
-    def contains(self, t: datetime) -> bool:
-        """Whether the aware instant t falls in quiet hours (start <= local time < end); never when start == end."""
-        clock = local(t).time().replace(tzinfo=None)
-        if self.start <= self.end:
-            return self.start <= clock < self.end
-        return clock >= self.start or clock < self.end
-
-    def next_allowed(self, t: datetime) -> datetime:
-        """t itself (in Asia/Shanghai) outside quiet hours, else the next `end` time in Asia/Shanghai."""
-        lt = local(t)
-        if not self.contains(lt):
-            return lt
-        candidate = at(lt.date(), self.end)
-        return candidate if candidate > lt else at(lt.date() + _DAY, self.end)

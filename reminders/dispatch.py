@@ -7,16 +7,16 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TextIO
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db.outbox import REPLY, Outcome, backoff, buttons_of, claim, record, release
 from bot.db.outbox_models import OutboxRow
-from handlers.types import Button
-from reminders.calendar import QuietHours
-from reminders.outbox import REPLY, Outcome, backoff, buttons_of, claim, record, release
+from bot.domain.schedule import QuietHours
+from bot.messages import Button
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -58,23 +58,6 @@ class Sender(Protocol):
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
         """Send; return the platform's message id; raise a SendError subclass on failure."""
         ...
-
-
-@dataclass
-class ConsoleSender:
-    """The console channel's pushes: printed (for `planbot remind`) and kept in memory (for tests)."""
-
-    out: TextIO | None = None
-    channel: str = "console"
-    delivered: list[tuple[str, str]] = field(default_factory=list)
-
-    async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
-        """Print the message for its recipient."""
-        self.delivered.append((chat_id, text))
-        if self.out is not None:
-            labels = "  ".join(f"[{n}] {b.label}" for n, b in enumerate(buttons, 1))
-            print(f"→ {chat_id}: {text}" + (f"\n  {labels}" if labels else ""), file=self.out, flush=True)
-        return str(len(self.delivered))
 
 
 @dataclass

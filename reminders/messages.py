@@ -6,8 +6,8 @@ from datetime import date
 
 from bot.domain.pace import Progress, Status
 from bot.domain.plan import Plan
-from bot.render import STATUS_LABELS, unit_names, value_text
-from handlers.types import Button
+from bot.messages import Button
+from bot.render.text import STATUS_LABELS, unit_names, value_text
 from i18n import Translator
 from reminders.calendar import is_workday
 from reminders.policy import Reminder

@@ -2,113 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
+from bot.domain.owed import owed
 from bot.domain.pace import Status
 from bot.domain.period import Period, periods_between
-from bot.domain.plan import Aggregation, Cadence, Indicator, Plan
-from reminders.calendar import QuietHours, add_workdays, at, is_workday, local, workday_on_or_after
+from bot.domain.plan import Cadence, Indicator, Plan
+from bot.domain.schedule import Policy, at, local
+from reminders.calendar import add_workdays, is_workday, workday_on_or_after
 
 KINDS = ("before_due", "due_today", "overdue", "escalate_unit_leader", "escalate_lead", "milestone", "digest")
 AUDIENCES = ("contacts", "unit_leader", "lead_and_admins", "lead_units", "leaders")
 WARN_STATUSES = frozenset({Status.BEHIND, Status.LAGGING})
 _Due = tuple[Period, date, date, date]
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-
-def _time(key: str, v: Any) -> time:
-    """A time from "09:00", a time, or an int: YAML 1.1 reads an unquoted 21:00 as 1260 (minutes since midnight)."""
-    if isinstance(v, time):
-        return v
-    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
-        return time(v // 60, v % 60)
-    if isinstance(v, str) and (m := _CLOCK.match(v.strip())) and int(m[1]) < 24 and int(m[2]) < 60:
-        return time(int(m[1]), int(m[2]))
-    raise ValueError(f"reminders.{key}: expected a time like \"09:00\", got {v!r}")
-
-
-def _int(key: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"reminders.{key}: expected a whole number, got {v!r}")
-    return v
-
-
-def _ints(key: str, v: Any) -> tuple[int, ...]:
-    if not isinstance(v, list | tuple):
-        raise ValueError(f"reminders.{key}: expected a list of whole numbers, got {v!r}")
-    return tuple(_int(key, x) for x in v)
-
-
-def _quiet(v: Any) -> QuietHours:
-    if isinstance(v, QuietHours):
-        return v
-    if not isinstance(v, Mapping):
-        raise ValueError(f"reminders.quiet: expected {{start: \"21:00\", end: \"08:00\"}}, got {v!r}")
-    for k in v:
-        if k not in ("start", "end"):
-            raise ValueError(f"reminders.quiet: unknown key {k!r}")
-    d = QuietHours()
-    return QuietHours(_time("quiet.start", v.get("start", d.start)), _time("quiet.end", v.get("end", d.end)))
-
-
-@dataclass(frozen=True)
-class Policy:
-    """When reminders go out: working days before and after a due date, escalations, milestones, the digest."""
-
-    before_workdays: tuple[int, ...] = (7, 3, 1)  # working days before the due date
-    on_due_day: bool = True
-    overdue_workdays: int = 3  # daily, on each of the first N working days after the due date
-    escalate_unit_leader_after: int = 4  # working days after the due date: to the unit's leader contact
-    escalate_lead_after: int = 6  # working days after the due date: to the lead unit(s) and the admins
-    milestone_days: tuple[int, ...] = (90, 30, 7)  # calendar days before each milestone date
-    send_time: time = time(9, 0)
-    digest_weekday: int = 0  # Monday
-    quiet: QuietHours = field(default_factory=QuietHours)
-
-    def __post_init__(self) -> None:
-        for name in ("before_workdays", "milestone_days"):
-            days: tuple[int, ...] = getattr(self, name)
-            if any(n < 1 for n in days) or len(set(days)) != len(days):
-                raise ValueError(f"reminders.{name}: expected distinct numbers of at least 1, got {list(days)}")
-        if self.overdue_workdays < 0:
-            raise ValueError(f"reminders.overdue_workdays: expected 0 or more, got {self.overdue_workdays}")
-        for name in ("escalate_unit_leader_after", "escalate_lead_after"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"reminders.{name}: expected 1 or more, got {getattr(self, name)}")
-        if not 0 <= self.digest_weekday <= 6:
-            raise ValueError(f"reminders.digest_weekday: expected 0 (Monday) to 6 (Sunday), got {self.digest_weekday}")
-        if self.quiet.contains(at(date(2018, 1, 1), self.send_time)):
-            raise ValueError(f"reminders.send_time: {self.send_time:%H:%M} lies in the quiet hours")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> Policy:
-        """The policy from a plan file's optional `reminders:` section; ValueError names a key that is wrong."""
-        if not data:
-            return cls()
-        names = {f.name for f in fields(cls)}
-        kw: dict[str, Any] = {}
-        for key, v in data.items():
-            if key not in names:
-                raise ValueError(f"reminders: unknown key {key!r}")
-            if key in ("before_workdays", "milestone_days"):
-                kw[key] = _ints(key, v)
-            elif key == "on_due_day":
-                if not isinstance(v, bool):
-                    raise ValueError(f"reminders.on_due_day: expected true or false, got {v!r}")
-                kw[key] = v
-            elif key == "send_time":
-                kw[key] = _time(key, v)
-            elif key == "quiet":
-                kw[key] = _quiet(v)
-            else:
-                kw[key] = _int(key, v)
-        return cls(**kw)
 
 
 @dataclass(frozen=True)
@@ -125,15 +35,6 @@ class Reminder:
     indicators: tuple[str, ...] = ()  # indicator codes concerned, in plan order
     lead_units: tuple[str, ...] = ()  # for escalate_lead / milestone: the lead units of those indicators
     days: int | None = None  # working days before/after due, or calendar days before the milestone
-
-
-def owed(plan: Plan, unit: str) -> list[Indicator]:
-    """The indicators unit must report: as a reporting unit of a summed one, or as first lead of a lead-only one."""
-    return [
-        i for i in plan.indicators
-        if (i.aggregation is Aggregation.SUM and unit in i.reporting_set)
-        or (i.aggregation is Aggregation.LEAD and i.lead_units[:1] == (unit,))
-    ]
 
 
 @lru_cache(maxsize=1024)

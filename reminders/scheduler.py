@@ -11,9 +11,9 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
-from bot.bootstrap import App
+from bot.app import App
+from bot.db.outbox import recover_sending
 from reminders.dispatch import DispatchStats, Sender, dispatch
-from reminders.outbox import recover_sending
 from reminders.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)

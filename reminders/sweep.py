@@ -9,16 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.db.outbox import REMINDER, delivery_for, enqueue
 from bot.db.outbox_models import SchedulerStateRow
 from bot.domain.pace import Progress
 from bot.domain.plan import Plan
-from bot.plan_store import active_plan
-from bot.progress import assess_all, not_reported
+from bot.domain.schedule import Policy
+from bot.services.plans import active_plan
+from bot.views import recipients
+from bot.views.progress import assess_all, not_reported
 from i18n import translator_for
-from reminders import messages, recipients
+from reminders import messages
 from reminders.calendar import add_workdays
-from reminders.outbox import REMINDER, delivery_for, enqueue
-from reminders.policy import Policy, Reminder, due_between
+from reminders.policy import Reminder, due_between
 
 BOOKMARK = "reminders"
 

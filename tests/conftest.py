@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 
 PG_ENV = "PLANBOT_TEST_POSTGRES_URL"

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels.console import ConsoleChannel, render
 from bot.db.models import FigureRow
-from bot.people import create_invite, parse_duration
-from bot.plan_store import active_plan
+from bot.services.people import create_invite, parse_duration
+from bot.services.plans import active_plan
 from fakes import FakeBotApi
 
 TELEGRAM_TOKEN = "987654:SECRET-token-value"  # the bot the Telegram tests' fake Bot API serves

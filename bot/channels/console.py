@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.bootstrap import App
-from bot.people import grant, identity_for
+from bot.app import App
+from bot.messages import Button, Inbound, Reply
+from bot.services.people import grant, identity_for
 from handlers.router import Router
-from handlers.types import Inbound, Reply
 from i18n import translator_for
 
 CHANNEL = "console"
@@ -82,3 +83,20 @@ class ConsoleChannel:
         """The first lines shown by `planbot run` on the console, in the configured language."""
         t = translator_for(self.app.settings.lang)
         return t("planbot console. Type help to see what you can say, /language en for English, /quit to leave.")
+
+
+@dataclass
+class ConsoleSender:
+    """The console channel's pushes: printed (for `planbot remind`) and kept in memory (for tests)."""
+
+    out: TextIO | None = None
+    channel: str = "console"
+    delivered: list[tuple[str, str]] = field(default_factory=list)
+
+    async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
+        """Print the message for its recipient."""
+        self.delivered.append((chat_id, text))
+        if self.out is not None:
+            labels = "  ".join(f"[{n}] {b.label}" for n, b in enumerate(buttons, 1))
+            print(f"→ {chat_id}: {text}" + (f"\n  {labels}" if labels else ""), file=self.out, flush=True)
+        return str(len(self.delivered))

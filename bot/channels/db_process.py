@@ -26,14 +26,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels.telegram_limits import protect_logs
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.engine import make_engine, session_factory
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
+from bot.messages import Inbound, Outcome
 from handlers.router import Router
-from handlers.types import Inbound, Outcome
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]

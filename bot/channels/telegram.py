@@ -16,29 +16,20 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels import db_process
 from bot.channels.db_process import DbProcess, DbProcessGone
 from bot.channels.http_transport import LeanRequest
 from bot.channels.telegram_limits import FloodLimiter, PerChatProcessor, protect_logs
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
+from bot.messages import Inbound, Reply
+from handlers.commands import menu
 from handlers.router import Router
-from handlers.types import Inbound, Reply
 from i18n import N_, translator_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
-COMMANDS = [
-    ("report", N_("Report this period's figures")),
-    ("correct", N_("Correct a figure")),
-    ("lagging", N_("Targets behind their pace")),
-    ("status", N_("How one indicator is doing")),
-    ("missing", N_("Units that have not reported")),
-    ("language", N_("Switch language: 中文 / English")),
-    ("help", N_("What I can do")),
-    ("cancel", N_("Stop what you are doing")),
-]
 EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
             "to correct a saved one.")
 
@@ -204,7 +195,7 @@ class TelegramChannel:
         """The command menu in Chinese (default) and English."""
         for lang in ("zh_Hans", "en"):
             t = translator_for(lang)
-            commands = [BotCommand(name, t(text)) for name, text in COMMANDS]
+            commands = [BotCommand(name, t(text)) for name, text in menu()]
             await self.bot.set_my_commands(commands, language_code=None if lang == "zh_Hans" else "en")
 
     async def poll(self) -> None:

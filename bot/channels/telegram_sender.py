@@ -10,7 +10,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.channels.http_transport import LeanRequest, NotSent
 from bot.channels.telegram import LeanBot, base_url
-from handlers.types import Button, Reply
+from bot.messages import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
 
 

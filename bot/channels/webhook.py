@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_sender import TelegramSender, sending_bot
 from reminders.scheduler import Ticker

@@ -9,6 +9,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +32,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_timeout: bool = True)
 
 
 RELAXED = "planbot_relaxed_durability"  # execution option: this transaction's commit may skip the fsync
+
+
+def insert_or_skip(s: Session, table: Any) -> Any:
+    """An INSERT into table that does nothing on a conflict (ON CONFLICT DO NOTHING), in the session's dialect."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -11,9 +11,9 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.db.chat_models import AuditRow
 from bot.db.models import FigureRevisionRow, FigureRow
-from bot.people import create_invite
-from bot.plan_store import active_plan
-from handlers.types import Inbound
+from bot.messages import Inbound
+from bot.services.people import create_invite
+from bot.services.plans import active_plan
 from support import TestBot
 
 HTE = "High-tech enterprises (total certified)"

@@ -13,11 +13,12 @@ import pytest_asyncio
 from sqlalchemy import create_engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.db_process import DbProcess
 from bot.channels.telegram import TelegramChannel, in_memory
 from bot.config import ConfigError, Settings
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
 from fakes import FakeBotApi
 from support import Chat, figures, invite
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.console import render
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webhook import run_telegram

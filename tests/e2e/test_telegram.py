@@ -17,11 +17,12 @@ import pytest
 import pytest_asyncio
 from telegram import Update
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webhook import run_telegram
 from bot.config import Settings
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
 from fakes import FakeBotApi
 from support import TELEGRAM_TOKEN, Chat, figures, invite
 

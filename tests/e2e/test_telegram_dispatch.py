@@ -15,18 +15,19 @@ from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.request import HTTPXRequest
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.http_transport import LeanRequest, ShardedRequest
 from bot.channels.telegram import LeanBot, base_url
 from bot.channels.telegram_limits import ChatPacer, FloodLimiter
 from bot.channels.telegram_sender import TelegramSender, sending_bot
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
+from bot.db.outbox import Delivery, enqueue
 from bot.db.outbox_models import OutboxRow
-from bot.people import identity_for
+from bot.services.people import identity_for
 from fakes import FakeBotApi
 from reminders.dispatch import Transient, Uncertain, dispatch
-from reminders.outbox import Delivery, enqueue
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.domain.period import parse_period
-from bot.export import export_csv, export_xlsx
-from bot.plan_store import active_plan
-from bot.reporting import Entry, submit
+from bot.render.workbook import export_csv, export_xlsx
+from bot.services.figures import Entry, submit
+from bot.services.plans import active_plan
 from i18n import translator_for
 
 SH = ZoneInfo("Asia/Shanghai")

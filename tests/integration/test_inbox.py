@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import App
-from bot.inbox import Inbox
+from bot.app import App
+from bot.db.inbox import Inbox
 
 
 def claim(app: App, inbox: Inbox, update_id: str, *, commit: bool = True) -> bool:

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.domain.period import parse_period
-from bot.league import league, league_text
-from bot.plan_store import active_plan
-from bot.reporting import Entry, submit
+from bot.services.figures import Entry, submit
+from bot.services.plans import active_plan
+from bot.views.league import league, league_text
 from i18n import translator_for
 
 SH = ZoneInfo("Asia/Shanghai")

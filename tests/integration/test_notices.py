@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import notices
 from bot.bootstrap import bootstrap
+from bot.channels.console import ConsoleSender
 from bot.config import Settings
+from bot.db.outbox import recover_sending
 from bot.db.outbox_models import OutboxRow
-from bot.plan_store import active_plan
-from reminders.dispatch import ConsoleSender, dispatch
-from reminders.outbox import recover_sending
+from bot.services import notices
+from bot.services.plans import active_plan
+from bot.views import notices as notice_views
+from reminders.dispatch import dispatch
 from support import TestBot
 
 NOW = datetime(2018, 10, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -50,7 +52,7 @@ def test_broadcast_in_chat_delivery_signing_and_resend(bot: TestBot) -> None:
     sender = send_all(bot)
     assert len(sender.delivered) == 3 and all("三季度" in text for _, text in sender.delivered)
     with bot.app.uow() as s:
-        notice_id = notices.recent(s)[0].id
+        notice_id = notice_views.recent(s)[0].id
         rows = list(s.scalars(select(OutboxRow).where(OutboxRow.notice_id == notice_id)))
     assert {r.kind for r in rows} == {"notice"} and all(r.status == "sent" for r in rows)
     signed = bot.console.press("c0", f"0|sign|{notice_id}")
@@ -58,14 +60,14 @@ def test_broadcast_in_chat_delivery_signing_and_resend(bot: TestBot) -> None:
     assert "already signed" in bot.console.press("c0", f"0|sign|{notice_id}")[0].text  # twice is harmless
     assert "not sent to you" in bot.console.press("lee", f"0|sign|{notice_id}")[0].text
     with bot.app.uow() as s:
-        st = notices.stats(s, notice_id)
+        st = notice_views.stats(s, notice_id)
     assert (st.recipients, st.delivered, st.signed, st.failed, st.pending) == (3, 3, 1, 0, 0)
     out = bot.say("ada", "/notices")
     assert "recipients 3, delivered 3, signed 1" in out
     assert "queued again for 2 people" in bot.say("ada", "1")  # the re-send button
     assert len(send_all(bot).delivered) == 2
     with bot.app.uow() as s:
-        assert notices.stats(s, notice_id).recipients == 3
+        assert notice_views.stats(s, notice_id).recipients == 3
 
 
 def test_a_restart_in_the_middle_of_a_broadcast_loses_nothing(bot: TestBot) -> None:
@@ -78,7 +80,7 @@ def test_a_restart_in_the_middle_of_a_broadcast_loses_nothing(bot: TestBot) -> N
     sender = ConsoleSender()
 
     async def interrupted() -> None:  # the process dies after a few sends, two more were in flight
-        from reminders.outbox import claim
+        from bot.db.outbox import claim
 
         with bot.app.uow.begin() as s:
             rows = claim(s, "console", NOW, 6)
@@ -94,5 +96,5 @@ def test_a_restart_in_the_middle_of_a_broadcast_loses_nothing(bot: TestBot) -> N
     chats = [chat for chat, _ in sender.delivered]
     assert len(chats) == len(set(chats)) == 10  # nobody twice; the two uncertain ones are not re-sent blindly
     with bot.app.uow() as s:
-        st = notices.stats(s, notice_id)
+        st = notice_views.stats(s, notice_id)
     assert (st.recipients, st.delivered, st.uncertain, st.pending) == (12, 10, 2, 0)

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
+from bot.channels.console import ConsoleSender
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
+from bot.db.outbox import counts, recover_sending
 from bot.db.outbox_models import OutboxRow
-from reminders.dispatch import ConsoleSender, Transient, dispatch
-from reminders.outbox import counts, recover_sending
+from reminders.dispatch import Transient, dispatch
 from reminders.scheduler import Ticker
 from support import TestBot
 
@@ -210,8 +212,8 @@ T0 = at("2018-10-09T10:00")  # a Tuesday morning: bulk messages go out
 
 def queue_people(app: App, names: list[str]) -> dict[str, int]:
     """One person per name, each with a console chat named like them and one notice queued for them."""
-    from bot.people import identity_for
-    from reminders.outbox import BULK, Delivery, enqueue
+    from bot.db.outbox import BULK, Delivery, enqueue
+    from bot.services.people import identity_for
 
     people = {}
     with app.uow.begin() as s:
@@ -325,7 +327,8 @@ CRASHING_DISPATCHER = """
 import asyncio, os, sys
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from reminders.dispatch import ConsoleSender, dispatch
+from bot.channels.console import ConsoleSender
+from reminders.dispatch import dispatch
 from datetime import datetime
 
 class Logged(ConsoleSender):

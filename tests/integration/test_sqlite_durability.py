@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.db.engine import RELAXED, make_engine, session_factory
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
+from bot.messages import Inbound
 from handlers.router import Router
-from handlers.types import Inbound
 
 
 def level(s: Session) -> int:

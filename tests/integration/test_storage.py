@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.config import DEFAULT_PLAN
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, UnitRow
 from bot.domain.period import parse_period
 from bot.errors import UserError
-from bot.plan_store import active_plan, load_plan_file
-from bot.progress import assess_one
-from bot.reporting import Entry, history, submit
+from bot.services.figures import Entry, history, submit
+from bot.services.plans import active_plan, load_plan_file
+from bot.views.progress import assess_one
 
 NOW = datetime(2018, 10, 15, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"

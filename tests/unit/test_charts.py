@@ -18,12 +18,12 @@ from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.ft2font import FT2Font
 from matplotlib.image import imread
 
-from bot.charts import chinese_font, font_path, indicator_chart, overview_chart, progress_shares
 from bot.domain.pace import Figure, Point, Progress, Status, assess, city_series, effective_day, rank
 from bot.domain.period import parse_period
 from bot.domain.plan import Plan
-from bot.plan_loader import read_plan_file
-from bot.render import STATUS_LABELS
+from bot.render.charts import chinese_font, font_path, indicator_chart, overview_chart, progress_shares
+from bot.render.text import STATUS_LABELS
+from bot.services.plan_file import read_plan_file
 from i18n import Translator, translator_for
 
 PLAN_FILE = Path(__file__).parents[2] / "plans/panjin-2018-2020.yaml"

@@ -10,7 +10,7 @@ import yaml
 
 from bot.config import DEFAULT_PLAN
 from bot.domain.plan import Aggregation, Comparator, Kind
-from bot.plan_loader import PlanFileError, parse_plan, read_plan_file
+from bot.services.plan_file import PlanFileError, parse_plan, read_plan_file
 
 WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
 

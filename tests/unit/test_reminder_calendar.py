@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import chinese_calendar  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from reminders.calendar import ZONE, QuietHours, add_workdays, at, is_workday, workday_on_or_after
+from bot.domain.schedule import ZONE, QuietHours, at
+from reminders.calendar import add_workdays, is_workday, workday_on_or_after
 
 D = date.fromisoformat
 

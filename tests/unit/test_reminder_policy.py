@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.owed import owed
 from bot.domain.pace import Status
 from bot.domain.plan import Cadence, Plan, Schedule
-from bot.plan_loader import read_plan_file
-from reminders.calendar import ZONE, QuietHours, at
-from reminders.policy import (
-    Policy,
-    Reminder,
-    digest_day,
-    digests,
-    due_between,
-    milestone_warnings,
-    owed,
-    report_reminders,
-)
+from bot.domain.schedule import ZONE, Policy, QuietHours, at
+from bot.services.plan_file import read_plan_file
+from reminders.policy import Reminder, digest_day, digests, due_between, milestone_warnings, report_reminders
 
 PLAN = read_plan_file(Path(__file__).resolve().parents[2] / "plans" / "panjin-2018-2020.yaml")
 POLICY = Policy()

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db.models
+# bot.db.models.ExactDecimal as this migration created it (frozen: NUMERIC on PostgreSQL, text elsewhere)
+EXACT_DECIMAL = sa.String(length=40).with_variant(sa.Numeric(28, 8), 'postgresql')
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -65,7 +66,7 @@ def upgrade() -> None:
     sa.Column('period', sa.String(length=10), nullable=False),
     sa.Column('period_start', sa.Date(), nullable=False),
     sa.Column('period_end', sa.Date(), nullable=False),
-    sa.Column('value', bot.db.models.ExactDecimal(length=40), nullable=False),
+    sa.Column('value', EXACT_DECIMAL, nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('entered_by', sa.String(length=200), nullable=False),
     sa.Column('entered_at', sa.DateTime(timezone=True), nullable=False),
@@ -85,8 +86,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('figure_id', sa.Integer(), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
-    sa.Column('value', bot.db.models.ExactDecimal(length=40), nullable=False),
-    sa.Column('previous_value', bot.db.models.ExactDecimal(length=40), nullable=True),
+    sa.Column('value', EXACT_DECIMAL, nullable=False),
+    sa.Column('previous_value', EXACT_DECIMAL, nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('entered_by', sa.String(length=200), nullable=False),

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db.models
+# bot.db.models.ExactDecimal as this migration created it (frozen: NUMERIC on PostgreSQL, text elsewhere)
+EXACT_DECIMAL = sa.String(length=40).with_variant(sa.Numeric(28, 8), 'postgresql')
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -27,12 +28,12 @@ def upgrade() -> None:
     sa.Column('period_start', sa.Date(), nullable=False),
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('lead_unit_id', sa.Integer(), nullable=True),
-    sa.Column('lead_value', bot.db.models.ExactDecimal(length=40), nullable=True),
+    sa.Column('lead_value', EXACT_DECIMAL, nullable=True),
     sa.Column('lead_effective', sa.Date(), nullable=True),
-    sa.Column('part_sum', bot.db.models.ExactDecimal(length=40), nullable=False),
+    sa.Column('part_sum', EXACT_DECIMAL, nullable=False),
     sa.Column('part_count', sa.Integer(), nullable=False),
     sa.Column('part_effective', sa.Date(), nullable=True),
-    sa.Column('carried', bot.db.models.ExactDecimal(length=40), nullable=True),
+    sa.Column('carried', EXACT_DECIMAL, nullable=True),
     sa.Column('carried_effective', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['indicator_id'], ['indicators.id'], name=op.f('fk_city_series_indicator_id_indicators')),
     sa.PrimaryKeyConstraint('indicator_id', 'period', name=op.f('pk_city_series'))
@@ -48,12 +49,9 @@ def upgrade() -> None:
 
 
 def _backfill() -> None:
-    """Digest every stored plan text and build the city series of every plan from its figures."""
+    """Digest every stored plan text. (The city series of figures already stored is built by planbot when it
+    starts, with the code that keeps the series: a migration carries no application code.)"""
     import hashlib
-
-    from sqlalchemy.orm import Session
-
-    from bot.series import rebuild_all
 
     bind = op.get_bind()
     plans = sa.table('plans', sa.column('id', sa.Integer()), sa.column('source_text', sa.Text()),
@@ -61,9 +59,6 @@ def _backfill() -> None:
     for plan_id, text in bind.execute(sa.select(plans.c.id, plans.c.source_text)).all():
         digest = hashlib.sha256(text.encode('utf-8')).hexdigest()
         bind.execute(plans.update().where(plans.c.id == plan_id).values(source_sha256=digest))
-    with Session(bind=bind) as s:
-        rebuild_all(s)
-        s.flush()
 
 
 def downgrade() -> None:

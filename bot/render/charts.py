@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.domain.pace import Point, Progress, Status, pace_points, target_value
 from bot.domain.plan import Kind, Plan
-from bot.render import STATUS_LABELS, value_text
+from bot.render.text import STATUS_LABELS, value_text
 from i18n import Translator
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -39,7 +38,3 @@ def sources(s: Session, plan_row: PlanRow, indicator: str, unit: str | None = No
         rows = list(last.values())  # type: ignore[arg-type]
     return [Source(code, fig.period, tuple(fig.history)) for fig, code in rows]
 
-
-def local_time(at: datetime, tz: object) -> str:
-    """An instant as yyyy-mm-dd HH:MM in the plan's zone."""
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import IndicatorRow
 from bot.domain.period import PeriodError, parse_period
-from bot.entry import lookup_indicator, lookup_unit, read_value
 from bot.errors import UserError
-from bot.plan_store import active_plan
-from bot.reporting import Entry, save
+from bot.services.entry import lookup_indicator, lookup_unit, read_value
+from bot.services.figures import Entry, save
+from bot.services.plans import active_plan
 
 COLUMNS = {
     "unit": ("unit", "单位", "填报单位"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from bot.db.chat_models import PersonRow
 from bot.db.models import PlanRow
+from bot.db.outbox import BULK, delivery_for, enqueue
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
 from bot.domain.plan import Plan
 from bot.errors import UserError
-from bot.progress import assess_all, not_reported
-from handlers.types import Button
+from bot.messages import Button
+from bot.views import recipients
+from bot.views.progress import assess_all, not_reported
 from i18n import N_, translator_for
-from reminders import recipients
-from reminders.outbox import BULK, delivery_for, enqueue
 
 AUDIENCE_NAMES = {
     "all": N_("everyone"), "role:contact": N_("all unit contacts"), "role:leader": N_("all leaders"),
@@ -103,36 +102,6 @@ def sign(s: Session, notice_id: int, person_id: int, now: datetime) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class NoticeStats:
-    """Where a notice stands: recipients, delivered, signed, failed, pending, uncertain."""
-
-    notice: NoticeRow
-    recipients: int
-    delivered: int
-    signed: int
-    failed: int
-    pending: int
-    uncertain: int
-
-
-def stats(s: Session, notice_id: int) -> NoticeStats:
-    """Counts for one notice; each person counted once whatever was re-sent."""
-    notice = s.get(NoticeRow, notice_id)
-    if notice is None:
-        raise UserError("There is no notice number {n}.", n=notice_id)
-    best: dict[int, str] = {}
-    rank = {"sent": 0, "uncertain": 1, "sending": 2, "pending": 3, "failed": 4}
-    for person, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
-                                    .where(OutboxRow.notice_id == notice_id)):
-        if person not in best or rank.get(status, 9) < rank.get(best[person], 9):
-            best[person] = status
-    signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
-    values = list(best.values())
-    return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"),
-                       values.count("pending") + values.count("sending"), values.count("uncertain"))
-
-
 def resend_unsigned(s: Session, notice_id: int, now: datetime) -> int:
     """Queue the notice again for everyone who has not signed for it; returns how many."""
     notice = s.get(NoticeRow, notice_id)
@@ -147,8 +116,3 @@ def resend_unsigned(s: Session, notice_id: int, now: datetime) -> int:
         if person is not None:
             queued += _queue(s, notice, person, now, f"notice:{notice_id}:{person_id}:again{rounds}")
     return queued
-
-
-def recent(s: Session, limit: int = 5) -> list[NoticeRow]:
-    """The latest notices, newest first."""
-    return list(s.scalars(select(NoticeRow).order_by(NoticeRow.id.desc()).limit(limit)))

@@ -28,13 +28,11 @@ from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, U
 from bot.domain.pace import Figure, Progress, Status, city_series
 from bot.domain.period import Period, periods_between
 from bot.domain.plan import Indicator, Kind, Plan
-from bot.progress import assess_all
-from bot.provenance import local_time
-from bot.render import KIND_LABELS, STATUS_LABELS, value_text
+from bot.render.provenance import local_time, revision_line, via_name
+from bot.render.text import KIND_LABELS, STATUS_LABELS, value_text
+from bot.views.progress import assess_all
 from i18n import Translator, translator_for
 
-VIA = {"chat": "chat", "console": "console", "telegram": "Telegram", "wecom": "WeCom", "cli": "CLI",
-       "import": "import"}
 GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
 STATUS_FILLS = {
     Status.ACHIEVED: GREEN, Status.ON_TRACK: GREEN, Status.BEHIND: YELLOW, Status.LAGGING: RED,
@@ -191,25 +189,10 @@ def _names(codes: Iterable[str], t: Translator, names: _Names) -> str:
 
 # ---- provenance ---------------------------------------------------------------------------------------------
 
-def _via(via: str) -> str:
-    return VIA.get(via, via)
-
-
 def _comment_text(ind: Indicator, fig: FigureRow, t: Translator, tz: ZoneInfo) -> str:
     """Who entered a figure, when, how, and each correction with its reason."""
-    lines = []
-    for rev in fig.history:
-        when = local_time(rev.entered_at, tz)
-        if rev.previous_value is None:
-            lines.append(t("{value}, reported by {who} on {when} via {via}", value=value_text(ind, rev.value, t),
-                           who=rev.entered_by, when=when, via=_via(rev.via)))
-        else:
-            lines.append(t("corrected {old} → {new} by {who} on {when} via {via}; reason: {reason}",
-                           old=value_text(ind, rev.previous_value, t), new=value_text(ind, rev.value, t),
-                           who=rev.entered_by, when=when, via=_via(rev.via), reason=rev.reason or "—"))
-    if not lines:  # a figure without history (should not happen): say what the row itself knows
-        lines.append(t("{value}, reported by {who} on {when} via {via}", value=value_text(ind, fig.value, t),
-                       who=fig.entered_by, when=local_time(fig.entered_at, tz), via=_via(fig.via)))
+    # a figure without history (should not happen) is its own first revision: say what the row itself knows
+    lines = [revision_line(ind, rev, t, tz) for rev in _revisions(fig)]
     if fig.note:
         lines.append(t("Note: {note}", note=fig.note))
     return "\n".join(lines)
@@ -362,7 +345,7 @@ def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
             ws.cell(r, 7, rev.reason)
             ws.cell(r, 8, rev.entered_by)
             ws.cell(r, 9, local_time(rev.entered_at, data.tz))
-            ws.cell(r, 10, _via(rev.via))
+            ws.cell(r, 10, via_name(rev.via))
             ws.cell(r, 11, rev.note)
             r += 1
     ws.freeze_panes = "A2"
@@ -402,5 +385,5 @@ def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pat
             out.writerow([code, data.names.indicator(code, t.lang), fig.unit.code,
                           data.names.unit(fig.unit.code, t.lang), fig.period, _plain(fig.value),
                           t(STATUS_LABELS[status[code]]) if code in status else "", fig.entered_by,
-                          local_time(fig.entered_at, data.tz), _via(fig.via), fig.revision])
+                          local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision])
     return path

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.db.models import FigureRow, UnitRow
 from bot.domain.period import Period, quarter, year
 from bot.domain.plan import Aggregation, Indicator, Kind
-from bot.people import grant, identity_for
-from bot.plan_store import active_plan
-from bot.reporting import Entry, save
+from bot.services.figures import Entry, save
+from bot.services.people import grant, identity_for
+from bot.services.plans import active_plan
 
 DEMO_NOW = "2018-10-15T10:00:00+08:00"
 WHO = "demo (演示数据 / demo data)"

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.db.series import assess_from_series
 from bot.domain.pace import Figure, Progress, assess, rank
 from bot.domain.period import Period
 from bot.domain.plan import Plan
-from bot.series import assess_from_series
 
 
 def figures_by_indicator(s: Session, row: PlanRow, indicator: str | None = None) -> dict[str, list[Figure]]:

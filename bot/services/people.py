@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.db.chat_models import AuditRow, IdentityRow, InviteAttemptRow, InviteRow, PersonRow, RoleRow
@@ -158,9 +158,3 @@ def grant(s: Session, person: PersonRow, role: str, unit: UnitRow | None, by: st
     person.roles.append(RoleRow(role=role, unit_id=unit.id if unit else None, granted_at=now, granted_by=by))
     s.flush()
     audit(s, by, "role.grant", now, person=person.id, role=role, unit=unit.code if unit else None)
-
-
-def failures_count(s: Session, channel: str, external_id: str) -> int:
-    """How many wrong codes a sender has tried (for tests and admins)."""
-    return s.scalar(select(func.count()).select_from(InviteAttemptRow).where(
-        InviteAttemptRow.channel == channel, InviteAttemptRow.external_id == external_id)) or 0

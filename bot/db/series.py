@@ -17,17 +17,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-import yaml
 from sqlalchemy import Connection, Table, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.db.plan_ids import PlanIds, plan_ids
 from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, judge
 from bot.domain.period import Period, last_due
 from bot.domain.plan import Aggregation, Indicator, Kind, Plan
-from bot.plan_ids import PlanIds, plan_ids
-from bot.plan_loader import parse_plan
 
 ZERO = Decimal(0)
 
@@ -120,12 +118,6 @@ def _ranks_before(ind: Indicator, unit: str, other: str) -> bool:
     """Whether unit comes before other among the indicator's lead units (the first one that reports counts)."""
     order = ind.lead_units
     return other not in order or (unit in order and order.index(unit) < order.index(other))
-
-
-def rebuild_all(s: Session) -> None:
-    """Rebuild the city series of every stored plan."""
-    for plan_id, text, path in s.execute(select(PlanRow.id, PlanRow.source_text, PlanRow.source_path)).all():
-        rebuild(s, plan_id, parse_plan(yaml.safe_load(text), path))
 
 
 SERIES: Table = CitySeriesRow.__table__  # type: ignore[assignment]

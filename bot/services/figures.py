@@ -10,14 +10,14 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.db.plan_ids import plan_ids
+from bot.db.series import record
 from bot.domain.pace import effective_day
 from bot.domain.period import Period
 from bot.domain.plan import Indicator, Plan, Unit
 from bot.domain.rules import check_figure
 from bot.errors import UserError
-from bot.plan_ids import plan_ids
-from bot.plan_store import active_plan
-from bot.series import record
+from bot.services.plans import active_plan
 
 
 @dataclass(frozen=True)

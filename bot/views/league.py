@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
+from bot.domain.owed import owed
 from bot.domain.period import Period, periods_between
 from bot.domain.plan import Indicator, Plan
 from i18n import Translator
-from reminders.policy import owed
 
 HUNDRED = Decimal(100)
 RATE_PLACES = Decimal("0.1")

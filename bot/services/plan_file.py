@@ -230,7 +230,7 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
 
 def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
     """The optional reminders: section must make a valid reminder policy."""
-    from reminders.policy import Policy
+    from bot.domain.schedule import Policy
 
     try:
         Policy.from_mapping(data)

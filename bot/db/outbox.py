@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.db.chat_models import IdentityRow, PersonRow
+from bot.db.engine import insert_or_skip
 from bot.db.outbox_models import OutboxRow
-from handlers.types import Button
+from bot.messages import Button
 
 REPLY, REMINDER, BULK = 0, 5, 10  # priorities: lower goes first
 
@@ -49,8 +48,7 @@ def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datet
         "priority": priority, "status": status, "attempts": 0, "created_at": now,
         "not_before": not_before or now, "notice_id": notice_id,
     }
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = s.execute(insert(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    result = s.execute(insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
     return bool(getattr(result, "rowcount", 0))
 
 

@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.chat_models import InboxRow
+from bot.db.engine import insert_or_skip
 
 INBOX: Table = InboxRow.__table__  # type: ignore[assignment]
 # built once: a statement object caches its own cache key, so each execution skips building and keying it
@@ -33,8 +32,8 @@ class Inbox:
         if not rows:
             return
         with self.uow.begin() as s:
-            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-            s.execute(insert(InboxRow).values(rows).on_conflict_do_nothing(index_elements=["channel", "update_id"]))
+            s.execute(insert_or_skip(s, InboxRow).values(rows)
+                      .on_conflict_do_nothing(index_elements=["channel", "update_id"]))
 
     def claim(self, s: Session, update_id: str, now: datetime, raw: dict[str, Any]) -> bool:
         """In the caller's transaction, mark an update handled; False if it already was (a re-delivery).
@@ -46,12 +45,11 @@ class Inbox:
         result = s.connection().execute(CLAIM, {"c": self.channel, "u": update_id, "now": now})  # Core: no ORM cost
         if getattr(result, "rowcount", 0):
             return True
-        table = INBOX
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stored = s.execute(insert(table).values(channel=self.channel, update_id=update_id, received_at=now,
-                                                payload=json.dumps(raw, ensure_ascii=False), processed_at=now)
+        stored = s.execute(insert_or_skip(s, INBOX).values(channel=self.channel, update_id=update_id, received_at=now,
+                                                           payload=json.dumps(raw, ensure_ascii=False),
+                                                           processed_at=now)
                            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                           .returning(table.c.id)).first()  # (rowcount is -1 here on PostgreSQL)
+                           .returning(INBOX.c.id)).first()  # (rowcount is -1 here on PostgreSQL)
         return stored is not None
 
     def done(self, update_id: str, now: datetime) -> None:

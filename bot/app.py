@@ -1,0 +1,26 @@
+"""The App: everything a command, a channel or a handler needs (settings, database, clock), built by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.config import Settings
+
+
+@dataclass
+class App:
+    """Everything a command or a channel needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    uow: sessionmaker[Session]
+    clock: Clock
+    telegram_username: str | None = None  # known once the Telegram channel has asked getMe
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Presentation: text, charts, the workbook and CSV, in the reader's language."""

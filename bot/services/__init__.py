@@ -1,0 +1,1 @@
+"""Use cases that change things: plans, figures, imports, people, notices."""

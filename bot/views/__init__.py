@@ -1,0 +1,1 @@
+"""The leaders' read side: progress, reporting rates, provenance, recipients."""

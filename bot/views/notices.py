@@ -1,0 +1,46 @@
+"""Where notices stand: recipients, delivered, signed, failed, pending and uncertain, each person counted once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
+from bot.errors import UserError
+
+
+@dataclass(frozen=True)
+class NoticeStats:
+    """Where a notice stands: recipients, delivered, signed, failed, pending, uncertain."""
+
+    notice: NoticeRow
+    recipients: int
+    delivered: int
+    signed: int
+    failed: int
+    pending: int
+    uncertain: int
+
+
+def stats(s: Session, notice_id: int) -> NoticeStats:
+    """Counts for one notice; each person counted once whatever was re-sent."""
+    notice = s.get(NoticeRow, notice_id)
+    if notice is None:
+        raise UserError("There is no notice number {n}.", n=notice_id)
+    best: dict[int, str] = {}
+    rank = {"sent": 0, "uncertain": 1, "sending": 2, "pending": 3, "failed": 4}
+    for person, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
+                                    .where(OutboxRow.notice_id == notice_id)):
+        if person not in best or rank.get(status, 9) < rank.get(best[person], 9):
+            best[person] = status
+    signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
+    values = list(best.values())
+    return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"),
+                       values.count("pending") + values.count("sending"), values.count("uncertain"))
+
+
+def recent(s: Session, limit: int = 5) -> list[NoticeRow]:
+    """The latest notices, newest first."""
+    return list(s.scalars(select(NoticeRow).order_by(NoticeRow.id.desc()).limit(limit)))
