@@ -74,10 +74,10 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.app import App  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
-from bot.channels.http_transport import LeanRequest, ShardedRequest  # noqa: E402
-from bot.channels.telegram import LeanBot, base_url  # noqa: E402
-from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram_sender import TelegramSender  # noqa: E402
+from bot.channels.telegram.channel import LeanBot, base_url  # noqa: E402
+from bot.channels.telegram.limits import FloodLimiter  # noqa: E402
+from bot.channels.telegram.sender import TelegramSender  # noqa: E402
+from bot.channels.telegram.transport import LeanRequest, ShardedRequest  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402

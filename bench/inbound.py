@@ -50,10 +50,10 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandle
 
 from bot.app import App  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
-from bot.channels import db_process  # noqa: E402
-from bot.channels.http_transport import LeanRequest  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.channels.telegram_limits import FloodLimiter  # noqa: E402
+from bot.channels.shared import workers as db_process  # noqa: E402
+from bot.channels.telegram.channel import TelegramChannel  # noqa: E402
+from bot.channels.telegram.limits import FloodLimiter  # noqa: E402
+from bot.channels.telegram.transport import LeanRequest  # noqa: E402
 from bot.config import Settings, _redact_url  # noqa: E402
 from bot.db.models import FigureRow, UnitRow  # noqa: E402
 from bot.services.people import grant, identity_for  # noqa: E402
@@ -671,7 +671,7 @@ def webhook_worker(conn: Any, env: dict[str, str], port: int, concurrency: int, 
 
     import uvicorn
 
-    from bot.channels.webhook import webhook_app
+    from bot.channels.telegram.webhook import webhook_app
 
     warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

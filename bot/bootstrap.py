@@ -1,22 +1,27 @@
-"""The composition root: settings in, a migrated database, a clock and the active plan out."""
+"""The composition root, the one place that wires planbot: the app (a migrated database, a clock, the active plan),
+its channels, the senders that push the outbox and the scheduler that sweeps reminders."""
 
 from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+from datetime import datetime
 
 from sqlalchemy import select
 
 from bot.app import App
-from bot.clock import Clock
 from bot.config import Settings
-from bot.db.engine import make_engine, migrate, session_factory
+from bot.db.engine import migrate
 from bot.db.models import PlanRow
 from bot.services.plans import LoadResult, load_plan_file, rebuild_missing_series
+from reminders.dispatch import DispatchStats, dispatch
 
 
 def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
     """Connect, apply migrations and, when no plan is loaded yet, load the configured plan file."""
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    app = App(settings, engine, session_factory(engine), Clock(settings.now))
+    app = App.connect(settings)
+    migrate(app.engine)
     rebuild_missing_series(app.uow)  # derived data: built by the code that keeps it, not by a migration
     if ensure_plan:
         with app.uow() as s:
@@ -29,3 +34,57 @@ def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
 def load_default_plan(app: App) -> LoadResult:
     """Load (or refresh) the configured plan file."""
     return load_plan_file(app.uow, app.settings.plan_file, app.clock.now())
+
+
+async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
+    """Run the configured chat channels (Telegram: webhook if configured, else polling) and the reminder
+    scheduler until stop is set (or SIGINT/SIGTERM)."""
+    # a channel's libraries are imported when it starts, not by every command
+    from bot.channels.telegram.channel import TelegramChannel
+    from bot.channels.telegram.sender import TelegramSender, sending_bot
+    from bot.channels.telegram.webhook import serve_webhook
+    from reminders.scheduler import Ticker
+
+    settings = app.settings
+    channel = TelegramChannel(app)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    webhook = bool(settings.telegram_webhook_url)
+    await channel.start(webhook=webhook)
+    # bulk sends go through their own lean connections but count against the channel's flood limits
+    bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
+    ticker = None
+    if reminders:
+        await bulk.initialize()
+        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0)
+        ticker.start()
+    try:
+        if webhook:
+            await serve_webhook(channel, stop)
+        else:
+            await stop.wait()
+    finally:
+        if ticker is not None:
+            ticker.stop()
+            await bulk.shutdown()
+        await channel.stop()
+
+
+async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:
+    """Send what the outbox holds for the configured chat channels now (as at `at`), once; what was sent."""
+    total = DispatchStats()
+    token = app.settings.telegram_token
+    if token:
+        from bot.channels.shared.redaction import protect_logs
+        from bot.channels.telegram.limits import FloodLimiter
+        from bot.channels.telegram.sender import TelegramSender, sending_bot
+
+        protect_logs(token)
+        bot = sending_bot(token, app.settings.telegram_api_url,
+                          FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
+        async with bot:
+            total = await dispatch(app.uow, TelegramSender(bot), lambda: at)
+    return total

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, dispatch_chat_channels
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
@@ -64,11 +64,11 @@ def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
         _, plan = active_plan(s)
     print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
     if app.settings.telegram_token and not args.console:
-        from bot.channels.webhook import run_telegram
+        from bot.bootstrap import run_channels
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         print(t("Telegram channel starting; press Ctrl+C to stop."))
-        asyncio.run(run_telegram(app))
+        asyncio.run(run_channels(app))
         return 0
     console = ConsoleChannel(app)
     console.make_admin(args.user)
@@ -98,24 +98,10 @@ def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
     console = ConsoleSender(out=sys.stdout)
     stats = asyncio.run(dispatch(app.uow, console, lambda: at))
     sent = stats.sent
-    if app.settings.telegram_token:
-        sent += asyncio.run(_dispatch_telegram(app, at)).sent
+    sent += asyncio.run(dispatch_chat_channels(app, at)).sent  # Telegram (and later channels) when configured
     print(t("Reminders due: {n}; messages queued: {queued}; sent now: {sent}; too old (marked missed): {missed}.",
             n=result.reminders, queued=result.queued, sent=sent, missed=result.missed))
     return 0
-
-
-async def _dispatch_telegram(app: App, at: datetime) -> Any:
-    from bot.channels.telegram_limits import FloodLimiter, protect_logs
-    from bot.channels.telegram_sender import TelegramSender, sending_bot
-    from reminders.dispatch import dispatch
-
-    token = app.settings.telegram_token or ""
-    protect_logs(token)
-    bot = sending_bot(token, app.settings.telegram_api_url,
-                      FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
-    async with bot:
-        return await dispatch(app.uow, TelegramSender(bot), lambda: at)
 
 
 def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:

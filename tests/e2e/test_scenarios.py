@@ -13,10 +13,9 @@ import pytest
 import pytest_asyncio
 
 from bot.app import App
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, run_channels
 from bot.channels.console import render
-from bot.channels.telegram import TelegramChannel
-from bot.channels.webhook import run_telegram
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from fakes import FakeBotApi
 from support import Chat, TestBot, figures, invite
@@ -151,7 +150,7 @@ async def webhook_app(scenario_env: dict[str, str]) -> AsyncIterator[tuple[FakeB
                    TELEGRAM_WEBHOOK_SECRET="scenario-secret", PLANBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
         app = bootstrap(Settings.from_env(env))
         stop = asyncio.Event()
-        task = asyncio.create_task(run_telegram(app, stop, reminders=False))
+        task = asyncio.create_task(run_channels(app, stop, reminders=False))
         try:
             async with httpx.AsyncClient(timeout=1) as client:
                 for _ in range(100):

@@ -18,9 +18,8 @@ import pytest_asyncio
 from telegram import Update
 
 from bot.app import App
-from bot.bootstrap import bootstrap
-from bot.channels.telegram import TelegramChannel
-from bot.channels.webhook import run_telegram
+from bot.bootstrap import bootstrap, run_channels
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
@@ -272,7 +271,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(fake: FakeBotApi, tg_e
                TELEGRAM_WEBHOOK_SECRET="s3cret-for-tests", PLANBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
     app = bootstrap(Settings.from_env(env))
     stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(app, stop))
+    task = asyncio.create_task(run_channels(app, stop))
     try:
         for _ in range(100):
             if fake.webhook and fake.webhook.get("url"):

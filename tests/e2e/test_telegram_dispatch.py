@@ -17,10 +17,11 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.bootstrap import bootstrap
-from bot.channels.http_transport import LeanRequest, ShardedRequest
-from bot.channels.telegram import LeanBot, base_url
-from bot.channels.telegram_limits import ChatPacer, FloodLimiter
-from bot.channels.telegram_sender import TelegramSender, sending_bot
+from bot.channels.shared.pacing import ChatPacer
+from bot.channels.telegram.channel import LeanBot, base_url
+from bot.channels.telegram.limits import FloodLimiter
+from bot.channels.telegram.sender import TelegramSender, sending_bot
+from bot.channels.telegram.transport import LeanRequest, ShardedRequest
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
 from bot.db.outbox import Delivery, enqueue

@@ -17,10 +17,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 
 from bot.app import App
-from bot.channels import db_process
-from bot.channels.db_process import DbProcess, DbProcessGone
-from bot.channels.http_transport import LeanRequest
-from bot.channels.telegram_limits import FloodLimiter, PerChatProcessor, protect_logs
+from bot.channels.shared import workers
+from bot.channels.shared.redaction import protect_logs
+from bot.channels.shared.workers import DbProcess, DbProcessGone
+from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
+from bot.channels.telegram.transport import LeanRequest
 from bot.db.inbox import Inbox
 from bot.messages import Inbound, Reply
 from handlers.commands import menu
@@ -300,7 +301,7 @@ class TelegramChannel:
             raw = update.to_dict()
         if self.workers:
             worker = min(self.workers, key=lambda w: w.busy)
-            outcome = await worker.call(db_process.handle, inbound, update_id, now, raw)
+            outcome = await worker.call(workers.handle, inbound, update_id, now, raw)
         else:
             outcome = await self.db(self.router.handle, inbound,
                                     functools.partial(self.inbox.claim, update_id=update_id, now=now, raw=raw))

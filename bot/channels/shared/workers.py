@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.app import App
-from bot.channels.telegram_limits import protect_logs
+from bot.channels.shared.redaction import protect_logs
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.engine import make_engine, session_factory
 from bot.db.inbox import Inbox
 from bot.messages import Inbound, Outcome
 from handlers.router import Router
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HEADER = struct.Struct(">I")
 
 
@@ -65,7 +64,7 @@ class DbProcess:
         """Start the child and wait until it has connected to the database (raises what it raised if it cannot)."""
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
         self.proc = proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.channels.db_process", stdin=asyncio.subprocess.PIPE,
+            sys.executable, "-m", "bot.channels.shared.workers", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, env=env, limit=2**24)
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(frame(self.init))
@@ -207,8 +206,7 @@ def serve() -> None:
     if settings.telegram_token:
         protect_logs(settings.telegram_token)
     try:
-        engine = make_engine(settings.database_url)
-        app = App(settings, engine, session_factory(engine), clock, username)
+        app = App.connect(settings, clock, username)
         _child.router, _child.inbox = Router(app), Inbox(app.uow, channel)
     except Exception as e:
         _answer(out, 0, False, e)
@@ -223,7 +221,7 @@ def serve() -> None:
             _answer(out, key, True, WORKER_FUNCTIONS[name](*args))
         except Exception as e:
             _answer(out, key, False, e)
-    engine.dispose()
+    app.close()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import httpx
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
-from bot.channels.http_transport import LeanRequest, NotSent
-from bot.channels.telegram import LeanBot, base_url
+from bot.channels.telegram.channel import LeanBot, base_url
+from bot.channels.telegram.transport import LeanRequest, NotSent
 from bot.messages import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
 
