@@ -1,9 +1,10 @@
 """The conversation table: every command and button, what handles it, who may use it, its help line and menu entry.
 
 A new command is one handler function and one line here. Commands are matched by their /slash names and keywords
-(the longest keyword found in the message wins; on a tie, the earlier line); `may` names the roles allowed
-(none: anyone); `private` commands are refused in groups; `help` lines are shown to those who may use the command;
-`menu` puts it in Telegram's command menu. Typed free text at a step that expects it goes to FREE_TEXT.
+(the longest keyword found in the message wins; on a tie, the one found first in the message); `may` names the
+roles allowed (none: anyone); `private` commands are refused in groups; `help` lines are shown to those who may use
+the command; `menu` puts it in Telegram's command menu, in table order. Typed free text at a step that expects it
+goes to FREE_TEXT.
 """
 
 from __future__ import annotations
@@ -57,8 +58,6 @@ def show_help(ctx: Ctx, _: str) -> list[Reply]:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了"),
-            help=(N_("• 取消 or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
     Command("report", lambda ctx, arg: report.start(ctx, arg), ("/report",), ("填报", "报送", "上报", "report"),
             may=(CONTACT, ADMIN), private=True, menu=N_("Report this period's figures"),
             help=(N_("• 填报 or /report: report this period's figures, step by step"),
@@ -88,10 +87,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("broadcast", notices.start, ("/broadcast",), may=(ADMIN,), private=True),
     Command("notices", lambda ctx, _: notices.overview(ctx), ("/notices",), ("签收情况", "通知情况", "notices"),
             may=(ADMIN,), private=True),
-    Command("help", show_help, ("/help",), ("帮助", "help", "怎么用", "菜单", "menu"), menu=N_("What I can do")),
     Command("language", onboarding.language, ("/language", "/lang"),
             ("english", "英文", "中文", "chinese", "language", "语言"), private=True,
             help=(N_("• /language: 中文 / English"),), menu=N_("Switch language: 中文 / English")),
+    Command("help", show_help, ("/help",), ("帮助", "help", "怎么用", "菜单", "menu"), menu=N_("What I can do")),
+    Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了"),
+            help=(N_("• 取消 or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
     Command("whoami", lambda ctx, _: onboarding.whoami(ctx), ("/whoami",), ("我是谁", "whoami", "who am i")),
     Command("start", onboarding.start, ("/start",), private=True),
 )

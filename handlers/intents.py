@@ -25,8 +25,8 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
               ) -> Intent | None:
     """The request in text: a /command (with @botname stripped) or a keyword; None when neither.
 
-    slash maps "/name" to a request; keywords lists (request, words): the longest word found wins, and on a tie
-    the request listed first."""
+    slash maps "/name" to a request; keywords lists (request, words): the longest word found wins; on a tie, the
+    one that comes first in the message ("取消填报" cancels), then the request listed first."""
     s = normalize(text)
     if s.startswith("/"):
         head, _, rest = s.partition(" ")
@@ -35,12 +35,14 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
     if s in ("?", "？"):
         return Intent("help", "")
     low = s.lower()
-    best: tuple[int, str, tuple[str, ...]] | None = None
+    best: tuple[int, int, str, tuple[str, ...]] | None = None
     for name, words in keywords:
-        longest = max((len(w) for w in words if _has(low, w)), default=0)
-        if longest and (best is None or longest > best[0]):
-            best = (longest, name, words)
-    return Intent(best[1], _strip(s, best[2])) if best else None
+        found = [(-len(w), low.find(w)) for w in words if _has(low, w)]
+        if found:
+            size, at = min(found)
+            if best is None or (size, at) < best[:2]:
+                best = (size, at, name, words)
+    return Intent(best[2], _strip(s, best[3])) if best else None
 
 
 def _has(low: str, word: str) -> bool:
