@@ -38,9 +38,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """The one line on the PostgreSQL tests left out, and how to run them."""
-    if config.stash.get(_LEFT_OUT, 0):
+    n = config.stash.get(_LEFT_OUT, 0)
+    if n:
         terminalreporter.write_line(
-            f"{config.stash[_LEFT_OUT]} PostgreSQL tests not run; to run them: "
+            f"{n} PostgreSQL test{'s' if n > 1 else ''} not run; to run them: "
             f"{PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test", yellow=True)
 
 
