@@ -4,7 +4,7 @@
 The fake Bot API (tests/fakes/bot_api.py, in a process of its own) enforces a global ceiling of C messages a
 second (fake.max_per_second = C: a sliding 1-second window, 429 with retry_after beyond it). planbot is configured
 the way an operator would configure it for that ceiling: TELEGRAM_MAX_RATE = R = RATE_FRACTION x C, read back
-through Settings.from_env and handed to FloodLimiter(overall_per_second=R), as bot/cli.py and
+through Settings.from_env and handed to FloodLimiter(overall_per_second=R), as bot/cli/reminders.py and
 bot/channels/telegram.py do.
 
 Per ceiling, in a fresh database each time (not timed): the Panjin plan (the default plan file), N persons with a

@@ -15,6 +15,34 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 
 PG_ENV = "PLANBOT_TEST_POSTGRES_URL"
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test runs on PostgreSQL: the postgres case of db_url, postgres_url, or the marker."""
+    callspec = getattr(item, "callspec", None)
+    return ((callspec is not None and callspec.params.get("db_url") == "postgres")
+            or "postgres_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres") is not None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PLANBOT_TEST_POSTGRES_URL, leave the PostgreSQL tests out (one summary line says so, not a skip each)."""
+    if os.environ.get(PG_ENV) or os.environ.get("PLANBOT_REQUIRE_POSTGRES"):
+        return
+    left_out = [item for item in items if _needs_postgres(item)]
+    if left_out:
+        items[:] = [item for item in items if not _needs_postgres(item)]
+        config.hook.pytest_deselected(items=left_out)
+    config.stash[_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The one line on the PostgreSQL tests left out, and how to run them."""
+    n = config.stash.get(_LEFT_OUT, 0)
+    if n:
+        terminalreporter.write_line(
+            f"{n} PostgreSQL test{'s' if n > 1 else ''} not run; to run them: "
+            f"{PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test python3 dev.py test", yellow=True)
 
 
 def _postgres_url() -> str | None:

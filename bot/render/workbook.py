@@ -235,7 +235,7 @@ SUMMARY_HEADER_ROW = 4
 
 
 def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator) -> None:
-    ws["A1"] = plan.title.get(t.lang)
+    ws["A1"] = plan.title.get(t.lang) + (t(" (demo data)") if any(f.via == "demo" for f in data.figures) else "")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = t("As of {date}", date=t.date(as_of))
     if plan.document is not None:

@@ -72,7 +72,7 @@ def seed(app: App) -> bool:
                     if ind.kind is Kind.FLOW and value < 0:
                         value = Decimal(0)
                     entry = Entry(plan.unit(unit), ind, period, value, NOTE)
-                    save(s, row, plan, entry, WHO, "import", _entered(period, rng))
+                    save(s, row, plan, entry, WHO, "demo", _entered(period, rng))  # via "demo": the export says so
         unit_rows = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == row.id))}
         for code in ("shuangtaizi", "xinglongtai", "dawa", "panshan", "liaodongwan", "liaohekou", "sci_tech_bureau"):
             ident = identity_for(s, "console", f"demo-{code}", f"demo-{code}", f"演示联络员 {plan.unit(code).name.zh}",

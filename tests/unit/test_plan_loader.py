@@ -104,3 +104,11 @@ def test_broken_yaml_says_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n", encoding="utf-8")
     with pytest.raises(PlanFileError, match="must be a mapping"):
         read_plan_file(tmp_path / "list.yaml")
+
+
+def test_plan_files_cite_the_plan_not_files_outside_the_repository() -> None:
+    for path in DEFAULT_PLAN.parent.glob("*.yaml"):
+        comments = [line for line in path.read_text(encoding="utf-8").splitlines() if line.lstrip().startswith("#")]
+        cited = [line for line in comments if "seed/" in line or "PLAN-NOTES" in line or ".md" in line]
+        assert cited == [], f"{path.name} cites files that are not in the repository: {cited}"
+    assert "盘政办发〔2018〕21号" in DEFAULT_PLAN.read_text(encoding="utf-8").splitlines()[1]

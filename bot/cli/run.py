@@ -1,0 +1,39 @@
+"""`planbot run` (the bot, or an interactive console) and `planbot chat` (a scripted console conversation)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.app import App
+from bot.channels.console import ConsoleChannel
+from bot.services.plans import active_plan
+from i18n import Translator
+
+
+def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Start the bot: with no chat account configured, an interactive console as an admin and leader."""
+    for key, value in app.settings.describe().items():
+        print(f"{key}: {value}")
+    with app.uow() as s:
+        _, plan = active_plan(s)
+    print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
+    if app.settings.telegram_token and not args.console:
+        from bot.bootstrap import run_channels
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        print(t("Telegram channel starting; press Ctrl+C to stop."))
+        asyncio.run(run_channels(app))
+        return 0
+    console = ConsoleChannel(app)
+    console.make_admin(args.user)
+    console.interactive(args.user, sys.stdout)
+    return 0
+
+
+def cmd_chat(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Read messages from stdin line by line as one user, print the replies; state persists between runs."""
+    ConsoleChannel(app).converse(args.user, sys.stdin, sys.stdout)
+    return 0
