@@ -92,6 +92,25 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def long_keep_alive() -> None:
+    """Keep idle connections open on the fake's server for 120 s, as Telegram's does, instead of uvicorn's 5 s: an
+    HTTP client that reuses a connection just as the server drops it gets a ReadError. (A harness setting only.)"""
+    import uvicorn
+
+    if getattr(uvicorn.Config, "_bench_keep_alive", False):
+        return
+    base = uvicorn.Config
+
+    class Config(base):  # type: ignore[misc, valid-type]
+        _bench_keep_alive = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("timeout_keep_alive", 120)
+            super().__init__(*args, **kwargs)
+
+    uvicorn.Config = Config  # type: ignore[misc]
+
+
 def install_sniffio_stub() -> None:
     """DIAGNOSTIC. httpcore runs `import sniffio` on every lock or event it creates; without sniffio installed each
     attempt scans sys.path again. A stand-in module has the effect installing it would have. Not a planbot change."""

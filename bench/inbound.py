@@ -44,6 +44,7 @@ from common import (
     database,
     install_sniffio_stub,
     load_average,
+    long_keep_alive,
     percentile,
     quiet,
     unit_code,
@@ -231,25 +232,6 @@ def drive(fake: FakeBotApi, chats: list[int], mode: str, committed: Callable[[],
                 raise BenchError(f"timed out: {count}/{n} figures committed")
             time.sleep(0.005)
     return time.perf_counter() - t0, latencies
-
-
-def long_keep_alive() -> None:
-    """Keep idle connections open on the fake's server for 120 s, as Telegram's does, instead of uvicorn's 5 s: an
-    HTTP client that reuses a connection just as the server drops it gets a ReadError. (A harness setting only.)"""
-    import uvicorn
-
-    if getattr(uvicorn.Config, "_bench_keep_alive", False):
-        return
-    base = uvicorn.Config
-
-    class Config(base):  # type: ignore[misc, valid-type]
-        _bench_keep_alive = True
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("timeout_keep_alive", 120)
-            super().__init__(*args, **kwargs)
-
-    uvicorn.Config = Config  # type: ignore[misc]
 
 
 def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str | None, timeout: float) -> None:
