@@ -12,7 +12,7 @@ telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
 batch and concurrency) with the TelegramSender over a LeanBot (an ExtBot) with the FloodLimiter and the sender's
-LeanRequest (bot/channels/http_transport.py: HTTP/1.1 over asyncio streams, 16 kept-alive connections;
+AiohttpRequest (bot/channels/telegram/transport.py: aiohttp, 16 kept-alive connections;
 --transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
 HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
 (claims are atomic: SKIP LOCKED on PostgreSQL, one UPDATE ... RETURNING on SQLite), each paced at R / P, started
@@ -55,36 +55,31 @@ import tempfile
 import threading
 import time
 import tracemalloc
-import uuid
-import warnings
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from common import BenchError, Timings, database, install_sniffio_stub, load_average, quiet
+from sqlalchemy import insert, select
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from telegram.ext import ExtBot  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
-
-from bot.app import App  # noqa: E402
-from bot.bootstrap import bootstrap  # noqa: E402
-from bot.channels.telegram.channel import LeanBot, base_url  # noqa: E402
-from bot.channels.telegram.limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram.sender import TelegramSender  # noqa: E402
-from bot.channels.telegram.transport import LeanRequest, ShardedRequest  # noqa: E402
-from bot.config import Settings, _redact_url  # noqa: E402
-from bot.db.chat_models import IdentityRow, PersonRow, RoleRow  # noqa: E402
-from bot.db.models import UnitRow  # noqa: E402
-from bot.db.outbox import counts  # noqa: E402
-from bot.services.notices import broadcast  # noqa: E402
-from bot.services.plans import active_plan  # noqa: E402
-from reminders.dispatch import dispatch  # noqa: E402
+from bot.app import App
+from bot.bootstrap import bootstrap
+from bot.channels.telegram.channel import LeanBot, base_url
+from bot.channels.telegram.limits import FloodLimiter
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.transport import AiohttpRequest, ShardedRequest
+from bot.config import Settings, _redact_url
+from bot.db.chat_models import IdentityRow, PersonRow, RoleRow
+from bot.db.models import UnitRow
+from bot.db.outbox import counts
+from bot.services.notices import broadcast
+from bot.services.plans import active_plan
+from reminders.dispatch import dispatch
 
 TOKEN = "535353:BENCH-broadcast-token"
 NOW = "2018-10-09T10:00:00+08:00"  # a Tuesday morning: outside quiet hours, so bulk notices go out
@@ -97,42 +92,13 @@ TARGET_MEMORY_MB = 10.0     # peak growth(N) - peak growth(100) <= 10 MB
 SMALL = 100                 # the memory comparison run
 DEFAULT_BATCH, DEFAULT_CONCURRENCY = 100, 50  # dispatch()'s defaults, which the scheduler and the CLI use
 
-warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
-
-
-class BenchError(Exception):
-    """The benchmark could not complete (timeout, wrong delivery, setup problem)."""
-
-
-# --- databases ------------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def database(url: str | None, tmp: Path, tag: str) -> Iterator[str]:
-    """A fresh database: a new SQLite file in tmp, or an own PostgreSQL schema (created here, dropped after)."""
-    if not url:
-        yield f"sqlite:///{tmp / f'planbot-{tag}.db'}"
-        return
-    if not url.startswith("postgresql"):
-        raise BenchError("--database must be a postgresql URL (SQLite is the default)")
-    schema = f"bench_bc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as e:
-        admin.dispose()
-        raise BenchError(f"PostgreSQL at {_redact_url(url)} is not reachable: {e}") from None
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+quiet()
 
 
 # --- the fake Bot API, in a process of its own -----------------------------------------------------------------------
 def fake_side(conn: Any) -> None:
     """Serve the fake Bot API; answer the bench's requests over the pipe until "stop"."""
-    warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
+    quiet()
     from starlette.requests import ClientDisconnect
 
     from fakes import FakeBotApi
@@ -307,63 +273,26 @@ class SqliteMemory:
         return None if self.lib is None else int(self.lib.sqlite3_memory_highwater(0)) - self.start
 
 
-class Breakdown:
+class Breakdown(Timings):
     """DIAGNOSTIC: where the dispatcher's time goes, gathered by wrapping its steps in this process (no file is
     changed): claims and per-row outcome records (waiting for a worker thread vs running, CPU), the flood
     limiter's wait vs the HTTP call, and when each request started."""
 
     def __init__(self) -> None:
-        self.stats: dict[str, list[tuple[float, ...]]] = defaultdict(list)
-        self.lock = threading.Lock()
+        super().__init__()
         self.send_times: list[float] = []
         self._undo: list[Callable[[], None]] = []
-
-    def add(self, key: str, *values: float) -> None:
-        with self.lock:
-            self.stats[key].append(values)
 
     def install(self, limiter: FloodLimiter) -> None:
         original_to_thread = asyncio.to_thread
         bd = self
 
         async def to_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            submitted = time.perf_counter()
-            name = getattr(fn, "__name__", repr(fn))
-
-            def timed() -> Any:
-                start, cpu = time.perf_counter(), time.thread_time()
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    bd.add(name, start - submitted, time.perf_counter() - start, time.thread_time() - cpu)
-
-            return await original_to_thread(timed)
+            return await original_to_thread(bd.queued(fn, getattr(fn, "__name__", repr(fn))), *args, **kwargs)
 
         asyncio.to_thread = to_thread  # type: ignore[assignment]  # reminders.dispatch calls asyncio.to_thread
         self._undo.append(lambda: setattr(asyncio, "to_thread", original_to_thread))
-        original_process = limiter.process_request
-
-        async def process_request(callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
-                                  rate_limit_args: Any) -> Any:
-            start = time.perf_counter()
-            http = 0.0
-
-            async def timed_callback(*a: Any, **kw: Any) -> Any:
-                nonlocal http
-                t = time.perf_counter()
-                bd.send_times.append(t)
-                try:
-                    return await callback(*a, **kw)
-                finally:
-                    http += time.perf_counter() - t
-
-            try:
-                return await original_process(timed_callback, args, kwargs, endpoint, data, rate_limit_args)
-            finally:
-                bd.add(f"api {endpoint}", time.perf_counter() - start - http, http)
-
-        limiter.process_request = process_request  # type: ignore[method-assign]
-        self._undo.append(lambda: delattr(limiter, "process_request"))
+        self._undo.append(self.watch_limiter(limiter, self.send_times))
 
     def uninstall(self) -> None:
         for undo in reversed(self._undo):
@@ -371,10 +300,7 @@ class Breakdown:
 
     def report(self, seconds: float) -> list[str]:
         out = ["breakdown (ms; 'wait' = queued for a worker thread, or in the flood limiter):"]
-        for key, rows in sorted(self.stats.items()):
-            cols = list(zip(*rows, strict=True))
-            mean = [1000 * statistics.fmean(c) for c in cols]
-            p95 = [1000 * sorted(c)[int(0.95 * (len(c) - 1))] for c in cols]
+        for key, rows, cols, mean, p95 in self.columns():
             if len(cols) == 3:
                 out.append(f"  {key:<16} n={len(rows):6d}  wait {mean[0]:7.2f} (p95 {p95[0]:7.2f})  "
                            f"run {mean[1]:6.2f} (p95 {p95[1]:6.2f})  cpu {mean[2]:5.2f}; all runs together "
@@ -401,22 +327,6 @@ class Breakdown:
                        f"p99 {1000 * gaps[int(0.99 * (len(gaps) - 1))]:.1f} ms, max {1000 * gaps[-1]:.1f} ms; "
                        f"{len(big)} gaps > 50 ms totalling {sum(big):.2f} s")
         return out
-
-
-def install_sniffio_stub() -> None:
-    """DIAGNOSTIC: what installing sniffio would change. httpcore 1.0.9 does `import sniffio` inside
-    current_async_library() on every lock/semaphore/event setup; without sniffio installed (anyio >= 4.11 no longer
-    pulls it in) each call is a failed import that searches sys.path. This stands in for the real package."""
-    import types
-
-    stub = types.ModuleType("sniffio")
-
-    def current_async_library() -> str:
-        asyncio.get_running_loop()  # RuntimeError outside a loop, like sniffio's AsyncLibraryNotFoundError
-        return "asyncio"
-
-    stub.current_async_library = current_async_library  # type: ignore[attr-defined]
-    sys.modules["sniffio"] = stub
 
 
 @dataclass
@@ -456,14 +366,14 @@ class Result:
 
 
 def make_request(options: dict[str, Any]) -> Any:
-    """The sender's HTTP transport: planbot's LeanRequest (what sending_bot() uses), the httpx-based ShardedRequest
+    """The sender's HTTP transport: planbot's AiohttpRequest (what sending_bot() uses), the httpx-based ShardedRequest
     (shards x connections), or with --pool one plain HTTPXRequest(connection_pool_size=pool) as before (httpx keeps
     at most 20 idle connections of it alive)."""
     if options["pool"]:
         return HTTPXRequest(connection_pool_size=options["pool"])
     if options["transport"] == "sharded":
         return ShardedRequest(options["shards"], options["connections"])
-    return LeanRequest(options["shards"] * options["connections"])
+    return AiohttpRequest(options["shards"] * options["connections"])
 
 
 async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float) -> None:
@@ -475,7 +385,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
         rate = app.settings.telegram_max_rate / options["processes"]  # the processes share the ceiling
         result.rate_setting = rate
         limiter = FloodLimiter(overall_per_second=rate, server_window=options.get("server_window", True))
-        request = make_request(options)  # a LeanRequest: the limiter takes the pace slot at the wire (connection())
+        request = make_request(options)  # an AiohttpRequest: the limiter takes the pace slot at the wire (connection())
         bot = LeanBot(TOKEN, base_url=base_url(app.settings.telegram_api_url), rate_limiter=limiter, request=request)
         async with bot:  # getMe: not timed
             ready = options.get("ready")
@@ -493,7 +403,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
             if options["tracemalloc"]:
                 tracemalloc.start()
             traced_start = tracemalloc.get_traced_memory()[0] if options["tracemalloc"] else 0
-            result.load = (os.getloadavg()[0], 0.0)
+            result.load = (load_average(), 0.0)
             sqlite_memory = SqliteMemory()
             sqlite_memory.reset()
             try:
@@ -523,7 +433,7 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
                     tracemalloc.stop()
                 if breakdown is not None:
                     breakdown.uninstall()
-            result.load = (result.load[0], os.getloadavg()[0])
+            result.load = (result.load[0], load_average())
             result.rss_start, result.rss_growth = rss.start, rss.growth
             if app.engine.dialect.name == "sqlite":
                 result.sqlite_peak = sqlite_memory.peak_growth()
@@ -574,8 +484,7 @@ def dispatcher_side(conn: Any, options: dict[str, Any], fields: dict[str, Any], 
         os._exit(3)
 
     threading.Thread(target=watch_parent, name="bench-watch-parent", daemon=True).start()
-    warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet()
     if options["diag_sniffio"]:
         install_sniffio_stub()
 
@@ -666,7 +575,7 @@ def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Resu
     result = Result(ceiling, n)
     limit_s = n / ceiling * 2 + 60
     now = datetime.fromisoformat(NOW)  # rows are due at NOW; the dispatcher's simulated clock starts there
-    with database(args.database, tmp, f"{ceiling:g}-{n}") as url:
+    with database(args.database, tmp, f"bc{ceiling:g}_{n}") as url:
         fake = FakeProcess(args.fake_in_process)
         app: App | None = None
         try:
@@ -760,13 +669,13 @@ def describe(r: Result) -> list[str]:
 
 def main_runs(args: argparse.Namespace) -> int:
     print(f"bench/broadcast.py: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}, "
-          f"started {datetime.now().isoformat(timespec='seconds')}, load average {os.getloadavg()[0]:.2f}")
+          f"started {datetime.now().isoformat(timespec='seconds')}, load average {load_average():.2f}")
     print(f"planbot: TELEGRAM_MAX_RATE = {RATE_FRACTION} x ceiling -> FloodLimiter(overall_per_second="
           f"TELEGRAM_MAX_RATE) (other arguments default); dispatch(batch={args.batch}, concurrency="
           f"{args.concurrency}); " + (f"HTTPXRequest(connection_pool_size={args.pool})" if args.pool else
                                       f"ShardedRequest(shards={args.shards}, connections={args.connections})"
                                       if args.transport == "sharded" else
-                                      f"LeanRequest(connections={args.shards * args.connections})")
+                                      f"AiohttpRequest(connections={args.shards * args.connections})")
           + (f"; {args.processes} dispatcher processes, each FloodLimiter at TELEGRAM_MAX_RATE / {args.processes}"
              if args.processes > 1 else ""))
     print("processes: setup and checks here; each timed dispatch in a fresh process; the fake Bot API in "
@@ -871,11 +780,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help=f"dispatch(batch=...) ({DEFAULT_BATCH}: planbot's default)")
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                    help=f"dispatch(concurrency=...) ({DEFAULT_CONCURRENCY}: planbot's default)")
-    p.add_argument("--transport", choices=["lean", "sharded"], default="lean",
-                   help="the sender's HTTP transport: LeanRequest (planbot's sending_bot) or the httpx-based\n"
-                        "ShardedRequest (lean)")
+    p.add_argument("--transport", choices=["aiohttp", "sharded"], default="aiohttp",
+                   help="the sender's HTTP transport: AiohttpRequest (planbot's sending_bot) or the httpx-based\n"
+                        "ShardedRequest (aiohttp)")
     p.add_argument("--shards", type=int, default=4,
-                   help="ShardedRequest(shards=...) (4); LeanRequest gets shards x connections connections")
+                   help="ShardedRequest(shards=...) (4); AiohttpRequest gets shards x connections connections")
     p.add_argument("--connections", type=int, default=4,
                    help="ShardedRequest(connections=...): connections per shard (4)")
     p.add_argument("--processes", type=int, default=1,
@@ -917,7 +826,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (fake, PostgreSQL schema) when killed
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet()
     try:
         return main_runs(args)
     except BenchError as e:

@@ -25,40 +25,45 @@ import logging
 import multiprocessing
 import multiprocessing.process
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
-import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+import httpx
+from common import (
+    BenchError,
+    Timings,
+    cpu_seconds,
+    database,
+    install_sniffio_stub,
+    load_average,
+    long_keep_alive,
+    percentile,
+    quiet,
+    unit_code,
+)
+from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
-import httpx  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
-
-from bot.app import App  # noqa: E402
-from bot.bootstrap import bootstrap  # noqa: E402
-from bot.channels.shared import workers as db_process  # noqa: E402
-from bot.channels.telegram.channel import TelegramChannel  # noqa: E402
-from bot.channels.telegram.limits import FloodLimiter  # noqa: E402
-from bot.channels.telegram.transport import LeanRequest  # noqa: E402
-from bot.config import Settings, _redact_url  # noqa: E402
-from bot.db.models import FigureRow, UnitRow  # noqa: E402
-from bot.services.people import grant, identity_for  # noqa: E402
-from bot.services.plans import active_plan  # noqa: E402
-from fakes import FakeBotApi  # noqa: E402
+from bot.app import App
+from bot.bootstrap import bootstrap
+from bot.channels.shared import workers as db_process
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.limits import FloodLimiter
+from bot.channels.telegram.transport import AiohttpRequest
+from bot.config import Settings, _redact_url
+from bot.db.models import FigureRow, UnitRow
+from bot.services.people import grant, identity_for
+from bot.services.plans import active_plan
+from fakes import FakeBotApi
 
 TOKEN = "424242:BENCH-token-value"
 NOW = "2018-10-15T10:00:00+08:00"  # the reporting period is 2018Q3
@@ -69,18 +74,10 @@ MAX_RATE = "100000"
 TARGET_RATE, TARGET_RATIO = 500.0, 0.5
 STALL = 60.0  # seconds without any reply: the run has lost an update and is given up
 
-warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
-
-
-class BenchError(Exception):
-    """The benchmark could not complete (timeout, wrong reply, setup problem)."""
+quiet()
 
 
 # --- the plan and the people ----------------------------------------------------------------------------------------
-def unit_code(i: int) -> str:
-    return f"u{i:04d}"
-
-
 def write_plan(path: Path, n_units: int) -> None:
     """A plan like tests/data/worked-example.yaml with n_units reporting units in one group, one stock indicator."""
     lines = [
@@ -133,32 +130,6 @@ def figure_count(app: App) -> int:
         return int(s.scalar(select(func.count()).select_from(FigureRow)) or 0)
 
 
-# --- databases ------------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def database(url: str | None, tmp: Path) -> Iterator[str]:
-    """The URL to benchmark on: a fresh SQLite file, or an own PostgreSQL schema (created here, dropped after)."""
-    if not url:
-        yield f"sqlite:///{tmp / 'planbot.db'}"
-        return
-    if not url.startswith("postgresql"):
-        yield url
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    try:
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as e:
-        admin.dispose()
-        raise BenchError(f"PostgreSQL at {_redact_url(url)} is not reachable: {e}") from None
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 # --- the fake side: the fake Bot API and the driver that plays the N chats --------------------------------------------
 @dataclass
 class Run:
@@ -185,8 +156,7 @@ class Run:
         return self.updates / self.seconds if self.seconds else 0.0
 
     def pct(self, q: float) -> float:
-        xs = sorted(self.latencies)
-        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+        return percentile(self.latencies, q)
 
 
 def confirm_data(entry: dict[str, Any]) -> str:
@@ -264,28 +234,9 @@ def drive(fake: FakeBotApi, chats: list[int], mode: str, committed: Callable[[],
     return time.perf_counter() - t0, latencies
 
 
-def long_keep_alive() -> None:
-    """Keep idle connections open on the fake's server for 120 s, as Telegram's does, instead of uvicorn's 5 s: an
-    HTTP client that reuses a connection just as the server drops it gets a ReadError. (A harness setting only.)"""
-    import uvicorn
-
-    if getattr(uvicorn.Config, "_bench_keep_alive", False):
-        return
-    base = uvicorn.Config
-
-    class Config(base):  # type: ignore[misc, valid-type]
-        _bench_keep_alive = True
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("timeout_keep_alive", 120)
-            super().__init__(*args, **kwargs)
-
-    uvicorn.Config = Config  # type: ignore[misc]
-
-
 def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str | None, timeout: float) -> None:
     """The fake Bot API plus the driver, in a process (or thread) of their own; talks to the bench over a pipe."""
-    warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
+    quiet()
     long_keep_alive()
     fake = FakeBotApi(TOKEN, delay=delay).start()
     engine = None
@@ -325,7 +276,7 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
                     return int(c.execute(select(func.count()).select_from(FigureRow)).scalar() or 0)
 
         before = len(fake.calls)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = cpu_seconds()
         try:
             seconds, latencies = drive(fake, chats, mode, committed, time.monotonic() + timeout,
                                        post if webhook else None)
@@ -334,8 +285,7 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
         except Exception as e:  # reported to the bench
             conn.send(("error", f"{type(e).__name__}: {e}"))
         else:
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
+            cpu = cpu_seconds() - cpu0
             conn.send(("ok", seconds, latencies, len(fake.sent()), count_calls(fake.calls[before:]), cpu))
         conn.recv()  # "stop": the bot has shut down (it may still call the fake until then)
     except (EOFError, BrokenPipeError):
@@ -349,12 +299,11 @@ def fake_side(conn: Any, delay: float, chats: list[int], mode: str, db_url: str 
 
 async def timed(side: FakeSide) -> tuple[float, list[float], int, dict[str, int], float]:
     """The timed phase, plus the CPU this process used meanwhile (only the bot's when the fake runs elsewhere)."""
-    side.load = os.getloadavg()[0], 0.0
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    side.load = load_average(), 0.0
+    cpu0 = cpu_seconds()
     seconds, latencies, replies, calls = await side.run()
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    side.load = side.load[0], os.getloadavg()[0]
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = cpu_seconds() - cpu0
+    side.load = side.load[0], load_average()
     return seconds, latencies, replies, calls, 0.0 if side.in_process else cpu
 
 
@@ -406,19 +355,14 @@ class FakeSide:
 
 
 # --- optional breakdown of where planbot's time goes (instrumentation inside this process only) ---------------------
-class Breakdown:
+class Breakdown(Timings):
     """Wall and CPU time of planbot's steps, gathered by wrapping them in this process (no file is changed)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.stats: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+        super().__init__()
         self.inflight = 0
         self.max_inflight = 0
         self.samples: list[int] = []
-
-    def add(self, key: str, *values: float) -> None:
-        with self.lock:
-            self.stats[key].append(values)
 
     def install(self, channel: TelegramChannel) -> Callable[[], None]:
         """Wrap the channel's database calls (queue wait vs run, wall vs CPU), the per-chat limiter, and updates."""
@@ -426,44 +370,13 @@ class Breakdown:
         bd = self
 
         async def db(fn: Callable[..., Any], /, *args: Any) -> Any:
-            submitted = time.perf_counter()
-            name = getattr(fn, "__qualname__", repr(fn))
-
-            def timed(*a: Any) -> Any:
-                start, cpu = time.perf_counter(), time.thread_time()
-                try:
-                    return fn(*a)
-                finally:
-                    bd.add(name, start - submitted, time.perf_counter() - start, time.thread_time() - cpu)
-
-            return await original_db(timed, *args)
+            return await original_db(bd.queued(fn, getattr(fn, "__qualname__", repr(fn))), *args)
 
         channel.db = db  # type: ignore[method-assign]
 
         limiter = channel.application.bot.rate_limiter
         assert isinstance(limiter, FloodLimiter)
-        original_process = limiter.process_request
-
-        async def process_request(callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
-                                  rate_limit_args: Any) -> Any:
-            start = time.perf_counter()
-            http = 0.0
-
-            async def timed_callback(*a: Any, **kw: Any) -> Any:
-                nonlocal http
-                t = time.perf_counter()
-                try:
-                    return await callback(*a, **kw)
-                finally:
-                    http += time.perf_counter() - t
-
-            try:
-                return await original_process(timed_callback, args, kwargs, endpoint, data, rate_limit_args)
-            finally:
-                total = time.perf_counter() - start
-                bd.add(f"api {endpoint}", total - http, http)
-
-        limiter.process_request = process_request  # type: ignore[method-assign]
+        undo_limiter = self.watch_limiter(limiter)
 
         handler = channel.application.handlers[0][0]
         original_callback = handler.callback
@@ -482,6 +395,7 @@ class Breakdown:
 
         def uninstall() -> None:
             channel.db = original_db  # type: ignore[method-assign]
+            undo_limiter()
 
         return uninstall
 
@@ -492,10 +406,7 @@ class Breakdown:
 
     def report(self, seconds: float, cpu: float = 0.0, updates: int = 1) -> list[str]:
         out = ["  breakdown (ms; 'wait' = queued for a worker thread or the rate limiter):"]
-        for key, rows in sorted(self.stats.items()):
-            cols = list(zip(*rows, strict=True))
-            mean = [1000 * statistics.fmean(c) for c in cols]
-            p95 = [1000 * sorted(c)[int(0.95 * (len(c) - 1))] for c in cols]
+        for key, rows, cols, mean, p95 in self.columns():
             if len(cols) == 3:
                 busy = sum(cols[1]) / seconds
                 out.append(f"    {key:<34} n={len(rows):5d}  wait {mean[0]:7.1f} (p95 {p95[0]:7.1f})  "
@@ -581,22 +492,6 @@ def install_httpcore_fix() -> None:
     AsyncConnectionPool._assign_requests_to_connections = assign  # type: ignore[method-assign]
 
 
-def install_sniffio_stub() -> None:
-    """DIAGNOSTIC. httpcore 1.0.9 runs `import sniffio` on every lock/event it creates (several per request); sniffio
-    is not installed here (anyio 4.16 no longer needs it), so each attempt scans sys.path again. A stub module in
-    sys.modules has the effect `pip install sniffio` would have. Not a change to planbot."""
-    if "sniffio" in sys.modules:
-        return
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        import types
-
-        stub = types.ModuleType("sniffio")
-        stub.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules["sniffio"] = stub
-
-
 # --- planbot --------------------------------------------------------------------------------------------------------
 async def run_planbot(args: argparse.Namespace, url: str, tmp: Path, chats: list[int]) -> Run:
     plan = tmp / "bench-plan.yaml"
@@ -673,8 +568,7 @@ def webhook_worker(conn: Any, env: dict[str, str], port: int, concurrency: int, 
 
     from bot.channels.telegram.webhook import webhook_app
 
-    warnings.filterwarnings("ignore", message=".*`retry_after` will be of type")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet()
 
     async def serve() -> None:
         app = bootstrap(Settings.from_env(env), ensure_plan=False)
@@ -693,10 +587,9 @@ def webhook_worker(conn: Any, env: dict[str, str], port: int, concurrency: int, 
                 await asyncio.sleep(0.02)
             conn.send("ready")
             assert await loop.run_in_executor(None, conn.recv) == "go"
-            before = resource.getrusage(resource.RUSAGE_SELF)
+            cpu0 = cpu_seconds()
             assert await loop.run_in_executor(None, conn.recv) == "stop"
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            conn.send(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            conn.send(cpu_seconds() - cpu0)
         finally:
             server.should_exit = True
             await serving
@@ -785,8 +678,8 @@ async def run_echo(args: argparse.Namespace, chats: list[int], pooled: bool = Fa
         fake_url = await side.start()
         builder = ApplicationBuilder().token(TOKEN).base_url(fake_url).concurrent_updates(256)
         if pooled:
-            builder = builder.request(LeanRequest(args.http_pool, pool_timeout=30.0))
-            run.notes.append(f"HTTP: planbot's LeanRequest({args.http_pool}) instead of PTB's default "
+            builder = builder.request(AiohttpRequest(args.http_pool, pool_timeout=30.0))
+            run.notes.append(f"HTTP: planbot's AiohttpRequest({args.http_pool}) instead of PTB's default "
                              "HTTPXRequest (256 connections, 20 kept alive)")
         application = builder.build()
 
@@ -876,7 +769,8 @@ async def main_async(args: argparse.Namespace) -> int:
           f"{threads} threads{'' if args.threads else ' (Python default)'}")
     print("fake Bot API and driver: " + ("a thread of this process (--fake-in-process)" if args.fake_in_process
                                          else "a process of their own (the bots get their own core and GIL)"))
-    with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmpdir, database(args.database, Path(tmpdir)) as url:
+    with (tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmpdir,
+          database(args.database, Path(tmpdir), "inbound") as url):
         dialect = url.split(":", 1)[0]
         print(f"database: {_redact_url(url)} ({dialect})")
         runs: dict[str, Run] = {}
@@ -884,7 +778,7 @@ async def main_async(args: argparse.Namespace) -> int:
             try:
                 if name == "planbot-webhook":
                     with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmp2, \
-                            database(args.database, Path(tmp2)) as url2:  # a database of its own
+                            database(args.database, Path(tmp2), "inbound_wh") as url2:  # a database of its own
                         runs[name] = await asyncio.wait_for(run_planbot_webhook(args, url2, Path(tmp2), chats),
                                                             args.timeout + 180)
                 elif name.startswith("echo"):
@@ -990,7 +884,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return asyncio.run(main_async(args))

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import platform
 import signal
@@ -57,31 +56,27 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import (  # noqa: E402
+from common import BenchError, database, load_average, percentile, unit_code
+from sqlalchemy import (
     Table,
-    create_engine,
     insert,
     select,
-    text,
 )
 
-from bot.app import App  # noqa: E402
-from bot.bootstrap import bootstrap  # noqa: E402
-from bot.config import Settings, _redact_url  # noqa: E402
-from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, UnitRow  # noqa: E402
-from bot.db.series import rebuild  # noqa: E402
-from bot.domain import pace  # noqa: E402
-from bot.domain.pace import Progress, rank  # noqa: E402
-from bot.domain.period import Period, month  # noqa: E402
-from bot.messages import Inbound  # noqa: E402
-from bot.services.figures import Entry, submit  # noqa: E402
-from bot.services.people import grant, identity_for  # noqa: E402
-from bot.services.plans import active_plan  # noqa: E402
-from bot.views.progress import assess_all  # noqa: E402
-from handlers.router import Router  # noqa: E402
+from bot.app import App
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, UnitRow
+from bot.db.series import rebuild
+from bot.domain import pace
+from bot.domain.pace import Progress, rank
+from bot.domain.period import Period, month
+from bot.messages import Inbound
+from bot.services.figures import Entry, submit
+from bot.services.people import grant, identity_for
+from bot.services.plans import active_plan
+from bot.views.progress import assess_all
+from handlers.router import Router
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 N_UNITS = 2000
@@ -95,10 +90,6 @@ CHUNK = 10_000
 TARGET_P95_MS, TARGET_RATIO = 20.0, 2.0
 QUESTION = "哪些指标滞后"
 LEADER_ID = "990001"
-
-
-class BenchError(Exception):
-    """The benchmark could not run (setup problem, unexpected answer)."""
 
 
 class BenchTimeout(Exception):
@@ -122,10 +113,6 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
 
 
 # --- the plan and the data grid -------------------------------------------------------------------------------------
-def unit_code(i: int) -> str:
-    return f"u{i:04d}"
-
-
 def write_plan(path: Path) -> None:
     years = range(2011, 2021)
     lines = [
@@ -252,29 +239,6 @@ def figure_rows(grid: Grid, ind_ids: dict[str, int], unit_ids: dict[str, int]) -
                    f"telegram:{880000 + i} ({code})", at, eff)
 
 
-# --- databases ------------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def database(kind: str, pg_url: str, tmp: Path, tag: str) -> Iterator[str]:
-    """A fresh SQLite file, or an own PostgreSQL schema (created here, dropped after)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / f'lagging-{tag}.db'}"
-        return
-    schema = f"bench_lagging_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_url)
-    try:
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as e:
-        admin.dispose()
-        raise BenchError(f"PostgreSQL at {_redact_url(pg_url)} is not reachable: {e}") from None
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def ids(app: App) -> tuple[dict[str, int], dict[str, int]]:
     with app.uow() as s:
         row, _ = active_plan(s)
@@ -373,8 +337,7 @@ class Series:
     load: tuple[float, float] | None = None  # 1-minute load average before and after (a shared 2-core machine)
 
     def pct(self, q: float) -> float:
-        xs = sorted(self.samples)
-        return 1000 * xs[max(0, math.ceil(q * len(xs)) - 1)] if xs else float("nan")
+        return 1000 * percentile(self.samples, q)
 
     @property
     def complete(self) -> bool:
@@ -385,7 +348,7 @@ def measure(what: str, call: Callable[[], float], warmups: int, reps: int, call_
             budget: float) -> Series:
     """warm-ups then reps of call (which returns its own timed seconds), each call bounded, the series bounded."""
     series = Series(what, reps)
-    load0 = os.getloadavg()[0]
+    load0 = load_average()
     start = time.monotonic()
     for k in range(warmups + reps):
         if k and time.monotonic() - start > budget:
@@ -404,7 +367,7 @@ def measure(what: str, call: Callable[[], float], warmups: int, reps: int, call_
             series.first = seconds
         if k >= warmups:
             series.samples.append(seconds)
-    series.load = (load0, os.getloadavg()[0])
+    series.load = (load0, load_average())
     return series
 
 
@@ -548,7 +511,7 @@ def run_db(args: argparse.Namespace, db: str, tmp: Path, plan_path: Path) -> lis
         grid = grid_for(size)
         tag = f"{db}-{size}"
         print(f"\n== {db}, {grid.describe()}", flush=True)
-        with database(db, args.pg_url, tmp, tag) as url:
+        with database(args.pg_url if db == "postgres" else None, tmp, f"lagging_{tag}") as url:
             now = datetime(grid.as_of.year, grid.as_of.month, grid.as_of.day, 18, 0, tzinfo=TZ)
             settings = Settings(data_dir=tmp / tag, database_url=url, plan_file=plan_path, now=now)
             app = bootstrap(settings)

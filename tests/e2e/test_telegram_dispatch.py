@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import logging
+import socket
+import traceback
 from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,15 +17,17 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.bootstrap import bootstrap
 from bot.channels.shared.pacing import ChatPacer
+from bot.channels.shared.redaction import protect_logs
 from bot.channels.telegram.channel import LeanBot, base_url
 from bot.channels.telegram.limits import FloodLimiter
 from bot.channels.telegram.sender import TelegramSender, sending_bot
-from bot.channels.telegram.transport import LeanRequest, ShardedRequest
+from bot.channels.telegram.transport import AiohttpRequest, NotSent, ShardedRequest
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
 from bot.db.outbox import Delivery, enqueue
@@ -36,13 +42,13 @@ TOKEN = "4242:dispatch-token"
 NOW = datetime(2018, 10, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest_asyncio.fixture(params=["httpx", "lean"])
+@pytest_asyncio.fixture(params=["httpx", "aiohttp"])
 async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, App, LeanBot]]:
-    """The fake, an app, and a bot over PTB's HTTPXRequest or over the sender's LeanRequest."""
+    """The fake, an app, and a bot over PTB's HTTPXRequest or over the sender's AiohttpRequest."""
     with FakeBotApi(TOKEN) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         transport = (HTTPXRequest(read_timeout=0.5, connection_pool_size=16) if request.param == "httpx" else
-                     LeanRequest(16, read_timeout=0.5))
+                     AiohttpRequest(16, read_timeout=0.5))
         bot = LeanBot(TOKEN, base_url=base_url(fake.base_url),
                              rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0), request=transport)
         async with bot:
@@ -225,7 +231,7 @@ def ok(message_id: int) -> bytes:
                                               "chat": {"id": 5, "type": "private"}, "text": "x"}}).encode()
 
 
-async def test_the_lean_transport_reads_chunked_and_closing_answers_and_never_guesses_an_outcome() -> None:
+async def test_the_aiohttp_transport_reads_chunked_and_closing_answers_and_never_guesses_an_outcome() -> None:
     body = ok(1)
     chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                + f"{5:x}\r\n".encode() + body[:5] + b"\r\n" + f"{len(body) - 5:x}\r\n".encode() + body[5:]
@@ -233,7 +239,7 @@ async def test_the_lean_transport_reads_chunked_and_closing_answers_and_never_gu
     closing = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + ok(2))
     plain = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ok(3)), ok(3))
     server, url, received = await raw_server([chunked, closing, plain, b""])
-    request = LeanRequest(2, read_timeout=2)
+    request = AiohttpRequest(2, read_timeout=2)
     bot = LeanBot(TOKEN, base_url=url, request=request)
     sender = TelegramSender(bot)
     async with server:
@@ -255,7 +261,7 @@ async def test_the_lean_transport_reads_chunked_and_closing_answers_and_never_gu
             await request.shutdown()
 
 
-async def test_the_lean_transport_keeps_connections_alive(env: dict[str, str]) -> None:
+async def test_the_aiohttp_transport_keeps_connections_alive(env: dict[str, str]) -> None:
     with FakeBotApi(TOKEN) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
@@ -264,15 +270,61 @@ async def test_the_lean_transport_keeps_connections_alive(env: dict[str, str]) -
             async with bot:
                 stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=20)
             assert stats.sent == 60 and len(fake.sent()) == 60
-            assert isinstance(bot.request, LeanRequest) and bot.request.opened <= 4
+            assert isinstance(bot.request, AiohttpRequest) and bot.request.opened <= 4
         finally:
             app.close()
 
 
-async def test_the_lean_transport_leaves_proxied_requests_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    request = LeanRequest(2)
-    assert request._proxied  # every request then goes through the fallback, which honours the proxy
+async def test_the_aiohttp_transport_sends_through_the_proxy_of_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ok(7)), ok(7))
+    proxy, proxy_url, received = await raw_server([plain])
+    monkeypatch.setenv("HTTP_PROXY", proxy_url.split("/bot")[0])
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    target = "http://127.0.0.2:9/bot"  # nothing listens there: only the proxy can answer
+    request = AiohttpRequest(2, read_timeout=2)
+    async with proxy, request:
+        assert await TelegramSender(LeanBot(TOKEN, base_url=target, request=request)).send("5", "经代理", []) == "7"
+    assert received[0].startswith(f"POST {target}{TOKEN}/sendMessage HTTP/1.1".encode())
+
+
+async def test_the_aiohttp_transport_keeps_the_token_out_of_errors_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """A connect that times out (a listening socket whose backlog is full) is not sent; aiohttp's own message for
+    it holds the whole URL, token included, which must reach neither the error, its causes, nor a log line."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filling = []
+    for _ in range(4):  # fill the backlog: the next connect hangs
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            s.connect(("127.0.0.1", port))
+        filling.append(s)
+    request = AiohttpRequest(2, connect_timeout=0.2)
+    caplog.set_level(logging.DEBUG)
+    redact = protect_logs(TOKEN)  # as the channel does: PTB itself logs its URLs (token included) at DEBUG
+    try:
+        async with request:
+            bot = LeanBot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+            with pytest.raises(TimedOut) as caught:
+                await bot.post("sendMessage", {"chat_id": 5, "text": "x"})
+            with pytest.raises(Transient):
+                await TelegramSender(bot).send("5", "x", [])
+            logging.getLogger("telegram.test").exception("send failed", exc_info=caught.value)
+    finally:
+        for s in [*filling, listener]:
+            s.close()
+        for logger in [*(logging.getLogger(name) for name in logging.root.manager.loggerDict), logging.getLogger()]:
+            if isinstance(logger, logging.Logger):
+                logger.removeFilter(redact)
+                for handler in logger.handlers:
+                    handler.removeFilter(redact)
+    assert isinstance(caught.value.__cause__, NotSent)
+    shown = "".join(traceback.format_exception(caught.value)) + caplog.text
+    assert "Connection timeout" in shown and TOKEN not in shown and TOKEN.split(":")[1] not in shown
 
 
 async def test_after_flood_control_sending_resumes_at_the_pace_not_in_a_burst(env: dict[str, str]) -> None:

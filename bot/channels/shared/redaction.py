@@ -27,7 +27,8 @@ class RedactToken(logging.Filter):
 def protect_logs(token: str) -> RedactToken:
     """Install the redacting filter on the loggers that see request URLs, and on the root handlers."""
     redact = RedactToken(token)
-    for name in ("httpx", "httpcore", "telegram", "telegram.ext", "telegram.request", "uvicorn.access"):
+    for name in ("httpx", "httpcore", "aiohttp.client", "telegram", "telegram.ext", "telegram.request",
+                 "uvicorn.access"):
         logging.getLogger(name).addFilter(redact)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

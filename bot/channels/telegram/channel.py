@@ -21,7 +21,7 @@ from bot.channels.shared import workers
 from bot.channels.shared.redaction import protect_logs
 from bot.channels.shared.workers import DbProcess, DbProcessGone
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
-from bot.channels.telegram.transport import LeanRequest
+from bot.channels.telegram.transport import AiohttpRequest
 from bot.db.inbox import Inbox
 from bot.messages import Inbound, Reply
 from handlers.commands import menu
@@ -109,8 +109,8 @@ class TelegramChannel:
 
     concurrency is how many updates are handled at once (most of them waiting: on the database, on Telegram, or a
     second for their chat's next message slot); http_pool is how many Bot API calls are in flight at once, each on
-    a kept-alive connection of a LeanRequest (plain HTTP/1.1: httpx's pool costs CPU in proportion to its size at
-    every call, encode/httpcore#1035).
+    a kept-alive connection of an AiohttpRequest (aiohttp: its HTTP parser is in C, and its pool does not cost CPU in
+    proportion to its size at every call as httpx's does, encode/httpcore#1035).
 
     The router's work runs in db_processes processes of their own (DbProcess), so that it and the event loop use
     two cores instead of taking turns under the GIL; with db_processes=0 it runs on db_threads threads of this
@@ -141,7 +141,7 @@ class TelegramChannel:
         protect_logs(settings.telegram_token)
         url = base_url(settings.telegram_api_url)
         bot = LeanBot(settings.telegram_token, base_url=url, base_file_url=url.replace("/bot", "/file/bot"),
-                      request=LeanRequest(http_pool, pool_timeout=30.0), get_updates_request=LeanRequest(1),
+                      request=AiohttpRequest(http_pool, pool_timeout=30.0), get_updates_request=AiohttpRequest(1),
                       rate_limiter=FloodLimiter(overall_per_second=settings.telegram_max_rate))
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().bot(bot).concurrent_updates(PerChatProcessor(concurrency)).updater(None).build())

@@ -32,7 +32,7 @@ class FloodLimiter(AIORateLimiter):
     A RetryAfter answer pauses every request for retry_after (PTB's AIORateLimiter then retries the request). The
     global slot is taken after any such pause, in every attempt: AIORateLimiter's own overall limiter hands out
     slots during the pause to requests that then all go at once when it ends, a burst that draws the next 429.
-    For the same reason, when the calling bot's transport can hold a connection for a task (LeanRequest.connection),
+    For the same reason, when the calling bot's transport can hold a connection for a task (AiohttpRequest.connection),
     the slot is taken only once a connection is free: while a slow server holds every connection, requests do not
     take slots that they would then use all at once.
 

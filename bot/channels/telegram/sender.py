@@ -9,7 +9,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import BaseRateLimiter
 
 from bot.channels.telegram.channel import LeanBot, base_url
-from bot.channels.telegram.transport import LeanRequest, NotSent
+from bot.channels.telegram.transport import AiohttpRequest, NotSent
 from bot.messages import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
 
@@ -56,7 +56,7 @@ class TelegramSender:
 def sending_bot(token: str, api_url: str | None, rate_limiter: BaseRateLimiter[Any] | None, *,
                 connections: int = 16, read_timeout: float | None = 5.0) -> LeanBot:
     """A Bot for bulk sending: the given rate limiter (share the channel's, so that replies and bulk sends count
-    against one global ceiling) and a LeanRequest of `connections` kept-alive connections. A FloodLimiter paces
-    at the wire: it takes its slot once one of these connections is free (LeanRequest.connection)."""
-    request = LeanRequest(connections, read_timeout=read_timeout)
+    against one global ceiling) and an AiohttpRequest of `connections` kept-alive connections. A FloodLimiter paces
+    at the wire: it takes its slot once one of these connections is free (AiohttpRequest.connection)."""
+    request = AiohttpRequest(connections, read_timeout=read_timeout)
     return LeanBot(token, base_url=base_url(api_url), rate_limiter=rate_limiter, request=request)

@@ -1,26 +1,36 @@
-"""HTTP transports for the Bot API: LeanRequest (plain HTTP/1.1 over asyncio streams) and ShardedRequest (httpx)."""
+"""HTTP transports for the Bot API behind PTB's BaseRequest: AiohttpRequest (aiohttp) and ShardedRequest (httpx)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import ssl
+import socket
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.channels.shared.redaction import RedactToken
 
 DEFAULT_NONE: Any = BaseRequest.DEFAULT_NONE
 _DefaultValue = type(BaseRequest.DEFAULT_NONE)  # PTB's marker for "not given: use your own default"
 
 
 class NotSent(Exception):
-    """LeanRequest: the request did not leave (no free connection in time, or no connection made)."""
+    """The cause of a TimedOut or NetworkError when the request did not leave (no free connection in time, or no
+    connection made): safe to send again."""
+
+
+class OutcomeUnknown(Exception):
+    """The cause of a TimedOut when the request may have reached the server (it failed or timed out once sent)."""
+
+
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy"})
 
 
 class ShardedRequest(BaseRequest):
@@ -75,75 +85,113 @@ class ShardedRequest(BaseRequest):
                 self.busy[i] -= 1
 
 
-_Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # reader, writer, idle since (loop time)
-_HOLDING: ContextVar[object | None] = ContextVar("lean_request_holding", default=None)
+
+_HOLDING: ContextVar[object | None] = ContextVar("aiohttp_request_holding", default=None)
 
 
-class LeanRequest(BaseRequest):
-    """Bot API calls with form-encoded parameters as plain HTTP/1.1 over asyncio streams, connections kept alive:
-    about a tenth of httpx's CPU per request (PTB itself costs 0.07 ms a message; httpx + httpcore + anyio ~0.9 ms).
-    What it does not do itself it hands to `fallback` (a ShardedRequest): file uploads, GET downloads, and every
-    request when a proxy is configured in the environment (httpx honours those).
+def _clean(error: BaseException) -> str:
+    """The error's class and message, with any bot token (aiohttp puts the URL in some messages) taken out."""
+    return f"aiohttp.{type(error).__name__}: " + RedactToken.PATTERN.sub("bot***", str(error))
+
+
+class AiohttpRequest(BaseRequest):
+    """Bot API requests over one aiohttp ClientSession (HTTP parsed in C, connections kept alive in its pool).
+
+    `connections` requests are in flight at once, each on a connection of the pool; the others wait for a permit
+    (connection()), at most pool_timeout. Proxies from the environment (HTTP(S)_PROXY, NO_PROXY) are honoured; TLS,
+    chunked bodies, keep-alive and uploads are aiohttp's. Timeouts: connect_timeout for making a connection,
+    read_timeout between reads of the answer, and at most connect + write + read for the whole exchange (aiohttp
+    has no write timeout of its own).
 
     Errors: no free connection within pool_timeout, or a failed or timed-out connect, raise TimedOut / NetworkError
-    caused by NotSent (the request never left); a write or read that fails or times out after a request was sent
-    raises TimedOut: Telegram may have taken the message, so its outcome is unknown.
+    caused by NotSent (the request never left); anything that fails once the request was sent raises TimedOut
+    caused by OutcomeUnknown: Telegram may have taken the message. No message or cause carries the bot token.
     """
 
-    KEEP_IDLE = 5.0  # seconds an idle connection is kept (as httpx)
+    KEEP_IDLE = 5.0  # seconds an idle connection is kept (httpx's default; Telegram closes idle ones later)
 
     def __init__(self, connections: int = 16, *, read_timeout: float | None = 5.0, write_timeout: float | None = 5.0,
-                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 5.0,
-                 fallback: BaseRequest | None = None) -> None:
+                 connect_timeout: float | None = 5.0, pool_timeout: float | None = 5.0) -> None:
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
+        self.connections = connections
         self._timeouts = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
                           "pool": pool_timeout}
+        self._default_timeout = self._client_timeout(read_timeout, write_timeout, connect_timeout)
         self._gate = asyncio.Semaphore(connections)
-        self._idle: dict[tuple[str, str, int], list[_Stream]] = {}
-        self._open: set[asyncio.StreamWriter] = set()
-        self.fallback = fallback or ShardedRequest(2, 4, read_timeout=read_timeout, write_timeout=write_timeout,
-                                                   connect_timeout=connect_timeout, pool_timeout=pool_timeout)
+        self._session: aiohttp.ClientSession | None = None
         self.opened = 0  # connections made, for tests and benchmarks
-        self._ssl: ssl.SSLContext | None = None
-        self._proxied = bool({k.lower() for k in os.environ} & {"http_proxy", "https_proxy", "all_proxy"})
 
     @property
     def read_timeout(self) -> float | None:
         """The default read timeout."""
         return self._timeouts["read"]
 
+    @staticmethod
+    def _client_timeout(read: float | None, write: float | None, connect: float | None) -> aiohttp.ClientTimeout:
+        total = None if None in (read, write, connect) else (read or 0) + (write or 0) + (connect or 0)
+        return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+
+    def _socket(self, addr_info: Any) -> socket.socket:
+        """aiohttp's socket factory: a plain socket, counted."""
+        family, kind, proto, _, _ = addr_info
+        self.opened += 1
+        return socket.socket(family=family, type=kind, proto=proto)
+
     async def initialize(self) -> None:
-        """Open the fallback's clients."""
-        await self.fallback.initialize()
+        """Open the session (again, after a shutdown); proxies are read from the environment now."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=self.KEEP_IDLE,
+                                             socket_factory=self._socket)
+            proxied = bool({k.lower() for k in os.environ} & PROXY_VARIABLES)  # aiohttp reads them per request
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=proxied,
+                                                  headers={"User-Agent": self.USER_AGENT})
 
     async def shutdown(self) -> None:
-        """Close every connection and the fallback."""
-        for writer in list(self._open):
-            writer.close()
-        self._open.clear()
-        self._idle.clear()
-        await self.fallback.shutdown()
+        """Close the session and its connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    @property
+    def proxied(self) -> bool:
+        """True if the session takes its proxy from the environment."""
+        return self._session is not None and self._session.trust_env
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = DEFAULT_NONE, write_timeout: Any = DEFAULT_NONE,
                          connect_timeout: Any = DEFAULT_NONE, pool_timeout: Any = DEFAULT_NONE) -> tuple[int, bytes]:
-        """POST the parameters form-encoded (as PTB's HTTPXRequest does); return the status and the body."""
-        parts = urlsplit(url)
-        if (method != "POST" or self._proxied or parts.scheme not in ("http", "https") or not parts.hostname
-                or (request_data is not None and request_data.contains_files)):
-            return await self.fallback.do_request(url, method, request_data, read_timeout, write_timeout,
-                                                  connect_timeout, pool_timeout)
-        limits = {name: self._timeouts[name] if isinstance(given, _DefaultValue) else given
-                  for name, given in (("read", read_timeout), ("write", write_timeout), ("connect", connect_timeout),
-                                      ("pool", pool_timeout))}
-        body = request_data.url_encoded_parameters().encode() if request_data is not None else b""
-        https = parts.scheme == "https"
-        origin = (parts.scheme, parts.hostname, parts.port or (443 if https else 80))
-        head = (f"POST {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\n"
-                f"Host: {parts.netloc}\r\nUser-Agent: {self.USER_AGENT}\r\nAccept: */*\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
-        async with self.connection(limits["pool"]):
-            return await self._exchange(origin, head + body, limits)
+        """Send the parameters form-encoded, or as multipart with files (as PTB's HTTPXRequest); status and body."""
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized")
+        given = (read_timeout, write_timeout, connect_timeout)
+        if all(isinstance(t, _DefaultValue) for t in given):
+            timeout = self._default_timeout
+        else:
+            timeout = self._client_timeout(*(self._timeouts[name] if isinstance(t, _DefaultValue) else t
+                                             for name, t in zip(("read", "write", "connect"), given, strict=True)))
+        data: aiohttp.FormData | bytes | None = None
+        headers = None
+        if request_data is not None and request_data.contains_files:
+            form = aiohttp.FormData(request_data.json_parameters)
+            for name, (filename, content, mimetype) in request_data.multipart_data.items():
+                form.add_field(name, content, filename=filename, content_type=mimetype)
+            data = form
+        elif request_data is not None:
+            data = request_data.url_encoded_parameters().encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        async with self.connection(self._timeouts["pool"] if isinstance(pool_timeout, _DefaultValue) else
+                                   pool_timeout):
+            try:
+                async with session.request(method, url, data=data, headers=headers, timeout=timeout) as response:
+                    return response.status, await response.read()
+            except aiohttp.ConnectionTimeoutError as e:
+                raise TimedOut("Connect timeout: the request was not sent") from NotSent(_clean(e))
+            except (aiohttp.ClientConnectorError, aiohttp.InvalidURL) as e:
+                raise NetworkError(f"no connection: {_clean(e)}") from NotSent(_clean(e))
+            except (aiohttp.ClientError, TimeoutError) as e:
+                raise TimedOut(f"{_clean(e)} after the request was sent: outcome unknown") from OutcomeUnknown(
+                    _clean(e))
 
     @contextlib.asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[None]:
@@ -165,82 +213,3 @@ class LeanRequest(BaseRequest):
         finally:
             _HOLDING.reset(token)
             self._gate.release()
-
-    async def _exchange(self, origin: tuple[str, str, int], request: bytes, limits: dict[str, float | None]) -> tuple[
-            int, bytes]:
-        """Send one request on a kept-alive or new connection and read the answer."""
-        reader, writer = await self._connection(origin, limits["connect"])
-        try:
-            async with asyncio.timeout(limits["write"]):
-                writer.write(request)
-                await writer.drain()
-            async with asyncio.timeout(limits["read"]):
-                status, payload, keep = await self._response(reader)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
-            self._close(writer)
-            raise TimedOut(f"{type(e).__name__} after the request was sent: outcome unknown") from e
-        except BaseException:  # cancelled mid-request: the connection is in an unknown state
-            self._close(writer)
-            raise
-        if keep:
-            self._idle.setdefault(origin, []).append((reader, writer, asyncio.get_running_loop().time()))
-        else:
-            self._close(writer)
-        return status, payload
-
-    async def _connection(self, origin: tuple[str, str, int], timeout: float | None) -> tuple[
-            asyncio.StreamReader, asyncio.StreamWriter]:
-        """An idle kept-alive connection to origin (the newest that the server has not closed), or a new one."""
-        idle, now = self._idle.get(origin), asyncio.get_running_loop().time()
-        while idle:
-            reader, writer, since = idle.pop()
-            if not reader.at_eof() and not writer.is_closing() and now - since < self.KEEP_IDLE:
-                return reader, writer
-            self._close(writer)
-        scheme, host, port = origin
-        try:
-            async with asyncio.timeout(timeout):
-                tls = self._tls() if scheme == "https" else None
-                reader, writer = await asyncio.open_connection(host, port, ssl=tls)
-        except TimeoutError:
-            raise TimedOut("Connect timeout: the request was not sent") from NotSent()
-        except OSError as e:
-            raise NetworkError(f"connecting to {host}:{port} failed: {e}") from NotSent()
-        self.opened += 1
-        self._open.add(writer)
-        return reader, writer
-
-    def _tls(self) -> ssl.SSLContext:
-        if self._ssl is None:  # loading the CA certificates takes milliseconds: once
-            self._ssl = ssl.create_default_context()
-        return self._ssl
-
-    @staticmethod
-    async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-        """Read one response: status, body, and whether the connection may be reused."""
-        raw = await reader.readuntil(b"\r\n\r\n")
-        lines = raw.decode("latin-1").split("\r\n")
-        version, status = lines[0][:8], int(lines[0][9:12])
-        headers = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        keep = "close" not in headers.get("connection", "").lower() and version == "HTTP/1.1"
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks = []
-            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                chunks.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                pass
-            return status, b"".join(chunks), keep
-        if "content-length" in headers:
-            return status, await reader.readexactly(int(headers["content-length"])), keep
-        if status in (204, 304) or 100 <= status < 200:
-            return status, b"", keep
-        return status, await reader.read(), False  # the body runs to the end of the connection
-
-    def _close(self, writer: asyncio.StreamWriter) -> None:
-        self._open.discard(writer)
-        writer.close()
