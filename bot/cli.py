@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from bot.app import App
 from bot.bootstrap import bootstrap, dispatch_chat_channels
 from bot.channels.console import ConsoleChannel
+from bot.channels.shared.redaction import protect_output
 from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
 from bot.domain.period import PeriodError, parse_period
@@ -382,7 +384,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `planbot` command; errors go to stderr with exit status 2."""
     args = _parser().parse_args(argv)
-    t = translator_for("en")
+    protect_output(os.environ)  # whatever goes wrong below, no token or secret is printed
+    t = translator_for(args.lang or os.environ.get("PLANBOT_LANG") or "zh")
     try:
         settings = Settings.from_env()
         t = translator_for(args.lang or settings.lang)
@@ -400,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.close()
     except PlanFileError as e:
         for problem in e.problems:
-            print(problem, file=sys.stderr)
+            print(problem.render(t), file=sys.stderr)
         print(t("Problems in the plan file: {n}.", n=len(e.problems)), file=sys.stderr)
     except ImportRejected as e:
         for rp in e.problems:
@@ -409,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as e:
         print(e.render(t), file=sys.stderr)
     except ConfigError as e:
-        print(str(e), file=sys.stderr)
+        print(e.render(t), file=sys.stderr)
     except (DatabaseUnavailable, OperationalError) as e:
         print(t("The database is unavailable: {error}", error=str(e).splitlines()[0]), file=sys.stderr)
     return EXIT_USAGE
