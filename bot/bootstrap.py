@@ -42,6 +42,7 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
     # a channel's libraries are imported when it starts, not by every command
     from bot.channels.telegram.channel import TelegramChannel
     from bot.channels.telegram.sender import TelegramSender, sending_bot
+    from bot.channels.telegram.token import token_checked
     from bot.channels.telegram.webhook import serve_webhook
     from reminders.scheduler import Ticker
 
@@ -58,7 +59,8 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
     bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
     ticker = None
     if reminders:
-        await bulk.initialize()
+        with token_checked():
+            await bulk.initialize()
         ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0)
         ticker.start()
     try:
@@ -81,10 +83,13 @@ async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:
         from bot.channels.shared.redaction import protect_logs
         from bot.channels.telegram.limits import FloodLimiter
         from bot.channels.telegram.sender import TelegramSender, sending_bot
+        from bot.channels.telegram.token import token_checked
 
         protect_logs(token)
         bot = sending_bot(token, app.settings.telegram_api_url,
                           FloodLimiter(overall_per_second=app.settings.telegram_max_rate))
+        with token_checked():
+            await bot.initialize()
         async with bot:
             total = await dispatch(app.uow, TelegramSender(bot), lambda: at)
     return total

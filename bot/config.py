@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from i18n import N_, Translator
 
 REPO_PLANS = Path(__file__).resolve().parent.parent / "plans"
 DEFAULT_PLAN = REPO_PLANS / "panjin-2018-2020.yaml"
 
 
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for setWebhook's secret_token
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the ports Telegram posts webhooks to (a local Bot API server: any)
+
+
 class ConfigError(ValueError):
-    """A setting with a value planbot cannot use."""
+    """A setting with a value planbot cannot use; the message (a catalog msgid) never holds a secret's value."""
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        super().__init__(msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, t: Translator) -> str:
+        """The message in t's language."""
+        return t(self.msgid, **self.params)
 
 
 @dataclass(frozen=True)
@@ -41,13 +58,15 @@ class Settings:
         data_dir = Path(env.get("PLANBOT_DATA_DIR") or Path.cwd() / "data")
         url = env.get("PLANBOT_DATABASE_URL") or f"sqlite:///{data_dir / 'planbot.db'}"
         now = None
-        if env.get("TELEGRAM_WEBHOOK_URL") and not env.get("TELEGRAM_WEBHOOK_SECRET"):
-            raise ConfigError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET (any long random string)")
+        if env.get("TELEGRAM_WEBHOOK_URL"):
+            _check_webhook(env["TELEGRAM_WEBHOOK_URL"], env.get("TELEGRAM_WEBHOOK_SECRET") or "",
+                           env.get("TELEGRAM_API_URL") or "")
+        _check_listen(env.get("PLANBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080")
         if raw := env.get("PLANBOT_NOW"):
             try:
                 now = datetime.fromisoformat(raw)
             except ValueError:
-                raise ConfigError(f"PLANBOT_NOW={raw!r} is not an ISO date or date-time") from None
+                raise ConfigError(N_("PLANBOT_NOW={raw} is not an ISO date or date-time"), raw=repr(raw)) from None
         return cls(
             data_dir=data_dir,
             database_url=url,
@@ -78,6 +97,42 @@ class Settings:
         }
 
 
+def _check_webhook(url: str, secret: str, api_url: str) -> None:
+    """What Telegram's setWebhook would refuse, refused at start: a webhook URL that is not https:// (a local Bot API
+    server, TELEGRAM_API_URL, also takes http:// and any port), a port Telegram does not post to, a secret that is
+    not 1-256 of A-Z a-z 0-9 _ - (openssl rand -base64 gives + / =). Neither the URL nor the secret is echoed."""
+    if not secret:
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET: 1 to 256 characters of A-Z, a-z, "
+                             "0-9, _ and - (openssl rand -hex 32 makes one)."))
+    if len(secret) > 256:
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_SECRET has {n} characters; Telegram takes at most 256."), n=len(secret))
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (Telegram's rule; "
+                             "openssl rand -base64 gives + / =): openssl rand -hex 32 makes one."))
+    local = bool(api_url) and (urlsplit(api_url).hostname or "") != "api.telegram.org"
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme != "https" and not (local and parts.scheme == "http"):
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_URL must start with https:// (Telegram posts webhooks over HTTPS "
+                             "only; http:// works only with a local Bot API server, TELEGRAM_API_URL)."))
+    if not parts.hostname or port == -1:
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_URL has no host name or a port that is not a number."))
+    if not local and port is not None and port not in WEBHOOK_PORTS:
+        raise ConfigError(N_("TELEGRAM_WEBHOOK_URL uses port {port}; Telegram posts webhooks only to ports 443, 80, "
+                             "88 and 8443."), port=port)
+
+
+def _check_listen(raw: str) -> None:
+    """PLANBOT_WEBHOOK_LISTEN must be HOST:PORT with a port from 1 to 65535."""
+    _, sep, port = raw.rpartition(":")
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
+        raise ConfigError(N_("PLANBOT_WEBHOOK_LISTEN={raw} is not HOST:PORT (for example 127.0.0.1:8080)."),
+                          raw=repr(raw))
+
+
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
     if not raw:
@@ -85,9 +140,9 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{key}={raw!r} is not a number") from None
+        raise ConfigError(N_("{key}={raw} is not a number"), key=key, raw=repr(raw)) from None
     if value <= 0:
-        raise ConfigError(f"{key} must be positive")
+        raise ConfigError(N_("{key} must be positive"), key=key)
     return value
 
 
@@ -95,8 +150,8 @@ def _count(env: Mapping[str, str], key: str) -> int | None:
     raw = env.get(key)
     if not raw:
         return None
-    if not raw.strip().isdigit():
-        raise ConfigError(f"{key}={raw!r} is not a whole number (0 or more)")
+    if not re.fullmatch(r"\s*[0-9]+\s*", raw):
+        raise ConfigError(N_("{key}={raw} is not a whole number (0 or more)"), key=key, raw=repr(raw))
     return int(raw)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.free_text import clean_block
 from bot.errors import UserError
 from bot.messages import Reply
 from bot.render.notices import notice_line
@@ -13,20 +14,28 @@ from handlers.states import State
 
 def start(ctx: Ctx, text: str) -> list[Reply]:
     """/broadcast TEXT: choose the audience."""
-    if not text.strip():
+    text = clean_block(text)
+    if not text:
         raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
-    ctx.go(State.BROADCAST_AUDIENCE, text=text.strip())
+    ctx.go(State.BROADCAST_AUDIENCE, text=text)
+    t = ctx.t
+    rows = [[ctx.button(label, "audience", code)] for code, label in _audiences(ctx)]
+    return [text_reply(t("Who should receive it?"), *rows, [ctx.button(t("Cancel"), "cancel")])]
+
+
+def _audiences(ctx: Ctx) -> list[tuple[str, str]]:
+    """The audiences offered as buttons: (code, label)."""
     t = ctx.t
     options = [(code, t(name)) for code, name in notices.AUDIENCE_NAMES.items() if code != "role:admin"]
-    options += [(f"group:{g}", t("unit group {name}", name=g)) for g in ctx.plan.groups]
-    rows = [[ctx.button(label, "audience", code)] for code, label in options]
-    return [text_reply(t("Who should receive it?"), *rows, [ctx.button(t("Cancel"), "cancel")])]
+    return options + [(f"group:{g}", t("unit group {name}", name=g)) for g in ctx.plan.groups]
 
 
 def audience(ctx: Ctx, code: str) -> list[Reply]:
     """An audience chosen: show the preview and how many will receive it."""
     if ctx.state != State.BROADCAST_AUDIENCE:
         raise UserError("That button is no longer valid. Please start again.")
+    if code not in {c for c, _ in _audiences(ctx)}:
+        raise UserError("That button is not valid.")
     people = notices.resolve(ctx.s, ctx.plan_row, ctx.plan, code, ctx.now)
     text = ctx.data["text"]
     ctx.go(State.BROADCAST_CONFIRM, text=text, audience=code)
@@ -62,18 +71,23 @@ def overview(ctx: Ctx) -> list[Reply]:
     return [text_reply("\n".join(lines), *rows)]
 
 
+def _number(arg: str) -> int:
+    """A notice number from a button: a few ASCII digits (it fits the database's integer), else refused."""
+    if not (arg.isascii() and arg.isdigit()) or len(arg) > 9:
+        raise UserError("That button is not valid.")
+    return int(arg)
+
+
 def resend(ctx: Ctx, arg: str) -> list[Reply]:
     """Re-send a notice to everyone who has not signed for it."""
-    n = notices.resend_unsigned(ctx.s, int(arg), ctx.now)
+    n = notices.resend_unsigned(ctx.s, _number(arg), ctx.now)
     ctx.reset()
     return [text_reply(ctx.t("Notice {n} queued again for {count} people.", n=arg, count=n))]
 
 
 def sign(ctx: Ctx, arg: str) -> list[Reply]:
     """The 签收 button under a notice."""
-    if not arg.isdigit():
-        raise UserError("That button is not valid.")
-    new = notices.sign(ctx.s, int(arg), ctx.ident.person_id, ctx.now)
+    new = notices.sign(ctx.s, _number(arg), ctx.ident.person_id, ctx.now)
     if new:
         return [text_reply(ctx.t("Signed for notice {n}. Thank you.", n=arg))]
     return [text_reply(ctx.t("You had already signed for notice {n}.", n=arg))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.errors import UserError
 from bot.messages import Reply
 from bot.services.people import ROLE_NAMES, redeem_invite, roles_of
 from handlers import commands
@@ -52,6 +53,8 @@ def language(ctx: Ctx, arg: str) -> list[Reply]:
 
 def set_language(ctx: Ctx, locale: str) -> list[Reply]:
     """Keep the chosen language for this person and answer in it."""
+    if locale not in ("zh_Hans", "en"):
+        raise UserError("That button is not valid.")
     ctx.ident.person.lang = normalize(locale)
     ctx.t = translator_for(ctx.ident.person.lang)
     ctx.reset()

@@ -13,7 +13,7 @@ from bot.errors import UserError
 from bot.messages import Button, Reply
 from bot.render.text import value_text
 from bot.services.entry import FIGURE_MESSAGES, figure_for, lookup_unit, match_indicator, read_figure
-from bot.services.figures import Entry, save, saved_value
+from bot.services.figures import Entry, reason_text, save, saved_value
 from handlers.context import Ctx, text_reply
 from handlers.states import State
 
@@ -100,7 +100,9 @@ def pick(ctx: Ctx, code: str) -> list[Reply]:
     unit = ctx.data.get("unit")
     if ctx.state not in (State.REPORT_PICK, State.REPORT_NEXT) or not unit:
         return start(ctx)
-    ind = ctx.plan.indicator(code)
+    ind = next((i for i in owed(ctx.plan, unit) if i.code == code), None)
+    if ind is None:  # not one of the indicators offered: a forged button
+        raise UserError("That button is not valid.")
     return ask_value(ctx, unit, ind, _period(ind, ctx))
 
 
@@ -116,7 +118,9 @@ def stage(ctx: Ctx, arg: str) -> list[Reply]:
     if ctx.state != State.REPORT_VALUE:
         raise UserError("That button is no longer valid. Please start again.")
     ind = ctx.plan.indicator(ctx.data["ind"])
-    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(arg), None)
+    if ind.kind is not Kind.STAGED or arg not in {str(i) for i in range(len(ind.stages))}:
+        raise UserError("That button is not valid.")  # only the stage numbers offered (no 1e3, no abc)
+    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(int(arg)), None)
 
 
 def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, reason: str | None) -> list[Reply]:
@@ -147,12 +151,12 @@ def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, rea
 
 
 def reason(ctx: Ctx, text: str) -> list[Reply]:
-    """The reason for a correction."""
-    if len(text.strip()) < 2:
+    """The reason for a correction (kept on one line, its length capped)."""
+    clean = reason_text(text) or ""
+    if len(clean) < 2:
         raise UserError("Please give a reason of a few words.")
     ind = ctx.plan.indicator(ctx.data["ind"])
-    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(ctx.data["value"]),
-                   text.strip())
+    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), Decimal(ctx.data["value"]), clean)
 
 
 def do_confirm(ctx: Ctx) -> list[Reply]:

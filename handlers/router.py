@@ -12,6 +12,7 @@ from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
+from bot.domain.digits import choice_number
 from bot.errors import UserError
 from bot.messages import Inbound, Outcome, Reply
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
@@ -99,8 +100,9 @@ def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:
     """Choose the handler for this inbound: a button, a command or keyword, the step in progress, a figure."""
     payload = ctx.inbound.payload
     text = (ctx.inbound.text or "").strip()
-    if payload is None and choices and text.isdigit() and 1 <= int(text) <= len(choices):
-        payload = choices[int(text) - 1]  # a numbered choice on a channel without buttons
+    number = choice_number(text)  # ASCII or full-width digits only: int("²") would raise
+    if payload is None and choices and number is not None and 1 <= number <= len(choices):
+        payload = choices[number - 1]  # a numbered choice on a channel without buttons
     if payload is not None:
         return on_button(ctx, payload)
     if not text:
@@ -140,7 +142,8 @@ def on_button(ctx: Ctx, payload: str) -> list[Reply]:
     """A pressed button: it must belong to this person's current step, else it is refused politely."""
     parts = payload.split("|", 2)
     action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
-    if action is None or not parts[0].isdigit():
+    step_ok = parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12  # int() of 5,000 digits raises
+    if action is None or not step_ok:
         log.warning("refused a malformed button payload")
         return [text_reply(ctx.t("That button is not valid."))]
     version, arg = int(parts[0]), parts[2]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import bootstrap
+from bot.channels.shared.redaction import protect_output
 from bot.cli.common import Command, demo_settings
 from bot.cli.figures import cmd_import, cmd_report
 from bot.cli.leaders import cmd_export, cmd_lagging, cmd_status, cmd_units
@@ -58,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    t = translator_for("en")
+    protect_output(os.environ)  # whatever goes wrong below, no token or secret is printed
+    t = translator_for(args.lang or os.environ.get("PLANBOT_LANG") or "zh")
     try:
         settings = Settings.from_env()
         t = translator_for(args.lang or settings.lang)
@@ -78,7 +80,7 @@ def _run(argv: Sequence[str] | None) -> int:
             app.close()
     except PlanFileError as e:
         for problem in e.problems:
-            print(problem, file=sys.stderr)
+            print(problem.render(t), file=sys.stderr)
         print(t("Problems in the plan file: {n}.", n=len(e.problems)), file=sys.stderr)
     except ImportRejected as e:
         for rp in e.problems:
@@ -87,7 +89,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except UserError as e:
         print(e.render(t), file=sys.stderr)
     except ConfigError as e:
-        print(str(e), file=sys.stderr)
+        print(e.render(t), file=sys.stderr)
     except (DatabaseUnavailable, OperationalError) as e:
         print(t("The database is unavailable: {error}", error=str(e).splitlines()[0]), file=sys.stderr)
     return EXIT_USAGE

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 
 from bot.domain.cn_numerals import CnNumeralError, cn_to_decimal
+from bot.domain.digits import odd_digit
 
 REASON_EMPTY = "empty"
 REASON_NO_NUMBER = "no_number"
@@ -182,7 +183,11 @@ def _hits(scan: str) -> list[_Hit]:
 
 
 def _prepare(text: str) -> tuple[str, str, str]:
-    """The NFKC text; that with periods blanked (NUL); and that with set phrases blanked too, for scanning."""
+    """The NFKC text; that with periods blanked (NUL); and that with set phrases blanked too, for scanning.
+
+    Only ASCII and full-width digits are digits: a character NFKC would turn into one (², ①, 𝟏) is refused."""
+    if odd := odd_digit(text):
+        raise FigureError(REASON_NOT_A_NUMBER, odd)
     norm = unicodedata.normalize("NFKC", text).strip()
     if not norm:
         raise FigureError(REASON_EMPTY)

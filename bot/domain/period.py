@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.domain.digits import odd_digit
 from bot.domain.plan import Cadence
 
-_YEAR = re.compile(r"^(\d{4})(?:年(?:度|全年)?)?$")
-_QUARTER = re.compile(r"^(\d{4})\s*(?:-?\s*Q|年\s*第?)\s*([1-4一二三四])\s*(?:季度?)?$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?$")
+_YEAR = re.compile(r"^([0-9]{4})(?:年(?:度|全年)?)?$")
+_QUARTER = re.compile(r"^([0-9]{4})\s*(?:-?\s*Q|年\s*第?)\s*([1-4一二三四])\s*(?:季度?)?$", re.IGNORECASE)
+_MONTH = re.compile(r"^([0-9]{4})\s*(?:[-/.]|年)\s*([0-9]{1,2})\s*月?$")
 _CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
 
 
@@ -72,6 +73,8 @@ def month(y: int, m: int) -> Period:
 
 def parse_period(text: str) -> Period:
     """Read 2018, 2018Q3, 2018-09 (and 2018年, 2018年第三季度, 2018年9月); raise PeriodError otherwise."""
+    if odd_digit(text):
+        raise PeriodError(f"cannot read period {text!r}: write 2018, 2018Q3 or 2018-09")
     s = unicodedata.normalize("NFKC", text).strip()
     if m := _YEAR.match(s):
         return year(int(m.group(1)))
@@ -116,15 +119,15 @@ def reporting_period(cadence: Cadence, today: date) -> Period:
 
 
 _IN_TEXT = re.compile(
-    r"(\d{4})\s*年\s*第?\s*([1-4一二三四])\s*季度?|(\d{4})\s*[Qq]\s*([1-4])|(\d{4})\s*年\s*(\d{1,2})\s*月(?:份)?"
-    r"|(\d{4})\s*-\s*(\d{2})(?!\d)|(\d{4})\s*年(?:度|全年)?"
+    r"([0-9]{4})\s*年\s*第?\s*([1-4一二三四])\s*季度?|([0-9]{4})\s*[Qq]\s*([1-4])|([0-9]{4})\s*年\s*([0-9]{1,2})\s*月(?:份)?"
+    r"|([0-9]{4})\s*-\s*([0-9]{2})(?![0-9])|([0-9]{4})\s*年(?:度|全年)?"
 )
 
 
 def find_period(text: str) -> tuple[Period | None, str]:
     """A period written inside a sentence (2018年第三季度, 2018Q3, 2018年9月, 2018年), and the text without it."""
     s = unicodedata.normalize("NFKC", text)
-    m = _IN_TEXT.search(s)
+    m = _IN_TEXT.search(s) if odd_digit(text) is None else None
     if not m:
         return None, text
     g = m.groups()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 ZONE = ZoneInfo("Asia/Shanghai")
 _DAY = timedelta(days=1)
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 
 
 def at(d: date, t: time) -> datetime:

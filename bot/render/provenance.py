@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from bot.domain.free_text import MAX_REASON, one_line, shortened
 from bot.domain.plan import Indicator
 from bot.render.text import value_text
 from i18n import Translator
@@ -35,12 +36,21 @@ def local_time(at: datetime, tz: object) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
 
 
+def quoted(text: str | None, limit: int, *, marks: bool = True) -> str:
+    """Stored free text shown safely: on one line, without control or bidi characters, shortened, in quotes."""
+    if not text:
+        return "—"
+    clean = shortened(one_line(text), limit)
+    return f"“{clean}”" if marks else clean
+
+
 def revision_line(ind: Indicator, rev: Revision, t: Translator, tz: object) -> str:
-    """One revision: "12家, reported by … on … via …", or "corrected 12家 → 13家 by … ; reason: …"."""
-    when, how = local_time(rev.entered_at, tz), via_name(rev.via)
+    """One revision: "12家, reported by … on … via …", or "corrected 12家 → 13家 by … ; reason: “…”". Names and
+    reasons are shown on one line, so that a reason cannot add a provenance line of its own."""
+    when, how, who = local_time(rev.entered_at, tz), via_name(rev.via), quoted(rev.entered_by, 80, marks=False)
     if rev.previous_value is None:
         return t("{value}, reported by {who} on {when} via {via}", value=value_text(ind, rev.value, t),
-                 who=rev.entered_by, when=when, via=how)
+                 who=who, when=when, via=how)
     return t("corrected {old} → {new} by {who} on {when} via {via}; reason: {reason}",
              old=value_text(ind, rev.previous_value, t), new=value_text(ind, rev.value, t),
-             who=rev.entered_by, when=when, via=how, reason=rev.reason or "—")
+             who=who, when=when, via=how, reason=quoted(rev.reason, MAX_REASON))

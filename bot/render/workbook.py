@@ -92,6 +92,29 @@ def _load(s: Session, plan_row: PlanRow, plan: Plan, as_of: date) -> _Data:
     return _Data(assess_all(s, plan_row, plan, as_of), figures, _Names(units, inds), ZoneInfo(plan.timezone))
 
 
+# ---- formula injection (OWASP "CSV injection") ------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")  # what a spreadsheet may evaluate
+
+
+def csv_text(value: str | None) -> str | None:
+    """Free text for a CSV cell: one a spreadsheet would read as a formula gets a leading ' (OWASP's rule)."""
+    return "'" + value if value and value.startswith(FORMULA_START) else value
+
+
+def texts_only(wb: Workbook) -> None:
+    """Make every text cell of the workbook plain text: nothing planbot writes is a formula, so a note or reason
+    starting with = (which openpyxl would store as a formula) is stored as a string, and any text a spreadsheet
+    might evaluate once edited is marked quote-prefixed (as Excel marks text typed after a ')."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                    cell.quotePrefix = True
+
+
 # ---- formatting helpers ---------------------------------------------------------------------------------------
 
 def _number(value: Decimal | None) -> int | float | None:
@@ -226,6 +249,7 @@ def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pa
         ws = wb.create_sheet(sheet_name(indicator_sheet_title(number, ind, t.lang), taken))
         _indicator_sheet(ws, plan, number, ind, by_indicator.get(ind.code, []), data, as_of, t)
     _provenance_sheet(wb.create_sheet(provenance_title), plan, data, t)
+    texts_only(wb)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -382,8 +406,8 @@ def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pat
                       t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision")])
         for fig in data.figures:
             code = fig.indicator.code
-            out.writerow([code, data.names.indicator(code, t.lang), fig.unit.code,
-                          data.names.unit(fig.unit.code, t.lang), fig.period, _plain(fig.value),
-                          t(STATUS_LABELS[status[code]]) if code in status else "", fig.entered_by,
+            out.writerow([code, csv_text(data.names.indicator(code, t.lang)), fig.unit.code,
+                          csv_text(data.names.unit(fig.unit.code, t.lang)), fig.period, _plain(fig.value),
+                          t(STATUS_LABELS[status[code]]) if code in status else "", csv_text(fig.entered_by),
                           local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision])
     return path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
 from bot.db.plan_ids import plan_ids
 from bot.db.series import record
+from bot.domain.free_text import MAX_NOTE, MAX_REASON, one_line
 from bot.domain.pace import effective_day
 from bot.domain.period import Period
 from bot.domain.plan import Indicator, Plan, Unit
@@ -41,6 +42,26 @@ class Saved:
     value: Decimal
     previous: Decimal | None
     unchanged: bool = False
+
+
+def reason_text(text: str | None) -> str | None:
+    """A correction's reason as it is stored: on one line, without control or bidi characters; None when empty.
+    UserError when it is longer than MAX_REASON."""
+    clean = one_line(text or "")
+    if len(clean) > MAX_REASON:
+        raise UserError("The reason is too long: {n} characters, at most {max}. Please shorten it.", n=len(clean),
+                        max=MAX_REASON)
+    return clean or None
+
+
+def note_text(text: str | None) -> str | None:
+    """A note as it is stored: on one line, without control or bidi characters; None when empty. UserError when it
+    is longer than MAX_NOTE."""
+    clean = one_line(text or "")
+    if len(clean) > MAX_NOTE:
+        raise UserError("The note is too long: {n} characters, at most {max}. Please shorten it.", n=len(clean),
+                        max=MAX_NOTE)
+    return clean or None
 
 
 def validate(plan: Plan, entry: Entry, now: datetime) -> None:
@@ -77,6 +98,7 @@ def saved_value(s: Session, row: PlanRow, unit: str, indicator: str, period: str
 def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str, now: datetime,
          allow_same: bool = False) -> Saved:
     """Validate and save one figure in session s (the caller commits); corrections need a reason."""
+    entry = replace(entry, note=note_text(entry.note), reason=reason_text(entry.reason))
     validate(plan, entry, now)
     ids = plan_ids(s, row)
     ind_id, unit_id = ids.indicator(entry.indicator.code), ids.unit(entry.unit.code)

@@ -11,6 +11,7 @@ from bot.db.chat_models import PersonRow
 from bot.db.models import PlanRow
 from bot.db.outbox import BULK, delivery_for, enqueue
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
+from bot.domain.free_text import clean_block
 from bot.domain.plan import Plan
 from bot.errors import UserError
 from bot.messages import Button
@@ -63,8 +64,9 @@ def _notice_text(text: str, lang: str | None) -> str:
 
 def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: str, by: str, now: datetime,
               send_at: datetime | None = None) -> NoticeRow:
-    """Create a notice and queue it for every recipient (at send_at, or now)."""
-    text = text.strip()
+    """Create a notice and queue it for every recipient (at send_at, or now); control and bidi characters are
+    removed from its text."""
+    text = clean_block(text)
     if not text:
         raise UserError("A notice needs some text.")
     people = resolve(s, plan_row, plan, audience, now)

@@ -79,7 +79,7 @@ def _hash(code: str) -> str:
 
 def parse_duration(text: str) -> timedelta:
     """7d, 12h, 30m or 2w as a timedelta; UserError otherwise."""
-    m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text or "")
+    m = re.fullmatch(r"\s*([0-9０-９]+)\s*([mhdw])\s*", text or "")
     if not m or int(m.group(1)) == 0:
         raise UserError("Cannot read the duration {text}: write 7d, 12h, 30m or 2w.", text=text)
     n, unit = int(m.group(1)), m.group(2)

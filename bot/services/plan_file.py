@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain import plan as m
+from i18n import N_, Translator
 
+MAX_PLAN_BYTES = 1024 * 1024  # the Panjin plan is 25 KB
+MAX_YAML_NODES = 200_000  # values once aliases are expanded; the Panjin plan has about 1,800
 _SLUG = r"^[a-z][a-z0-9_]*$"
-_RELATIVE = re.compile(r"^\s*baseline\s*\+\s*(\d+(?:\.\d+)?)\s*$")
+_RELATIVE = re.compile(r"^\s*baseline\s*\+\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 
 class _Strict(BaseModel):
@@ -134,9 +138,15 @@ class Problem:
     file: str
     path: str
     message: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(top)'}: {self.message}"
+        message = self.message.format(**self.params) if self.params else self.message  # others may hold { }
+        return f"{self.file}: {self.path or '(top)'}: {message}"
+
+    def render(self, t: Translator) -> str:
+        """The problem in t's language, where the catalog has its message (the schema's own are in English)."""
+        return f"{self.file}: {self.path or '(top)'}: {t(self.message, **self.params)}"
 
 
 class PlanFileError(Exception):
@@ -154,12 +164,61 @@ def _loc(parts: tuple[int | str, ...] | list[int | str]) -> str:
     return out
 
 
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when there
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
+    """How many nodes the document has once its aliases are expanded (as a validator walks it), stopping past limit.
+
+    An alias is a second reference to a node already read, so nine lines of anchors can stand for a billion nodes
+    (billion laughs); each node's size is computed once. A node that contains itself counts as past the limit."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = limit + 1  # while inside it: an alias back to it is a cycle
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, sizes, limit)
+        if total > limit:
+            break
+    sizes[id(node)] = total
+    return total
+
+
+def load_yaml(text: str, name: str = "<plan>") -> Any:
+    """Parse one YAML document safely, refusing one whose aliases expand past MAX_YAML_NODES; PlanFileError."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}, MAX_YAML_NODES) > MAX_YAML_NODES:
+            raise PlanFileError([Problem(name, "", N_("the YAML expands to more than {n} values (anchors and "
+                                                    "aliases used over and over); refused"),
+                                         {"n": MAX_YAML_NODES})])
+        return None if node is None else loader.construct_document(node)
+    except RecursionError:
+        raise PlanFileError([Problem(name, "", N_("the YAML is nested too deeply; refused"))]) from None
+    finally:
+        loader.dispose()
+
+
 def read_plan_file(path: str | Path) -> m.Plan:
-    """Load and validate the plan file at path; raise PlanFileError listing every problem."""
+    """Load and validate the plan file at path; raise PlanFileError listing every problem.
+
+    A file over MAX_PLAN_BYTES is refused before it is read (a plan of a few hundred indicators is far smaller)."""
     p = Path(path)
     name = str(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        with p.open("rb") as fh:
+            data = fh.read(MAX_PLAN_BYTES + 1)
+        if len(data) > MAX_PLAN_BYTES:
+            raise PlanFileError([Problem(name, "", N_("the file is larger than {n} KB; a plan file is far smaller"),
+                                         {"n": MAX_PLAN_BYTES // 1024})])
+        raw = load_yaml(data.decode("utf-8"), name)
     except FileNotFoundError:
         raise PlanFileError([Problem(name, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as e:

@@ -172,7 +172,7 @@ def test_the_source_of_a_figure_with_its_corrections(testbot: TestBot) -> None:
     out = "\n".join(r.text for r in testbot.console.press("lee", payload))
     assert "Panshan County Government, 2018Q3:" in out
     assert "12 enterprises, reported by console:alice (alice)" in out and "via console" in out
-    assert "corrected 12 enterprises → 13 enterprises by console:alice (alice)" in out and "reason: 数错了" in out
+    assert "corrected 12 enterprises → 13 enterprises by console:alice (alice)" in out and "reason: “数错了”" in out
     assert "Sources of" in testbot.say("alice", "/source 高企")  # a contact sees their own unit's
     assert "only report for your own unit" in testbot.say("alice", "/source 高企 兴隆台区")
 

@@ -110,7 +110,7 @@ def test_workbook_sheets_statuses_figures_and_provenance(app: App, tmp_path: Pat
     assert (cell.value, cell.number_format) == (13, "#,##0")
     assert cell.comment.text == (
         "12 enterprises, reported by alice on 2018-10-09 10:00 via chat\n"
-        "corrected 12 enterprises → 13 enterprises by bob on 2018-10-14 09:00 via CLI; reason: miscounted")
+        "corrected 12 enterprises → 13 enterprises by bob on 2018-10-14 09:00 via CLI; reason: “miscounted”")
     assert find_cell(sheet, 4, "Municipal Science and Technology Bureau", "2017 (baseline)").value == 50
     assert find_cell(sheet, 4, "City", "2018Q3").value == 72  # the lead unit's figure is the city's
     assert find_cell(sheet, 4, "City", "2017 (baseline)").value == 50
@@ -155,7 +155,7 @@ def test_chinese_workbook_names_sheets_and_statuses_in_chinese(app: App, tmp_pat
     assert statuses["全社会研究与开发经费占GDP比重"] == "滞后"
     assert statuses["核心技术攻关项目"] == "落后"
     cell = find_cell(wb["1 高新技术企业总数"], 4, "盘山县人民政府", "2018Q3")
-    assert cell.comment.text.splitlines()[-1] == "由bob于2018-10-14 09:00通过CLI更正：12家 → 13家；理由：miscounted"
+    assert cell.comment.text.splitlines()[-1] == "由bob于2018-10-14 09:00通过CLI更正：12家 → 13家；理由：“miscounted”"
 
 
 def test_csv_has_a_bom_and_one_row_per_figure(app: App, tmp_path: Path) -> None:

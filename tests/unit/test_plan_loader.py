@@ -10,7 +10,8 @@ import yaml
 
 from bot.config import DEFAULT_PLAN
 from bot.domain.plan import Aggregation, Comparator, Kind
-from bot.services.plan_file import PlanFileError, parse_plan, read_plan_file
+from bot.services.plan_file import MAX_PLAN_BYTES, PlanFileError, load_yaml, parse_plan, read_plan_file
+from i18n import translator_for
 
 WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
 
@@ -112,3 +113,46 @@ def test_plan_files_cite_the_plan_not_files_outside_the_repository() -> None:
         cited = [line for line in comments if "seed/" in line or "PLAN-NOTES" in line or ".md" in line]
         assert cited == [], f"{path.name} cites files that are not in the repository: {cited}"
     assert "盘政办发〔2018〕21号" in DEFAULT_PLAN.read_text(encoding="utf-8").splitlines()[1]
+
+
+BILLION_LAUGHS = Path(__file__).parent.parent / "data" / "billion-laughs.yaml"  # 9 ** 9 values once expanded
+
+
+def test_aliases_that_expand_past_the_cap_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError) as err:
+        read_plan_file(BILLION_LAUGHS)
+    assert [p.message for p in err.value.problems] == [
+        "the YAML expands to more than {n} values (anchors and aliases used over and over); refused"]
+    assert "200000" in str(err.value)
+    (tmp_path / "self.yaml").write_text("groups: &g {a: *g}\n", encoding="utf-8")
+    with pytest.raises(PlanFileError, match="expands to more than"):
+        read_plan_file(tmp_path / "self.yaml")
+    (tmp_path / "deep.yaml").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(PlanFileError, match=r"nested too deeply|maximum nesting depth"):
+        read_plan_file(tmp_path / "deep.yaml")
+
+
+def test_a_few_aliases_are_fine() -> None:
+    text = DEFAULT_PLAN.read_text(encoding="utf-8")
+    assert load_yaml(text) == yaml.safe_load(text)
+    assert load_yaml("a: &x [1, 2]\nb: *x\n") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("w", encoding="utf-8") as fh:
+        fh.write(DEFAULT_PLAN.read_text(encoding="utf-8"))
+        fh.write("# padding\n" * (MAX_PLAN_BYTES // 10))
+    with pytest.raises(PlanFileError) as err:
+        read_plan_file(huge)
+    assert "larger than 1024 KB" in str(err.value)
+    assert "大于" in err.value.problems[0].render(translator_for("zh"))
+
+
+def test_a_problem_quoting_braces_is_shown_as_it_is(tmp_path: Path) -> None:
+    bad = tmp_path / "braces.yaml"
+    bad.write_text("plan: {code: x}\nunits: {a: {b\n", encoding="utf-8")
+    with pytest.raises(PlanFileError) as err:
+        read_plan_file(bad)
+    shown = [str(p) for p in err.value.problems] + [p.render(translator_for("zh")) for p in err.value.problems]
+    assert all("not valid YAML" in s for s in shown)

@@ -21,6 +21,7 @@ from bot.channels.shared import workers
 from bot.channels.shared.redaction import protect_logs
 from bot.channels.shared.workers import DbProcess, DbProcessGone
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
+from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.db.inbox import Inbox
 from bot.messages import Inbound, Reply
@@ -157,8 +158,10 @@ class TelegramChannel:
         return bot
 
     async def start(self, *, webhook: bool = False) -> None:
-        """Initialise, publish the command menus, replay stored updates, and start polling unless on a webhook."""
-        await self.application.initialize()
+        """Initialise, publish the command menus, replay stored updates, and start polling unless on a webhook.
+        TokenRejected when Telegram refuses the token."""
+        with token_checked():
+            await self.application.initialize()
         self.app.telegram_username = self.bot.username
         self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL)
                         for _ in range(self.db_processes)]
