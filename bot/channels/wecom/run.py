@@ -1,0 +1,93 @@
+"""Starting WeCom beside the other channels: `planbot run` and `planbot remind` call these (one seam for bootstrap)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from contextlib import suppress
+from datetime import datetime
+
+import uvicorn
+
+from bot.bootstrap import App
+from bot.channels.wecom.channel import WeComChannel
+from bot.channels.wecom.send import WeComSender
+from reminders.dispatch import DispatchStats, dispatch
+from reminders.scheduler import Ticker
+
+log = logging.getLogger(__name__)
+
+
+def listen_socket(listen: str) -> socket.socket:
+    """A bound TCP socket for HOST:PORT (port 0: any free port)."""
+    host, _, port = listen.rpartition(":")
+    sock = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET, socket.SOCK_STREAM,
+                         socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]") or "127.0.0.1", int(port)))
+    return sock
+
+
+async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True,
+                    started: asyncio.Future[int] | None = None) -> None:
+    """Serve the WeCom callback on PLANBOT_WECOM_LISTEN and dispatch WeCom's outbox rows until stop is set.
+
+    started, if given, gets the port once the callback listens (tests listen on port 0).
+    """
+    channel = WeComChannel(app)
+    await channel.start()
+    ticker = None
+    if reminders:  # (with Telegram in the same process, each channel's Ticker dispatches its own rows)
+        ticker = Ticker(app, [WeComSender(channel.messenger)], pause=lambda: channel.active > 0)
+        ticker.start()
+    sock = listen_socket(app.settings.wecom_listen)
+    server = uvicorn.Server(uvicorn.Config(channel.asgi(), log_level="warning", lifespan="off", access_log=False))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if serving.done():
+            serving.result()  # raise why it could not start
+        if started is not None:
+            started.set_result(sock.getsockname()[1])
+        log.info("WeCom callback listening on %s", app.settings.wecom_listen)
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+        if ticker is not None:
+            ticker.stop()
+        await channel.stop()
+
+
+async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
+    """`planbot run` with WeCom configured: WeCom, and Telegram too when it is configured, until Ctrl+C."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    runs = [run_wecom(app, stop)]
+    if app.settings.telegram_token:
+        from bot.channels.webhook import run_telegram
+
+        runs.append(run_telegram(app, stop))
+    await asyncio.gather(*runs)
+
+
+async def dispatch_wecom(app: App, at: datetime) -> DispatchStats:
+    """Send WeCom's due outbox rows once (`planbot remind`)."""
+    from bot.channels.wecom.api import WeComClient, protect_logs
+    from bot.channels.wecom.send import WeComMessenger
+
+    s = app.settings
+    assert s.wecom_corp_id and s.wecom_secret and s.wecom_agent_id is not None
+    protect_logs(s.wecom_secret)
+    client = WeComClient(s.wecom_corp_id, s.wecom_secret, s.wecom_agent_id, s.wecom_api_url)
+    try:
+        return await dispatch(app.uow, WeComSender(WeComMessenger(client)), lambda: at)
+    finally:
+        await client.aclose()
