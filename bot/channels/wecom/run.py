@@ -6,7 +6,8 @@ import asyncio
 import logging
 import signal
 import socket
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 
 import uvicorn
@@ -30,34 +31,37 @@ def listen_socket(listen: str) -> socket.socket:
     return sock
 
 
-async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True,
-                    started: asyncio.Future[int] | None = None) -> None:
-    """Serve the WeCom callback on PLANBOT_WECOM_LISTEN and dispatch WeCom's outbox rows until stop is set.
+@asynccontextmanager
+async def serving(channel: WeComChannel, listen: str) -> AsyncIterator[int]:
+    """Serve the channel's callback with uvicorn on listen (HOST:PORT) while inside; yields the port."""
+    sock = listen_socket(listen)
+    server = uvicorn.Server(uvicorn.Config(channel.asgi(), log_level="warning", lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()  # raise why it could not start
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
-    started, if given, gets the port once the callback listens (tests listen on port 0).
-    """
+
+async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True) -> None:
+    """Serve the WeCom callback on PLANBOT_WECOM_LISTEN and dispatch WeCom's outbox rows until stop is set."""
     channel = WeComChannel(app)
     await channel.start()
     ticker = None
     if reminders:  # (with Telegram in the same process, each channel's Ticker dispatches its own rows)
         ticker = Ticker(app, [WeComSender(channel.messenger)], pause=lambda: channel.active > 0)
         ticker.start()
-    sock = listen_socket(app.settings.wecom_listen)
-    server = uvicorn.Server(uvicorn.Config(channel.asgi(), log_level="warning", lifespan="off", access_log=False))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.01)
-        if serving.done():
-            serving.result()  # raise why it could not start
-        if started is not None:
-            started.set_result(sock.getsockname()[1])
-        log.info("WeCom callback listening on %s", app.settings.wecom_listen)
-        await stop.wait()
+        async with serving(channel, app.settings.wecom_listen):
+            log.info("WeCom callback listening on %s", app.settings.wecom_listen)
+            await stop.wait()
     finally:
-        server.should_exit = True
-        await serving
-        sock.close()
         if ticker is not None:
             ticker.stop()
         await channel.stop()
