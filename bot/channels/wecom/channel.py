@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -43,12 +44,13 @@ class Refused(Exception):
 
 
 def update_id(message: dict[str, str]) -> str:
-    """The inbox id of a callback message: its MsgId, or for events (which have none) sender + time + event."""
-    if message.get("MsgId"):
+    """The inbox id of a callback message: its MsgId, or for events (which have none) a digest of sender, time,
+    event and card task: the same for each re-delivery of one event."""
+    if message.get("MsgId") and len(message["MsgId"]) <= 60:
         return "m" + message["MsgId"]
-    event = message.get("Event", "")
-    detail = message.get("TaskId") or message.get("EventKey") or ""
-    return f"e{message['FromUserName']}:{message['CreateTime']}:{event}:{detail}"
+    key = "\n".join([message["FromUserName"], message["CreateTime"], message.get("Event", ""),
+                     message.get("TaskId") or message.get("EventKey") or ""])
+    return "e" + hashlib.sha256(key.encode()).hexdigest()[:40]  # (the inbox's ids are at most 64 characters)
 
 
 def to_inbound(message: dict[str, str], uid: str) -> Inbound | None:
@@ -146,8 +148,8 @@ class WeComChannel:
                 return Response(status_code=400)
             try:
                 await self.receive(message)
-            except OperationalError as e:  # not stored, so not acknowledged: WeCom delivers it again
-                log.warning("could not store a WeCom message (%s)", type(e.orig or e).__name__)
+            except SQLAlchemyError as e:  # not stored, so not acknowledged: WeCom delivers it again
+                log.warning("could not store a WeCom message (%s)", type(e).__name__)
                 return Response(status_code=503)
             return Response(status_code=200)
 
