@@ -11,7 +11,8 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.bootstrap import App, bootstrap
-from bot.channels.wecom.channel import WeComChannel
+from bot.channels.wecom.channel import WeComChannel, update_id
+from bot.channels.wecom.crypto import WeComCrypto
 from bot.channels.wecom.run import serving
 from bot.config import Settings
 from bot.db.chat_models import InboxRow
@@ -159,3 +160,68 @@ async def test_pictures_voice_files_and_locations_get_please_send_text(wecom: Se
     hello = await bob.deliver(wecom.callbacks.message("bob", "event", Event="enter_agent", EventKey=""))
     assert "邀请码" in "\n".join(hello)  # opening the app: the greeting
     assert await bob.deliver(wecom.callbacks.message("bob", "event", Event="view", EventKey="x")) == []
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                             for i in range(1, 10))
+                  + b"]><xml><Encrypt>&lol9;</Encrypt></xml>")
+EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Encrypt>&e;</Encrypt></xml>'
+
+
+async def test_hostile_callbacks_get_a_4xx_and_leave_nothing_behind(wecom: Served, wc_app: App,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    cb = wecom.callbacks
+    good = cb.text("mallory", "高新技术企业 12家")
+    query, body = cb.envelope(good)
+    forged = WeComCallbacks(cb.url, WeComCrypto("not-the-token", AES_KEY, CORP_ID))
+    other_corp = WeComCallbacks(cb.url, WeComCrypto(TOKEN, AES_KEY, "ww_another_corp"))
+    other_key = WeComCallbacks(cb.url, WeComCrypto(TOKEN, "a" * 43, CORP_ID))
+    try:
+        cases: list[tuple[str, int, dict[str, str], bytes]] = [
+            ("bad signature", 403, dict(query, msg_signature="0" * 40), body),
+            ("signed with another token", 403, *forged.envelope(good)),
+            ("another corp's receiveid", 403, *other_corp.envelope(good)),
+            ("another app's AES key", 400, *other_key.envelope(good)),
+            ("no signature", 400, {k: v for k, v in query.items() if k != "msg_signature"}, body),
+            ("not XML", 400, query, b"{'json': true}"),
+            ("malformed XML", 400, query, b"<xml><Encrypt>abc</xml>"),
+            ("no Encrypt", 400, query, b"<xml><ToUserName>x</ToUserName></xml>"),
+            ("oversized", 413, query, b"<xml><Encrypt>" + b"A" * 200_000 + b"</Encrypt></xml>"),
+            ("billion laughs", 400, query, BILLION_LAUGHS),
+            ("external entity", 400, query, EXTERNAL),
+            ("non-UTF-8 tail", 400, query, body.replace(b"</xml>", b"\xff\xfe</xml>")),
+        ]
+        for name, bad_inner in (("inner billion laughs", BILLION_LAUGHS), ("inner external entity", EXTERNAL),
+                                ("inner not UTF-8", b"<xml><Content>\xff\xfe\xfd</Content></xml>"),
+                                ("inner without sender", b"<xml><MsgType>text</MsgType></xml>")):
+            encrypted = cb.crypto.encrypt(bad_inner)
+            signed = {"msg_signature": cb.crypto.sign("1", "2", encrypted), "timestamp": "1", "nonce": "2"}
+            cases.append((name, 400, signed, b"<xml><Encrypt>" + encrypted.encode() + b"</Encrypt></xml>"))
+        for name, status, q, b in cases:
+            response = await cb.raw(q, b)
+            assert response.status_code == status, name
+        for params in ({"msg_signature": "x", "timestamp": "1", "nonce": "2", "echostr": "bm90IGFlcw=="},
+                       {"timestamp": "1", "nonce": "2", "echostr": "x"}):
+            assert (await cb.http.get(cb.url, params=params)).status_code in (400, 403)
+    finally:
+        await forged.aclose()
+        await other_corp.aclose()
+        await other_key.aclose()
+    await wecom.channel.drain()
+    assert inbox_rows(wc_app) == 0 and wecom.api.delivered == []
+    assert "Traceback" not in caplog.text and TOKEN not in caplog.text and AES_KEY not in caplog.text
+
+
+async def test_a_message_stored_before_a_crash_is_handled_on_the_next_start(wc_app: App,
+                                                                           wecom_api: FakeWeComApi) -> None:
+    callbacks = WeComCallbacks("http://127.0.0.1:1/unused")
+    message = callbacks.text("alice", invite(wc_app, "contact", "panshan"))
+    Inbox(wc_app.uow, "wecom").store([(update_id(message), message)], wc_app.clock.now())  # stored, then died
+    channel = WeComChannel(wc_app)
+    await channel.start()
+    await channel.drain()
+    await channel.stop()
+    await callbacks.aclose()
+    assert "盘山县人民政府" in wecom_api.texts("alice")[0]
+    assert Inbox(wc_app.uow, "wecom").pending() == []
