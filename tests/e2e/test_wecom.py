@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from wecom_support import Served, served
 
 from bot.bootstrap import App, bootstrap
 from bot.channels.wecom.channel import WeComChannel, update_id
 from bot.channels.wecom.crypto import WeComCrypto
-from bot.channels.wecom.run import serving
 from bot.config import Settings
 from bot.db.chat_models import InboxRow
 from bot.inbox import Inbox
@@ -46,60 +45,10 @@ def wc_app(wecom_env: dict[str, str]) -> Iterator[App]:
     app.close()
 
 
-@dataclass
-class Served:
-    channel: WeComChannel
-    callbacks: WeComCallbacks
-    api: FakeWeComApi
-
-    def member(self, user: str) -> Member:
-        return Member(self, user)
-
-
-@dataclass
-class Member:
-    """One WeCom member talking to planbot: each call waits until planbot has handled it and answered."""
-
-    served: Served
-    user: str
-
-    async def deliver(self, message: dict[str, str]) -> list[str]:
-        api = self.served.api
-        before = len(api.to(self.user))
-        response = await self.served.callbacks.post(message)
-        assert response.status_code == 200 and response.content == b""
-        await self.served.channel.drain()
-        return api.texts(self.user)[before:]
-
-    async def say(self, text: str) -> str:
-        return "\n".join(await self.deliver(self.served.callbacks.text(self.user, text)))
-
-    def key(self, label_part: str) -> str:
-        for m in reversed(self.served.api.to(self.user)):
-            if card := m.get("template_card"):
-                for b in card["button_list"]:
-                    if label_part in b["text"]:
-                        return str(b["key"])
-        raise AssertionError(f"no button {label_part!r} was sent to {self.user}")
-
-    def click(self, label_part: str) -> dict[str, str]:
-        key = self.key(label_part)
-        task_id, code = self.served.api.record_click(self.user, key)
-        return self.served.callbacks.click(self.user, key, task_id, code)
-
-    async def press(self, label_part: str) -> str:
-        return "\n".join(await self.deliver(self.click(label_part)))
-
-
 @pytest_asyncio.fixture
 async def wecom(wc_app: App, wecom_api: FakeWeComApi) -> AsyncIterator[Served]:
-    channel = WeComChannel(wc_app)
-    await channel.start()
-    async with serving(channel, "127.0.0.1:0") as port:
-        callbacks = WeComCallbacks(f"http://127.0.0.1:{port}/wecom")
-        yield Served(channel, callbacks, wecom_api)
-        await callbacks.aclose()
-    await channel.stop()
+    async with served(wc_app, wecom_api) as running:
+        yield running
 
 
 def inbox_rows(app: App) -> int:
