@@ -15,43 +15,62 @@ class Clock:
         return self.now
 
 
+def send(limiter: MemberLimiter, member: str, n: int = 1) -> float:
+    """Reserve n slots and, when granted, have them answered at once."""
+    wait = limiter.reserve(member, n)
+    if not wait:
+        limiter.done(member, n)
+    return wait
+
+
 def test_thirty_a_minute_then_wait_for_the_oldest_to_leave_the_window() -> None:
     clock = Clock()
     limiter = MemberLimiter(clock=clock)
     for _ in range(30):
-        assert limiter.reserve("zhang") == 0
+        assert send(limiter, "zhang") == 0
         clock.now += 1
-    assert limiter.reserve("wang") == 0  # members are counted apart
-    wait = limiter.reserve("zhang")
+    assert send(limiter, "wang") == 0  # members are counted apart
+    wait = send(limiter, "zhang")
     assert wait == 1000.0 + 61 - clock.now  # until the first send leaves the 61 s window
     clock.now += wait
-    assert limiter.reserve("zhang") == 0
+    assert send(limiter, "zhang") == 0
+
+
+def test_a_window_counts_from_the_answers_not_the_reservations() -> None:
+    clock = Clock()
+    limiter = MemberLimiter(clock=clock)
+    assert limiter.reserve("zhou", 30) == 0  # taken at 1000 s, waiting for a connection ...
+    assert 0 < limiter.reserve("zhou") <= 1  # the window is full of messages on their way: ask again shortly
+    clock.now += 20
+    limiter.done("zhou", 30)  # ... answered at 1020 s: WeCom may have counted them as late as that
+    clock.now += 45
+    assert send(limiter, "zhou") == 1020.0 + 61 - clock.now  # 61 s after the answers, not the reservations
 
 
 def test_a_thousand_an_hour() -> None:
     clock = Clock()
     limiter = MemberLimiter(clock=clock)
     for _ in range(1000):
-        while (wait := limiter.reserve("li")) > 0:
+        while (wait := send(limiter, "li")) > 0:
             clock.now += wait
     start = clock.now
-    wait = limiter.reserve("li")
+    wait = send(limiter, "li")
     assert wait > 61 and clock.now + wait - start < 3605  # the hour's window, not the minute's
-    assert clock.now + wait == limiter.sent["li"][0] + 3605
+    assert clock.now + wait == limiter.members["li"].sent[0] + 3605
 
 
 def test_several_slots_are_taken_together_or_not_at_all() -> None:
     clock = Clock()
     limiter = MemberLimiter(clock=clock)
     for _ in range(28):
-        limiter.reserve("zhao")
-    assert limiter.reserve("zhao", 3) > 0
-    assert len(limiter.sent["zhao"]) == 28  # nothing taken
-    assert limiter.reserve("zhao", 2) == 0
-    assert len(limiter.sent["zhao"]) == 30
+        send(limiter, "zhao")
+    assert send(limiter, "zhao", 3) > 0
+    assert len(limiter.members["zhao"].sent) == 28 and limiter.members["zhao"].in_flight == 0  # nothing taken
+    assert send(limiter, "zhao", 2) == 0
+    assert len(limiter.members["zhao"].sent) == 30
     clock.now += 4000
     limiter.forget_idle()
-    assert limiter.sent == {}
+    assert limiter.members == {}
 
 
 def test_long_texts_are_split_within_wecoms_bytes() -> None:

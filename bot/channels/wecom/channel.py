@@ -96,6 +96,11 @@ class WeComChannel:
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"
         self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="wecom-db")
+        # storing received messages has a thread of its own, so a 200 never waits behind the router's work; the
+        # messages that arrive while one batch is being written go together in the next (one commit for many)
+        self.inbox_pool = ThreadPoolExecutor(1, thread_name_prefix="wecom-inbox")
+        self._to_store: list[tuple[str, dict[str, str], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.queues: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # member -> (lock, [messages queued or in hand])
         self.active = 0  # messages being handled now: bulk sends wait while people talk to the bot
@@ -110,7 +115,8 @@ class WeComChannel:
         """Finish the messages being handled, then close; anything unhandled stays in the inbox."""
         await self.drain()
         await self.client.aclose()
-        await asyncio.get_running_loop().run_in_executor(None, functools.partial(self.db_pool.shutdown, wait=True))
+        for pool in (self.db_pool, self.inbox_pool):
+            await asyncio.get_running_loop().run_in_executor(None, functools.partial(pool.shutdown, wait=True))
 
     async def drain(self) -> None:
         """Wait until every received message has been handled (and its replies sent)."""
@@ -188,8 +194,29 @@ class WeComChannel:
     async def receive(self, message: dict[str, str]) -> None:
         """Store the message in the inbox (durably: a crash after this loses nothing), then queue its handling."""
         uid = update_id(message)
-        await self.db(self.inbox.store, [(uid, message)], self.app.clock.now())
+        stored = asyncio.get_running_loop().create_future()
+        self._to_store.append((uid, message, stored))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="wecom-inbox")
+        await stored
         self.schedule(uid, message)
+
+    async def _write_batches(self) -> None:
+        """Store what is waiting, batch after batch, each in one transaction; each waiter learns how its went."""
+        loop = asyncio.get_running_loop()
+        while self._to_store:
+            batch, self._to_store = self._to_store, []
+            rows = list({uid: message for uid, message, _ in batch}.items())
+            try:
+                await loop.run_in_executor(self.inbox_pool, self.inbox.store, rows, self.app.clock.now())
+            except Exception as e:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(e)
+            else:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
 
     def schedule(self, uid: str, message: dict[str, str]) -> None:
         """Handle a stored message in a task of its own (after the member's earlier ones)."""

@@ -79,9 +79,14 @@ class WeComMessenger:
     async def _send_text(self, user: str, text: str, *, dedupe: bool, reserved: bool) -> str | None:
         msgid = None
         for piece in split_text(text):
-            if not reserved:
-                await self.limiter.acquire(user)
-            msgid = (await self.client.send_text(user, piece, dedupe=dedupe)).get("msgid")
+            if reserved:
+                msgid = (await self.client.send_text(user, piece, dedupe=dedupe)).get("msgid")
+                continue
+            await self.limiter.acquire(user)
+            try:
+                msgid = (await self.client.send_text(user, piece, dedupe=dedupe)).get("msgid")
+            finally:
+                self.limiter.done(user)
         return msgid
 
     async def deliver(self, user: str, text: str, buttons: list[Button], *, dedupe: bool = False,
@@ -99,8 +104,12 @@ class WeComMessenger:
             await self._send_text(user, before, dedupe=dedupe, reserved=reserved)
         if not reserved:
             await self.limiter.acquire(user)
-        answer = await self.client.send_card(user, title, body, [(b.label, b.payload) for b in buttons],
-                                             dedupe=dedupe)
+        try:
+            answer = await self.client.send_card(user, title, body, [(b.label, b.payload) for b in buttons],
+                                                 dedupe=dedupe)
+        finally:
+            if not reserved:
+                self.limiter.done(user)
         return answer.get("msgid")
 
     async def reply(self, user: str, reply: Reply) -> None:
@@ -110,7 +119,10 @@ class WeComMessenger:
             for path, kind in ((reply.image, "image"), (reply.document, "file")):
                 if path is not None:
                     await self.limiter.acquire(user)
-                    await self.client.send_media(user, path, kind)
+                    try:
+                        await self.client.send_media(user, path, kind)
+                    finally:
+                        self.limiter.done(user)
         except (WeComApiError, httpx.HTTPError) as e:
             log.warning("a reply to a WeCom member was not sent (%s)", type(e).__name__ if isinstance(
                 e, httpx.HTTPError) else e)
@@ -126,13 +138,16 @@ class WeComSender:
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
         """Send one outbox message; a member at their limit gets RetryLater with the seconds to wait."""
-        wait = self.messenger.limiter.reserve(chat_id, message_count(text, buttons))
+        count = message_count(text, buttons)
+        wait = self.messenger.limiter.reserve(chat_id, count)
         if wait > 0:
             raise RetryLater(wait)
         try:
             return await self.messenger.deliver(chat_id, text, buttons, dedupe=True, reserved=True)
         except (WeComApiError, httpx.HTTPError) as e:
             raise send_error(e) from None
+        finally:  # stamped when the last part was answered: never earlier than WeCom counted any of them
+            self.messenger.limiter.done(chat_id, count)
 
 
 def message_count(text: str, buttons: list[Button]) -> int:
