@@ -243,7 +243,7 @@ def main() -> int:
         ok = ok and r["statuses"] == {200: n} and r["cards"] == n and r["dropped"] == 0
     if args.skip != "broadcast":
         b = run(args.database, members, broadcast_run, max(1, members // 10))
-        print(f"broadcast ({db}): a notice to {b['members']} members, {b['busy']} of them busy (29 messages in "
+        print(f"broadcast ({db}): a notice to {b['members']} members, {b['busy']} of them busy (30 messages each in "
               f"{b['busy_s']:.1f} s just before)")
         print(f"  first dispatch: {b['first_sent']} sent, {b['first_held']} held for their window, in "
               f"{b['first_s']:.2f} s ({b['first_sent'] / b['first_s']:.0f}/s)")

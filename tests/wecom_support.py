@@ -58,9 +58,10 @@ class Member:
 
 
 @asynccontextmanager
-async def served(app: App, api: FakeWeComApi) -> AsyncIterator[Served]:
-    """The WeCom channel of app, its callback served on a free port, and a WeCom that posts to it."""
-    channel = WeComChannel(app)
+async def served(app: App, api: FakeWeComApi, db_processes: int | None = None) -> AsyncIterator[Served]:
+    """The WeCom channel of app, its callback served on a free port, and a WeCom that posts to it (the router in
+    db_processes processes: None as in production, 0 on the channel's threads)."""
+    channel = WeComChannel(app, db_processes=db_processes)
     await channel.start()
     try:
         async with serving(channel, "127.0.0.1:0") as port:

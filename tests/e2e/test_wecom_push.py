@@ -52,7 +52,7 @@ def wc_app(env: dict[str, str], api: FakeWeComApi) -> Iterator[App]:
 
 @pytest_asyncio.fixture
 async def wecom(wc_app: App, api: FakeWeComApi) -> AsyncIterator[Served]:
-    async with served(wc_app, api) as running:
+    async with served(wc_app, api, db_processes=0) as running:  # (the router's process: tests/e2e/test_wecom.py)
         yield running
 
 

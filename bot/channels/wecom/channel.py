@@ -18,6 +18,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.bootstrap import App
+from bot.channels import db_process
+from bot.channels.db_process import DbProcess, DbProcessGone
+from bot.channels.telegram import in_memory
 from bot.channels.wecom.api import WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
@@ -75,12 +78,14 @@ def to_inbound(message: dict[str, str], uid: str) -> Inbound | None:
 class WeComChannel:
     """Receives callbacks (stored in the inbox first), hands them to the router, sends the replies.
 
-    One member's messages are handled in the order they arrived, different members' at once; the router runs on
-    the channel's database threads (one for SQLite, two for PostgreSQL).
+    One member's messages are handled in the order they arrived, different members' at once. The router runs in
+    db_processes processes of its own (DbProcess, as for Telegram: one for SQLite, two for PostgreSQL, none for an
+    in-memory database or PLANBOT_DB_PROCESSES=0), so that it and the event loop use two cores; with none, on the
+    channel's database threads.
     """
 
     def __init__(self, app: App, client: WeComClient | None = None, limiter: MemberLimiter | None = None, *,
-                 db_threads: int | None = None) -> None:
+                 db_threads: int | None = None, db_processes: int | None = None) -> None:
         s = app.settings
         if not s.wecom_configured:
             raise ValueError("WeCom is not configured (WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, "
@@ -95,6 +100,12 @@ class WeComChannel:
         self.router = Router(app)
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"
+        if db_processes is None:
+            db_processes = s.db_processes
+        if db_processes is None:
+            db_processes = 0 if in_memory(app.engine) else 1 if one_writer else 2
+        self.db_processes = db_processes
+        self.workers: list[DbProcess] = []
         self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="wecom-db")
         # storing received messages has a thread of its own, so a 200 never waits behind the router's work; the
         # messages that arrive while one batch is being written go together in the next (one commit for many)
@@ -106,7 +117,10 @@ class WeComChannel:
         self.active = 0  # messages being handled now: bulk sends wait while people talk to the bot
 
     async def start(self) -> None:
-        """Handle messages stored but not handled when the last run stopped."""
+        """Start the database processes; handle messages stored but not handled when the last run stopped."""
+        self.workers = [DbProcess(self.app.settings, self.app.clock, None, CHANNEL) for _ in range(self.db_processes)]
+        for w in self.workers:
+            await w.start()
         for raw in await self.db(self.inbox.pending):
             if isinstance(raw, dict) and all(k in raw for k in REQUIRED):
                 self.schedule(update_id(raw), raw)
@@ -115,6 +129,8 @@ class WeComChannel:
         """Finish the messages being handled, then close; anything unhandled stays in the inbox."""
         await self.drain()
         await self.client.aclose()
+        for w in self.workers:
+            await w.stop()
         for pool in (self.db_pool, self.inbox_pool):
             await asyncio.get_running_loop().run_in_executor(None, functools.partial(pool.shutdown, wait=True))
 
@@ -250,10 +266,14 @@ class WeComChannel:
             return
         for attempt in range(1, 4):
             try:
-                outcome = await self.db(self.router.handle, inbound,
-                                        functools.partial(self.inbox.claim, update_id=uid, now=now, raw=message))
+                if self.workers:
+                    worker = min(self.workers, key=lambda w: w.busy)
+                    outcome = await worker.call(db_process.handle, inbound, uid, now, message)
+                else:
+                    outcome = await self.db(self.router.handle, inbound,
+                                            functools.partial(self.inbox.claim, update_id=uid, now=now, raw=message))
                 break
-            except OperationalError:  # e.g. SQLite busy: nothing was committed, so try again
+            except (OperationalError, DbProcessGone):  # e.g. SQLite busy: nothing was committed, so try again
                 if attempt == 3:
                     raise
                 await asyncio.sleep(0.5 * attempt)
