@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import statistics
@@ -113,7 +114,8 @@ class Load:
         return self.conn.recv()
 
     def close(self) -> None:
-        self.conn.send(("stop",))
+        with contextlib.suppress(BrokenPipeError):  # (the load process has already ended)
+            self.conn.send(("stop",))
         self.process.join(30)
 
 
