@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from test_telegram import write_locked
 from wecom_support import Served, served
 
 from bot.bootstrap import App, bootstrap
@@ -174,3 +175,21 @@ async def test_a_message_stored_before_a_crash_is_handled_on_the_next_start(wc_a
     await callbacks.aclose()
     assert "盘山县人民政府" in wecom_api.texts("alice")[0]
     assert Inbox(wc_app.uow, "wecom").pending() == []
+
+
+async def test_a_message_that_cannot_be_stored_gets_503_so_wecom_delivers_it_again(
+        wecom_env: dict[str, str], wecom_api: FakeWeComApi) -> None:
+    url = wecom_env["PLANBOT_DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    app = bootstrap(Settings.from_env(dict(wecom_env, PLANBOT_DATABASE_URL=url + "?timeout=0.2")))
+    try:
+        code = invite(app, "contact", "panshan")
+        async with served(app, wecom_api, db_processes=0) as running:
+            message = running.callbacks.text("alice", code)
+            async with write_locked(url.split("///", 1)[1], 1.0):
+                refused = await running.callbacks.post(message)
+            assert refused.status_code == 503 and inbox_rows(app) == 0  # not stored: not acknowledged
+            assert "盘山县人民政府" in "\n".join(await running.member("alice").deliver(message))  # WeCom's retry
+    finally:
+        app.close()

@@ -3,6 +3,7 @@ through the outbox (with 签收), WeCom's errcodes recorded as outcomes, and the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -188,3 +189,20 @@ async def test_the_limiter_keeps_every_member_under_thirty_a_minute(
     later = [r for r in rows(wc_app).values() if r.status == "pending"]
     assert len(later) == 5 and all(r.chat_id == "busy" and r.not_before > NOW for r in later)
     assert len(api.to("busy")) == 30 and len(api.to("quiet")) == 2
+
+
+async def test_the_token_is_fetched_by_one_caller_and_again_when_it_expires(api: FakeWeComApi) -> None:
+    now = [0.0]
+    c = WeComClient(CORP_ID, SECRET, AGENT_ID, api.url, clock=lambda: now[0])
+    try:
+        await asyncio.gather(*(c.send_text(f"u{i}", "你好") for i in range(20)))
+        assert api.token_fetches == 1  # twenty callers, one gettoken
+        now[0] += 7200 - 300 - 1
+        await c.send_text("u1", "你好")
+        assert api.token_fetches == 1
+        now[0] += 2  # within five minutes of expires_in: fetched afresh
+        await c.send_text("u1", "你好")
+        assert api.token_fetches == 2 and len(api.delivered) == 22
+        assert SECRET not in repr(c)
+    finally:
+        await c.aclose()
