@@ -83,3 +83,28 @@ def test_planbot_run_starts_wecom_answers_a_member_and_stops_on_sigint(env: dict
     assert f"wecom: callback on 127.0.0.1:{port}" in out and "企业微信通道正在启动" in out
     for secret in (SECRET, TOKEN, AES_KEY, "TOKEN-1-"):
         assert secret not in out + err
+
+
+def test_planbot_remind_sends_the_reminders_of_wecom_members(env: dict[str, str]) -> None:
+    from sqlalchemy import select
+
+    from bot.bootstrap import bootstrap
+    from bot.db.models import UnitRow
+    from bot.people import grant, identity_for
+    from bot.plan_store import active_plan
+
+    with FakeWeComApi() as api:
+        run_env = dict(env, **wecom_vars(api.url, "127.0.0.1:0"))
+        app = bootstrap(Settings.from_env(run_env))
+        with app.uow.begin() as s:
+            plan_row, _ = active_plan(s)
+            unit = s.scalar(select(UnitRow).where(UnitRow.plan_id == plan_row.id, UnitRow.code == "panshan"))
+            ident = identity_for(s, "wecom", "alice", "alice", "alice", None, app.clock.now())
+            grant(s, ident.person, "contact", unit, "test", app.clock.now())
+        app.close()
+        proc = subprocess.run([str(PLANBOT), "remind", "--now", "2018-10-10T09:00"], env=run_env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        cards = [m for m in api.to("alice") if m["msgtype"] == "template_card"]
+        assert cards and "盘山县" in api.texts("alice")[0]
+        assert SECRET not in proc.stdout + proc.stderr
