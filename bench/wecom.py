@@ -41,16 +41,18 @@ import httpx  # noqa: E402
 from inbound import database, figure_count, unit_code, write_plan  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bot import notices  # noqa: E402
-from bot.bootstrap import App, bootstrap  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.bootstrap import bootstrap  # noqa: E402
 from bot.channels.wecom.api import WeComClient  # noqa: E402
 from bot.channels.wecom.channel import WeComChannel  # noqa: E402
 from bot.channels.wecom.run import serving  # noqa: E402
 from bot.channels.wecom.send import WeComMessenger, WeComSender  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db.models import UnitRow  # noqa: E402
-from bot.people import grant, identity_for  # noqa: E402
-from bot.plan_store import active_plan  # noqa: E402
+from bot.services import notices  # noqa: E402
+from bot.services.people import grant, identity_for  # noqa: E402
+from bot.services.plans import active_plan  # noqa: E402
+from bot.views.notices import stats as notice_stats  # noqa: E402
 from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN, FakeWeComApi, WeComCallbacks  # noqa: E402
 from reminders.dispatch import dispatch  # noqa: E402
 
@@ -192,7 +194,7 @@ async def broadcast_run(app: App, load: Load, n: int, busy: int) -> dict[str, An
         first_s = time.perf_counter() - t1
         while True:  # the held notices go out once their members' windows have room (the ticker's next minutes)
             with app.uow() as s:
-                counts = notices.stats(s, notice_id)
+                counts = notice_stats(s, notice_id)
             if not counts.pending:
                 break
             await asyncio.sleep(1)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels.wecom.channel import WeComChannel
 from bot.channels.wecom.run import serving
 from fakes import FakeWeComApi, WeComCallbacks

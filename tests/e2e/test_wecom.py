@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from test_telegram import write_locked
 from wecom_support import Served, served
 
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.wecom.channel import WeComChannel, update_id
 from bot.channels.wecom.crypto import WeComCrypto
 from bot.config import Settings
 from bot.db.chat_models import InboxRow
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
 from fakes import FakeWeComApi, WeComCallbacks
 from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
 from support import figures, invite

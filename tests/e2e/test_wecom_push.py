@@ -13,21 +13,23 @@ import pytest_asyncio
 from sqlalchemy import select
 from wecom_support import Served, served
 
-from bot import notices
-from bot.bootstrap import App, bootstrap
+from bot.app import App
+from bot.bootstrap import bootstrap
 from bot.channels.wecom.api import WeComClient
 from bot.channels.wecom.channel import WeComChannel
 from bot.channels.wecom.limits import MemberLimiter
 from bot.channels.wecom.send import WeComMessenger, WeComSender
 from bot.config import Settings
 from bot.db.chat_models import IdentityRow
+from bot.db.outbox import Delivery, enqueue
 from bot.db.outbox_models import OutboxRow
-from bot.people import identity_for
-from bot.plan_store import active_plan
+from bot.services import notices
+from bot.services.people import identity_for
+from bot.services.plans import active_plan
+from bot.views.notices import stats as notice_stats
 from fakes import FakeWeComApi
 from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
 from reminders.dispatch import dispatch
-from reminders.outbox import Delivery, enqueue
 from reminders.scheduler import Ticker
 from support import invite
 
@@ -113,7 +115,7 @@ async def test_a_notice_is_signed_with_its_button(wecom: Served, wc_app: App, ap
     assert "签收" in signed or "已签" in signed
     assert len(api.updated) == 1  # the pressed card greyed out
     with wc_app.uow() as s:
-        counts = notices.stats(s, notice_id)
+        counts = notice_stats(s, notice_id)
     assert counts.signed == 1 and counts.delivered == 2
 
 

@@ -90,8 +90,8 @@ def test_planbot_remind_sends_the_reminders_of_wecom_members(env: dict[str, str]
 
     from bot.bootstrap import bootstrap
     from bot.db.models import UnitRow
-    from bot.people import grant, identity_for
-    from bot.plan_store import active_plan
+    from bot.services.people import grant, identity_for
+    from bot.services.plans import active_plan
 
     with FakeWeComApi() as api:
         run_env = dict(env, **wecom_vars(api.url, "127.0.0.1:0"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels.wecom.limits import MemberLimiter
 from bot.channels.wecom.send import TEXT_BYTES, card_parts, message_count, split_text
-from handlers.types import Button
+from bot.messages import Button
 
 
 class Clock:

@@ -17,18 +17,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.bootstrap import App
-from bot.channels import db_process
-from bot.channels.db_process import DbProcess, DbProcessGone
-from bot.channels.telegram import in_memory
+from bot.app import App
+from bot.channels.shared import workers
+from bot.channels.shared.workers import DbProcess, DbProcessGone, in_memory
 from bot.channels.wecom.api import WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
 from bot.channels.wecom.send import CHANNEL, WeComMessenger
 from bot.channels.wecom.xml import MAX_BODY, XmlError, parse
-from bot.inbox import Inbox
+from bot.db.inbox import Inbox
+from bot.messages import Inbound
 from handlers.router import Router
-from handlers.types import Inbound
 from i18n import N_, translator_for
 
 log = logging.getLogger(__name__)
@@ -268,7 +267,7 @@ class WeComChannel:
             try:
                 if self.workers:
                     worker = min(self.workers, key=lambda w: w.busy)
-                    outcome = await worker.call(db_process.handle, inbound, uid, now, message)
+                    outcome = await worker.call(workers.handle, inbound, uid, now, message)
                 else:
                     outcome = await self.db(self.router.handle, inbound,
                                             functools.partial(self.inbox.claim, update_id=uid, now=now, raw=message))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import uvicorn
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.channels.wecom.channel import WeComChannel
 from bot.channels.wecom.send import WeComSender
 from reminders.dispatch import DispatchStats, dispatch
@@ -65,21 +64,6 @@ async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True) ->
         if ticker is not None:
             ticker.stop()
         await channel.stop()
-
-
-async def run_channels(app: App, stop: asyncio.Event | None = None) -> None:
-    """`planbot run` with WeCom configured: WeCom, and Telegram too when it is configured, until Ctrl+C."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    runs = [run_wecom(app, stop)]
-    if app.settings.telegram_token:
-        from bot.channels.webhook import run_telegram
-
-        runs.append(run_telegram(app, stop))
-    await asyncio.gather(*runs)
 
 
 async def dispatch_wecom(app: App, at: datetime) -> DispatchStats:

@@ -9,7 +9,7 @@ import httpx
 from bot.channels.console import render
 from bot.channels.wecom.api import WeComApiError, WeComClient
 from bot.channels.wecom.limits import MemberLimiter
-from handlers.types import Button, Reply
+from bot.messages import Button, Reply
 from reminders.dispatch import Permanent, RetryLater, SendError, Transient, Uncertain
 
 log = logging.getLogger(__name__)
