@@ -47,8 +47,6 @@ def update_id(raw: object) -> int | None:
     return value if type(value) is int else None
 
 
-
-
 def to_inbound(update: Update) -> Inbound | None:
     """The Inbound for a Telegram update (message, command, button press); None for updates we do not handle."""
     chat, user = update.effective_chat, update.effective_user
