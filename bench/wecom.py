@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
-from inbound import database, figure_count, unit_code, write_plan  # noqa: E402
+from common import database, unit_code  # noqa: E402
+from inbound import figure_count, write_plan  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bot.app import App  # noqa: E402
@@ -211,7 +212,7 @@ async def broadcast_run(app: App, load: Load, n: int, busy: int) -> dict[str, An
 def run(url_arg: str | None, n: int, fn: Any, *args: Any) -> dict[str, Any]:
     load = Load()
     try:
-        with tempfile.TemporaryDirectory() as tmp, database(url_arg, Path(tmp)) as url:
+        with tempfile.TemporaryDirectory() as tmp, database(url_arg, Path(tmp), "wecom") as url:
             app = setup(load, url, Path(tmp), n)
             try:
                 result: dict[str, Any] = asyncio.run(fn(app, load, n, *args))
