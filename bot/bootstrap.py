@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import suppress
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import select
@@ -37,8 +38,25 @@ def load_default_plan(app: App) -> LoadResult:
 
 
 async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
-    """Run the configured chat channels (Telegram: webhook if configured, else polling) and the reminder
-    scheduler until stop is set (or SIGINT/SIGTERM)."""
+    """Run the configured chat channels (Telegram, WeCom), each with its reminder dispatch, until stop is set (or
+    SIGINT/SIGTERM)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    runs = []
+    if app.settings.telegram_token:
+        runs.append(_run_telegram(app, stop, reminders=reminders))
+    if app.settings.wecom_configured:  # (a Ticker each: on PostgreSQL only one sweeps; on SQLite both, harmlessly)
+        from bot.channels.wecom.run import run_wecom
+
+        runs.append(run_wecom(app, stop, reminders=reminders))
+    await asyncio.gather(*runs)
+
+
+async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> None:
+    """Telegram (webhook if configured, else polling) and its reminder scheduler until stop is set."""
     # a channel's libraries are imported when it starts, not by every command
     from bot.channels.telegram.channel import TelegramChannel
     from bot.channels.telegram.sender import TelegramSender, sending_bot
@@ -48,11 +66,6 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
 
     settings = app.settings
     channel = TelegramChannel(app)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     webhook = bool(settings.telegram_webhook_url)
     await channel.start(webhook=webhook)
     # bulk sends go through their own lean connections but count against the channel's flood limits
@@ -92,4 +105,9 @@ async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:
             await bot.initialize()
         async with bot:
             total = await dispatch(app.uow, TelegramSender(bot), lambda: at)
+    if app.settings.wecom_configured:
+        from bot.channels.wecom.run import dispatch_wecom
+
+        wecom = await dispatch_wecom(app, at)
+        total = DispatchStats(**{f.name: getattr(total, f.name) + getattr(wecom, f.name) for f in fields(wecom)})
     return total

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from i18n import N_, Translator
@@ -50,6 +51,13 @@ class Settings:
     telegram_max_rate: float = 25.0
     db_processes: int | None = None  # processes doing a channel's database work (None: the channel's default)
     wecom_corp_id: str | None = None
+    # WeCom (企业微信) self-built app: see wecom_settings(); the secrets are left out of repr()
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = field(default=None, repr=False)
+    wecom_token: str | None = field(default=None, repr=False)
+    wecom_aes_key: str | None = field(default=None, repr=False)
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_listen: str = "127.0.0.1:8090"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,8 +88,14 @@ class Settings:
             webhook_listen=env.get("PLANBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080",
             telegram_max_rate=_float(env, "TELEGRAM_MAX_RATE", 25.0),
             db_processes=_count(env, "PLANBOT_DB_PROCESSES"),
-            wecom_corp_id=env.get("WECOM_CORP_ID") or None,
+            **wecom_settings(env),
         )
+
+    @property
+    def wecom_configured(self) -> bool:
+        """Whether every WeCom setting the channel needs is set (wecom_settings refuses a partial set)."""
+        return bool(self.wecom_corp_id and self.wecom_agent_id is not None and self.wecom_secret
+                    and self.wecom_token and self.wecom_aes_key)
 
     def describe(self) -> dict[str, str]:
         """What is configured, safe to print: no secrets, only whether they are set."""
@@ -93,7 +107,7 @@ class Settings:
             "telegram": ("webhook" if self.telegram_webhook_url else "polling") if self.telegram_token
             else "not configured",
             "telegram_api": self.telegram_api_url or "https://api.telegram.org",
-            "wecom": "configured" if self.wecom_corp_id else "not configured",
+            "wecom": f"callback on {self.wecom_listen}" if self.wecom_configured else "not configured",
         }
 
 
@@ -131,6 +145,42 @@ def _check_listen(raw: str) -> None:
     if not sep or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
         raise ConfigError(N_("PLANBOT_WEBHOOK_LISTEN={raw} is not HOST:PORT (for example 127.0.0.1:8080)."),
                           raw=repr(raw))
+WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
+
+
+class WeComFields(TypedDict):
+    """The WeCom part of Settings."""
+
+    wecom_corp_id: str | None
+    wecom_agent_id: int | None
+    wecom_secret: str | None
+    wecom_token: str | None
+    wecom_aes_key: str | None
+    wecom_api_url: str
+    wecom_listen: str
+
+
+def wecom_settings(env: Mapping[str, str]) -> WeComFields:
+    """The WeCom fields of Settings: all of WECOM_REQUIRED or none (errors name variables, never values)."""
+    given = [k for k in WECOM_REQUIRED if env.get(k)]
+    if given and len(given) < len(WECOM_REQUIRED):
+        missing = ", ".join(k for k in WECOM_REQUIRED if k not in given)
+        raise ConfigError(N_("WeCom is partly configured: {missing} not set."), missing=missing)
+    agent = env.get("WECOM_AGENT_ID") or None
+    if agent is not None and not agent.strip().isdigit():
+        raise ConfigError(N_("WECOM_AGENT_ID is not a whole number (the app's AgentId)."))
+    key = env.get("WECOM_AES_KEY") or None
+    if key is not None and len(key) != 43:
+        raise ConfigError(N_("WECOM_AES_KEY is not 43 characters long (the app's EncodingAESKey)."))
+    return {
+        "wecom_corp_id": env.get("WECOM_CORP_ID") or None,
+        "wecom_agent_id": int(agent) if agent is not None else None,
+        "wecom_secret": env.get("WECOM_SECRET") or None,
+        "wecom_token": env.get("WECOM_TOKEN") or None,
+        "wecom_aes_key": key,
+        "wecom_api_url": (env.get("WECOM_API_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
+        "wecom_listen": env.get("PLANBOT_WECOM_LISTEN") or "127.0.0.1:8090",
+    }
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:

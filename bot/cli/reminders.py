@@ -24,7 +24,7 @@ def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
     console = ConsoleSender(out=sys.stdout)
     stats = asyncio.run(dispatch(app.uow, console, lambda: at))
     sent = stats.sent
-    sent += asyncio.run(dispatch_chat_channels(app, at)).sent  # Telegram (and later channels) when configured
+    sent += asyncio.run(dispatch_chat_channels(app, at)).sent  # Telegram, WeCom when configured
     print(t("Reminders due: {n}; messages queued: {queued}; sent now: {sent}; too old (marked missed): {missed}.",
             n=result.reminders, queued=result.queued, sent=sent, missed=result.missed))
     return 0

@@ -20,11 +20,14 @@ def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
     with app.uow() as s:
         _, plan = active_plan(s)
     print(t("Plan loaded: {title}", title=plan.title.get(t.lang)))
-    if app.settings.telegram_token and not args.console:
+    if (app.settings.telegram_token or app.settings.wecom_configured) and not args.console:
         from bot.bootstrap import run_channels
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        print(t("Telegram channel starting; press Ctrl+C to stop."))
+        if app.settings.telegram_token:
+            print(t("Telegram channel starting; press Ctrl+C to stop."))
+        if app.settings.wecom_configured:
+            print(t("WeCom channel starting; press Ctrl+C to stop."))
         asyncio.run(run_channels(app))
         return 0
     console = ConsoleChannel(app)

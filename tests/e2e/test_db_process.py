@@ -15,8 +15,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.app import App
 from bot.bootstrap import bootstrap
-from bot.channels.shared.workers import DbProcess
-from bot.channels.telegram.channel import TelegramChannel, in_memory
+from bot.channels.shared.workers import DbProcess, in_memory
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import ConfigError, Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi

@@ -26,6 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import Engine
+
 from bot.app import App
 from bot.channels.shared.redaction import protect_logs
 from bot.clock import Clock
@@ -37,6 +39,11 @@ from handlers.router import Router
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]
 HEADER = struct.Struct(">I")
+
+
+def in_memory(engine: Engine) -> bool:
+    """True for an SQLite database in memory, which another process cannot open."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 class DbProcessGone(RuntimeError):

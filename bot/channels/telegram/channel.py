@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -19,7 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, 
 from bot.app import App
 from bot.channels.shared import workers
 from bot.channels.shared.redaction import protect_logs
-from bot.channels.shared.workers import DbProcess, DbProcessGone
+from bot.channels.shared.workers import DbProcess, DbProcessGone, in_memory
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
@@ -46,11 +45,6 @@ def update_id(raw: object) -> int | None:
     """The update_id of an update as Telegram sent it (JSON); None if it has none that is an integer."""
     value = raw.get("update_id") if isinstance(raw, dict) else None
     return value if type(value) is int else None
-
-
-def in_memory(engine: Engine) -> bool:
-    """True for an SQLite database in memory, which another process cannot open."""
-    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def to_inbound(update: Update) -> Inbound | None:
