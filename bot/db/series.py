@@ -23,8 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitRow
 from bot.db.plan_ids import PlanIds, plan_ids
-from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, judge
-from bot.domain.period import Period, last_due
+from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, due_period, judge
+from bot.domain.period import Period
 from bot.domain.plan import Aggregation, Indicator, Kind, Plan
 
 ZERO = Decimal(0)
@@ -247,9 +247,10 @@ def assess_from_series(s: Session, row: PlanRow, plan: Plan, as_of: date) -> lis
     for ind in plan.indicators:
         rows = stored[ids.indicators[ind.code]]
         baseline = _series_baseline(s, plan, ind, ids, rows)
-        city = [f for f in (_city_value(ind, r) for r in rows if r.period_start >= plan.start) if f is not None]
+        inside = [r for r in rows if r.period_start >= plan.start and r.period_end <= plan.end]
+        city = [f for f in (_city_value(ind, r) for r in inside) if f is not None]
         series: list[Point] = city_points(ind, city)
-        due = last_due(ind.schedule.cadence, ind.schedule.due_days, as_of, plan.start)
+        due = due_period(plan, ind, as_of)
         judged.append((ind, baseline, series, due))
     missing = _missing(s, plan, ids, {ind.code: due for ind, _, _, due in judged if due is not None})
     return [judge(plan, ind, as_of, baseline, series, due, missing.get(ind.code, ()))
