@@ -23,7 +23,16 @@ from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
 from bot.domain.period import PeriodError, parse_period
 from bot.errors import UserError
-from bot.render.text import KIND_LABELS, indicator_dict, progress_dict, progress_text, unit_names, value_text
+from bot.render.scorecard import scorecard, scorecard_json, scorecard_text
+from bot.render.text import (
+    KIND_LABELS,
+    indicator_dict,
+    progress_dict,
+    progress_text,
+    unit_names,
+    unjudged_text,
+    value_text,
+)
 from bot.services.demo import DEMO_NOW, seed
 from bot.services.entry import lookup_indicator, lookup_unit, read_value
 from bot.services.figures import Entry, submit
@@ -286,6 +295,10 @@ def cmd_lagging(app: App, args: argparse.Namespace, t: Translator) -> int:
     print(t("As of {date}:", date=t.date(as_of)))
     if not shown:
         print(t("No target is behind its pace."))
+    elif not args.all:
+        print(t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress)))
+    if (unjudged := unjudged_text(plan, progress, t)) is not None:
+        print(unjudged)
     for p in shown:
         print()
         print(progress_text(plan, p, t))
@@ -310,6 +323,19 @@ def cmd_status(app: App, args: argparse.Namespace, t: Translator) -> int:
             if code in p.unit_values:
                 print("  " + t("{unit}: {value}", unit=plan.unit(code).name.get(t.lang),
                                value=value_text(ind, p.unit_values[code], t)))
+    return 0
+
+
+def cmd_scorecard(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Every milestone's result (the assessment table) as of a date."""
+    as_of = _as_of(app, args.as_of)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        rows = scorecard(plan, assess_all(s, row, plan, as_of))
+    if args.json:
+        _print_json(scorecard_json(rows))
+    else:
+        print(scorecard_text(rows, as_of, t))
     return 0
 
 
@@ -364,6 +390,9 @@ def _parser() -> argparse.ArgumentParser:
     lag.add_argument("--as-of")
     lag.add_argument("--json", action="store_true")
     lag.add_argument("--all", action="store_true", help="every indicator, not only those needing attention")
+    sc = sub.add_parser("scorecard", help="every milestone's result: reached, not reached, no data")
+    sc.add_argument("--as-of")
+    sc.add_argument("--json", action="store_true")
     st = sub.add_parser("status", help="one indicator's progress")
     st.add_argument("indicator")
     st.add_argument("--as-of")
@@ -374,7 +403,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[App, argparse.Namespace, Translator], int]] = {
     "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
     "broadcast": cmd_broadcast, "notices": cmd_notices, "export": cmd_export, "units": cmd_units,
-    "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
+    "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status, "scorecard": cmd_scorecard,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from bot.domain.pace import Progress, assess, city_series
 from bot.errors import UserError
 from bot.messages import Button, Reply
-from bot.render.text import progress_text, value_text
+from bot.render.scorecard import scorecard as milestone_rows
+from bot.render.scorecard import scorecard_text
+from bot.render.text import progress_text, unjudged_text, value_text
 from bot.services.entry import match_indicator
 from bot.views.progress import assess_all, figures_by_indicator, not_reported
 from handlers.context import Ctx, text_reply
@@ -31,9 +33,11 @@ def lagging(ctx: Ctx) -> list[Reply]:
     progress = assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
     shown = [p for p in progress if p.status.needs_attention]
     head = t("As of {date}:", date=t.date(ctx.today))
+    unjudged = unjudged_text(ctx.plan, progress, t)
     if not shown:
-        return [text_reply(head + "\n" + t("No target is behind its pace."))]
-    lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))]
+        return [text_reply("\n".join([head, t("No target is behind its pace."), *([unjudged] if unjudged else [])]))]
+    lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))
+             + ("\n" + unjudged if unjudged else "")]
     lines += [progress_text(ctx.plan, p, t) for p in shown]
     owed = not_reported(progress)
     if owed:
@@ -94,6 +98,12 @@ def _drawn(p: Progress) -> tuple[object, ...]:
     """What the charts show of one indicator's progress."""
     return (p.indicator.code, p.status, p.actual, p.actual_period, p.expected, p.target, p.baseline, p.due,
             p.shortfall_pp, p.forecast)
+
+
+def scorecard(ctx: Ctx) -> list[Reply]:
+    """Every milestone's result so far (the assessment table)."""
+    rows = milestone_rows(ctx.plan, assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
+    return [text_reply(scorecard_text(rows, ctx.today, ctx.t))]
 
 
 def missing(ctx: Ctx) -> list[Reply]:

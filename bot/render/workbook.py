@@ -25,19 +25,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.domain.pace import Figure, Progress, Status, city_series
+from bot.domain.pace import Figure, Progress, Status, Verdict, city_series
 from bot.domain.period import Period, periods_between
-from bot.domain.plan import Indicator, Kind, Plan
+from bot.domain.plan import Comparator, Indicator, Kind, Milestone, Plan
 from bot.render.provenance import local_time, revision_line, via_name
-from bot.render.text import KIND_LABELS, STATUS_LABELS, value_text
+from bot.render.scorecard import scorecard, verdict_label
+from bot.render.text import KIND_LABELS, STATUS_LABELS, target_text, value_text, whole
 from bot.views.progress import assess_all
 from i18n import Translator, translator_for
 
 GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
 STATUS_FILLS = {
     Status.ACHIEVED: GREEN, Status.ON_TRACK: GREEN, Status.BEHIND: YELLOW, Status.LAGGING: RED,
-    Status.MISSED: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
+    Status.MISSED: RED, Status.UNMET: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
 }
+VERDICT_FILLS = {Verdict.ACHIEVED: GREEN, Verdict.MISSED: RED, Verdict.NO_DATA: GREY, Verdict.NO_BASELINE: GREY}
 SHEET_MAX = 31
 SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 BOLD = Font(bold=True)
@@ -117,17 +119,22 @@ def _figure_format(ind: Indicator, value: Decimal) -> str:
     return "#,##0"
 
 
-def _summary_format(ind: Indicator, t: Translator, decimals: int) -> str:
-    """A number format that shows the measure: 12家 / 12 enterprises / 2.50%, keeping the cell a number."""
-    if ind.is_percent:
-        return '0.00"%"'
-    measure = ind.measure.get(t.lang).replace('"', "")
+def _summary_format(ind: Indicator, t: Translator, decimals: int, ms: Milestone | None = None) -> str:
+    """A number format that shows the measure (12家 / 12 enterprises / 2.50%) and, for a target, its comparator
+    (80家以上 / 超过100家), keeping the cell a number."""
+    number = "0.00" if ind.is_percent else "#,##0" + ("." + "0" * decimals if decimals else "")
     sep = "" if t.lang == "zh" else " "
-    return "#,##0" + ("." + "0" * decimals if decimals else "") + f'"{sep}{measure}"'
+    unit = "%" if ind.is_percent else sep + ind.measure.get(t.lang).replace('"', "")
+    if ms is None:
+        return f'{number}"{unit}"'
+    words = (t("more than {value}", value="\0") if ms.comparator is Comparator.GT
+             else t("{value} or more", value="\0")).replace('"', "")
+    before, _, after = words.partition("\0")
+    return (f'"{before}"' if before else "") + number + f'"{unit}{after}"'
 
 
 def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decimals: int = 0,
-         summary: bool = False) -> None:
+         summary: bool = False, ms: Milestone | None = None) -> None:
     """Write a value of ind into cell: a stage's name for staged indicators, else a number with its format."""
     if value is None:
         cell.value = None
@@ -135,7 +142,7 @@ def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decima
         cell.value = value_text(ind, value.to_integral_value(), t)
     else:
         cell.value = _number(value)
-        cell.number_format = _summary_format(ind, t, decimals) if summary else _figure_format(ind, value)
+        cell.number_format = _summary_format(ind, t, decimals, ms) if summary else _figure_format(ind, value)
 
 
 def _width(value: object) -> int:
@@ -218,6 +225,7 @@ def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pa
     summary = wb.active
     summary.title = sheet_name(t("Summary"), taken)
     provenance_title = sheet_name(t("Provenance"), taken)
+    scorecard_title = sheet_name(t("Milestone results"), taken)
     _summary_sheet(summary, plan, data, as_of, t)
     by_indicator: dict[str, list[FigureRow]] = defaultdict(list)
     for fig in data.figures:
@@ -225,6 +233,7 @@ def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pa
     for number, ind in enumerate(plan.indicators, 1):
         ws = wb.create_sheet(sheet_name(indicator_sheet_title(number, ind, t.lang), taken))
         _indicator_sheet(ws, plan, number, ind, by_indicator.get(ind.code, []), data, as_of, t)
+    _scorecard_sheet(wb.create_sheet(scorecard_title, 1), plan, data, as_of, t)
     _provenance_sheet(wb.create_sheet(provenance_title), plan, data, t)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -256,8 +265,14 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         status.fill = PatternFill("solid", fgColor=STATUS_FILLS[p.status])
         status.font = BOLD
         _put(ws.cell(r, 5), ind, p.actual, t, summary=True)
-        _put(ws.cell(r, 6), ind, p.expected, t, decimals=1, summary=True)
-        _put(ws.cell(r, 7), ind, p.target, t, summary=True)
+        if p.actual is None:
+            ws.cell(r, 5, value_text(ind, None, t))  # unknown is said, never left to read as 0
+        counts = ind.kind in (Kind.STOCK, Kind.FLOW)
+        _put(ws.cell(r, 6), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
+        if p.target is None:
+            ws.cell(r, 7, target_text(ind, None, p.milestone, t))
+        else:
+            _put(ws.cell(r, 7), ind, p.target, t, summary=True, ms=p.milestone)
         if p.due is not None:
             ws.cell(r, 8, p.due).number_format = "yyyy-mm-dd"
         if p.shortfall_pp is not None:
@@ -274,6 +289,30 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
     _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
     ws.column_dimensions["A"].width = 6
     ws.row_dimensions[SUMMARY_HEADER_ROW].height = 30
+
+
+def _scorecard_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator) -> None:
+    """The assessment table: every milestone of every indicator with its result and the figure it was judged on."""
+    ws["A1"] = t("Milestone results as of {date}:", date=t.date(as_of))
+    ws["A1"].font = Font(bold=True, size=12)
+    _header(ws, SUMMARY_HEADER_ROW, [t("No."), t("Indicator"), t("Due"), t("Target"), t("Result"), t("Actual"),
+                                     t("Period")])
+    for r, row in enumerate(scorecard(plan, data.progress), SUMMARY_HEADER_ROW + 1):
+        ind, res = row.indicator, row.result
+        ws.cell(r, 1, row.number)
+        ws.cell(r, 2, ind.name.get(t.lang)).alignment = WRAP
+        ws.cell(r, 3, res.milestone.due).number_format = "yyyy-mm-dd"
+        if res.target is None:
+            ws.cell(r, 4, target_text(ind, None, res.milestone, t))
+        else:
+            _put(ws.cell(r, 4), ind, res.target, t, summary=True, ms=res.milestone)
+        verdict = ws.cell(r, 5, verdict_label(res, t))
+        if res.verdict is not None:
+            verdict.fill, verdict.font = PatternFill("solid", fgColor=VERDICT_FILLS[res.verdict]), BOLD
+            _put(ws.cell(r, 6), ind, res.actual, t, summary=True)
+            ws.cell(r, 7, res.period.label if res.period else None)
+    ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
+    _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
 
 
 INDICATOR_HEADER_ROW = 4
