@@ -12,6 +12,8 @@ from i18n import Translator
 from reminders.calendar import is_workday
 from reminders.policy import Reminder
 
+DIGEST_LINES = 8
+
 
 def workdays_between(start: date, end: date) -> int:
     """Working days after start up to and including end (negative when end is earlier)."""
@@ -70,11 +72,13 @@ def digest_text(plan: Plan, progress: list[Progress], overdue_units: int, today:
     attention = [p for p in progress if p.status.needs_attention]
     lines = [t("Weekly digest, {date}: {n} of {total} targets need attention; {units} units have overdue reports.",
                date=t.date(today), n=len(attention), total=len(progress), units=overdue_units)]
-    for p in attention[:8]:
+    for p in attention[:DIGEST_LINES]:
         status = t(STATUS_LABELS[p.status])
-        if p.shortfall_pp is not None:
+        if p.shortfall_pp is not None and p.shortfall_pp > 0:
             status = t("{status}, {pp} points behind", status=status, pp=t.number(p.shortfall_pp, 1))
         lines.append("• " + t("{name}: {status}", name=p.indicator.name.get(t.lang), status=status))
+    if len(attention) > DIGEST_LINES:  # the count above and the list agree: say how many are not listed
+        lines.append("• " + t("and {n} more", n=len(attention) - DIGEST_LINES))
     if not attention or all(p.status is Status.NO_DATA for p in attention):
         lines.append(t("Ask “which targets are lagging” for the details."))
     return "\n".join(lines)

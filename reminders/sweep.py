@@ -87,15 +87,20 @@ CHAIN = ("before_due", "due_today", "overdue")
 
 
 def latest_only(reminders: list[Reminder]) -> tuple[list[Reminder], int]:
-    """When a catch-up finds several reminders of one unit's report, only the latest still makes sense to send."""
+    """When a catch-up finds several reminders of one unit's report, or several weekly digests, only the latest
+    still makes sense to send."""
     latest: dict[tuple[str | None, str], Reminder] = {}
     for r in reminders:
-        if r.kind in CHAIN:
-            key = (r.unit, r.period.label if r.period else "")
+        if r.kind in CHAIN or r.kind == "digest":  # one digest per sweep too: a catch-up may span two weeks
+            key = _chain_key(r)
             if key not in latest or r.send_at > latest[key].send_at:
                 latest[key] = r
-    keep = [r for r in reminders if r.kind not in CHAIN or latest[(r.unit, r.period.label if r.period else "")] is r]
+    keep = [r for r in reminders if (r.kind not in CHAIN and r.kind != "digest") or latest[_chain_key(r)] is r]
     return keep, len(reminders) - len(keep)
+
+
+def _chain_key(r: Reminder) -> tuple[str | None, str]:
+    return ("", "digest") if r.kind == "digest" else (r.unit, r.period.label if r.period else "")
 
 
 def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:
