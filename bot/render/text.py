@@ -125,10 +125,12 @@ def progress_text(plan: Plan, p: Progress, t: Translator) -> str:
     head = STATUS_MARKS[p.status] + " " + t("{name}: {status}", name=ind.name.get(t.lang), status=status)
     lines = [head]
     target = target_text(ind, p.target, p.milestone, t)
-    if p.final:
+    if p.final and p.actual_period is not None:
         lines.append(t("actual {actual} for {period}, target {target} by {due}", actual=value_text(ind, p.actual, t),
-                       period=p.actual_period.label if p.actual_period else "—", target=target,
-                       due=t.date(p.due)))
+                       period=p.actual_period.label, target=target, due=t.date(p.due)))
+    elif p.final:
+        lines.append(t("actual {actual}, target {target} by {due}", actual=value_text(ind, p.actual, t),
+                       target=target, due=t.date(p.due)))
     else:
         lines.append(t("actual {actual}, expected by now {expected}, target {target} by {due}",
                        actual=value_text(ind, p.actual, t), expected=expected_text(p, t),

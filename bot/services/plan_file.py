@@ -34,7 +34,7 @@ class TextSpec(_Strict):
 
 class ScheduleSpec(_Strict):
     cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
-    due_days: Annotated[int, Field(ge=0, le=120)] = 10
+    due_days: Annotated[int, Field(ge=0, le=366)] = 10  # annual statistics come out up to a year late
 
 
 class ThresholdSpec(_Strict):
