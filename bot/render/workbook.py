@@ -418,11 +418,27 @@ def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pat
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow([t("Indicator code"), t("Indicator"), t("Unit code"), t("Unit"), t("Period"), t("Value"),
-                      t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision")])
+                      t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision"), t("Indicator status")])
         for fig in data.figures:
             code = fig.indicator.code
             out.writerow([code, data.names.indicator(code, t.lang), fig.unit.code,
                           data.names.unit(fig.unit.code, t.lang), fig.period, _plain(fig.value),
-                          t(STATUS_LABELS[status[code]]) if code in status else "", fig.entered_by,
-                          local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision])
+                          _figure_status(plan, fig, data.tz, t), fig.entered_by,
+                          local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision,
+                          t(STATUS_LABELS[status[code]]) if code in status else ""])
     return path
+
+
+def _figure_status(plan: Plan, fig: FigureRow, tz: ZoneInfo, t: Translator) -> str:
+    """The figure's own status: a baseline, reported on time or late (first entry against its due date), and
+    whether it was corrected."""
+    ind = _plan_indicator(plan, fig.indicator.code)
+    first = min((r.entered_at for r in fig.history), default=fig.entered_at)
+    if fig.period_end <= plan.baseline_date:
+        text = t("baseline")
+    elif ind is None:
+        text = ""
+    else:
+        due = Period(fig.period_start, fig.period_end, fig.period).due(ind.schedule.due_days)
+        text = t("reported on time") if first.astimezone(tz).date() <= due else t("reported late")
+    return t("{status}, corrected", status=text) if fig.revision > 1 and text else text
