@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain import plan as m
 
@@ -40,6 +40,12 @@ class ScheduleSpec(_Strict):
 class ThresholdSpec(_Strict):
     on_track: Annotated[Decimal, Field(ge=0)] = Decimal(10)
     behind: Annotated[Decimal, Field(ge=0)] = Decimal(30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdSpec:
+        if self.on_track > self.behind:  # {on_track: 40, behind: 30} would make "behind" unreachable
+            raise ValueError(f"on_track ({self.on_track}) must not be greater than behind ({self.behind})")
+        return self
 
 
 class RangeSpec(_Strict):
@@ -183,6 +189,8 @@ def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
         sections = _valid_parts(raw)
         known = {(p.path, p.message) for p in problems}
         problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
+        if isinstance(raw.get("reminders"), dict):  # every problem in one pass: the reminders too
+            problems += _check_reminders(raw["reminders"], name)
         raise PlanFileError(problems) from None
     problems = _cross_check(_Sections.of(spec), name)
     problems += _check_reminders(spec.reminders, name)
@@ -200,6 +208,7 @@ class _Sections:
     units: list[tuple[int, UnitSpec]]
     tasks: list[tuple[int, TaskSpec]]
     indicators: list[tuple[int, IndicatorSpec]]
+    invalid_codes: tuple[str, ...] = ()  # codes of indicators that failed validation: referring to them is fine
 
     @classmethod
     def of(cls, spec: PlanSpec) -> _Sections:
@@ -224,8 +233,14 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
     groups = raw.get("groups")
     ok_groups = {str(k): [str(x) for x in v] for k, v in groups.items()
                  if isinstance(v, list)} if isinstance(groups, dict) else {}
+    indicators = _valid_items(raw.get("indicators"), IndicatorSpec)
+    got = raw.get("indicators")
+    raw_inds: list[Any] = got if isinstance(got, list) else []
+    valid = {i for i, _ in indicators}
+    invalid = tuple(str(item["code"]) for i, item in enumerate(raw_inds)
+                    if i not in valid and isinstance(item, dict) and "code" in item)
     return _Sections(header, ok_groups, _valid_items(raw.get("units"), UnitSpec),
-                     _valid_items(raw.get("tasks"), TaskSpec), _valid_items(raw.get("indicators"), IndicatorSpec))
+                     _valid_items(raw.get("tasks"), TaskSpec), indicators, invalid)
 
 
 def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
@@ -288,7 +303,7 @@ def _cross_check(sec: _Sections, name: str) -> list[Problem]:
         for i, code in enumerate(members):
             if code not in c.units:
                 c.add(f"groups.{g}[{i}]", f"unknown unit {code!r}")
-    codes = [ind.code for _, ind in sec.indicators]
+    codes = [ind.code for _, ind in sec.indicators] + list(sec.invalid_codes)
     c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", "indicator code")
     c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", "task number")
     tasks = {t.number for _, t in sec.tasks}

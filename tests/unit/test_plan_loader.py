@@ -104,3 +104,24 @@ def test_broken_yaml_says_line_and_column(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- 1\n", encoding="utf-8")
     with pytest.raises(PlanFileError, match="must be a mapping"):
         read_plan_file(tmp_path / "list.yaml")
+
+
+def test_inverted_thresholds_are_refused() -> None:
+    def inverted(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0]["thresholds"] = {"on_track": 40, "behind": 30}
+
+    problems = _problems(inverted)
+    assert any("indicators[0].thresholds" in p and "on_track (40) must not be greater than behind (30)" in p
+               for p in problems), problems
+
+
+def test_one_pass_finds_the_reminders_and_no_false_references() -> None:
+    def several(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0]["kind"] = "level"  # the indicator itself is wrong...
+        d["reminders"] = {"send_time": "25:00"}  # ...and so are the reminders
+        d.setdefault("tasks", []).append({"number": 99, "title": {"zh": "任务", "en": "Task"}, "lead": [],
+                                          "responsible": [], "indicators": [d["indicators"][0]["code"]]})
+
+    problems = _problems(several)
+    assert any(".kind" in p for p in problems) and any("reminders.send_time" in p for p in problems), problems
+    assert not any("unknown indicator" in p for p in problems), problems  # it exists, it is only malformed
