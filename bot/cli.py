@@ -23,6 +23,7 @@ from bot.config import ConfigError, Settings
 from bot.db.engine import DatabaseUnavailable
 from bot.domain.period import PeriodError, parse_period
 from bot.errors import UserError
+from bot.render.provenance import local_day
 from bot.render.scorecard import scorecard, scorecard_json, scorecard_text
 from bot.render.text import (
     KIND_LABELS,
@@ -156,7 +157,7 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
                          for st in (notice_views.stats(s, n.id) for n in found)])
             return 0
         for notice in found:
-            print(notice_line(notice_views.stats(s, notice.id), t))
+            print(notice_line(notice_views.stats(s, notice.id), t, app.clock.tz))
     return 0
 
 
@@ -200,7 +201,8 @@ def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
         code, invite = create_invite(s, row, args.role, unit, parse_duration(args.expires),
                                      f"cli:{getpass.getuser()}", app.clock.now())
     print(code)
-    print(t("Valid until {date}; it works once.", date=t.date(invite.expires_at.date())), file=sys.stderr)
+    until = local_day(invite.expires_at, app.clock.tz)
+    print(t("Valid until {date}; it works once.", date=t.date(until)), file=sys.stderr)
     return 0
 
 

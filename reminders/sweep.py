@@ -19,7 +19,7 @@ from bot.views import recipients
 from bot.views.progress import assess_all, not_reported
 from i18n import translator_for
 from reminders import messages
-from reminders.calendar import add_workdays
+from reminders.calendar import add_workdays, local
 from reminders.policy import Reminder, due_between
 
 BOOKMARK = "reminders"
@@ -66,7 +66,7 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
         return result
     start = max(last, floor)
     reported = reported_by(s, plan_row, now)
-    progress = assess_all(s, plan_row, plan, now.date())
+    progress = assess_all(s, plan_row, plan, local(now).date())
     statuses = {p.indicator.code: p.status for p in progress}
     if last < floor:
         result.missed = len(due_between(plan, policy, reported, statuses, last, floor))
@@ -117,9 +117,9 @@ def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: lis
             text = messages.milestone_text(plan, r, p, t)
         elif r.kind == "digest":
             overdue = len({o.unit for o in not_reported(progress)})
-            text = messages.digest_text(plan, progress, overdue, now.date(), t)
+            text = messages.digest_text(plan, progress, overdue, local(now).date(), t)
         else:
-            text = messages.reminder_text(plan, r, now.date(), t)
+            text = messages.reminder_text(plan, r, local(now).date(), t)
             buttons = messages.report_button(t) if r.audience == "contacts" else None
         queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, text, now, buttons=buttons, priority=REMINDER,
                           not_before=max(now, r.send_at))
