@@ -32,6 +32,7 @@ from bot.render.provenance import local_time, revision_line, via_name
 from bot.render.scorecard import scorecard, verdict_label
 from bot.render.text import KIND_LABELS, STATUS_LABELS, target_text, value_text, whole
 from bot.views.progress import assess_all
+from bot.views.provenance import DEMO_ENTERED_BY
 from i18n import Translator, translator_for
 
 GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
@@ -247,6 +248,10 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
     ws["A1"] = plan.title.get(t.lang)
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = t("As of {date}", date=t.date(as_of))
+    if any(f.entered_by == DEMO_ENTERED_BY for f in data.figures):
+        ws["A2"] = t("As of {date}. DEMO DATA: these figures are made up for trying planbot out, not real.",
+                     date=t.date(as_of))
+        ws["A2"].font = Font(bold=True, color="C00000")
     if plan.document is not None:
         ws["A3"] = plan.document.get(t.lang)
         ws["A3"].font = Font(italic=True, color="595959")
@@ -355,13 +360,39 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
                                       f.effective_on) for f in figures], as_of)
     for c in range(2, len(columns) + 2):
         ws.cell(city_row, c).border = THIN_TOP
+    carried = _carried_forward(ind, figures)
     for point in series:
         if point.period is not None and point.period.label in col_of:
             cell = ws.cell(city_row, col_of[point.period.label])
             _put(cell, ind, point.value, t)
             cell.font = BOLD
+            if point.period.label in carried:  # a sum with some units' earlier figures in it: say whose
+                cell.font = Font(bold=True, italic=True)
+                whose = [t("{unit} ({period})", unit=data.names.unit(u, t.lang), period=p)
+                         for u, p in carried[point.period.label]]
+                cell.comment = _comment(t("Includes figures carried forward from earlier periods: {units}",
+                                          units=("、" if t.lang == "zh" else "; ").join(whose)))
     ws.freeze_panes = ws.cell(INDICATOR_HEADER_ROW + 1, 2)
     _fit_columns(ws, INDICATOR_HEADER_ROW, minimum=10)
+
+
+def _carried_forward(ind: Indicator, figures: Sequence[FigureRow]) -> dict[str, list[tuple[str, str]]]:
+    """For a city total summed from units' latest levels: each period's units whose figure is an earlier period's
+    (unit, that period), when no lead unit's figure stands for the city."""
+    if ind.kind is Kind.FLOW or ind.aggregation.value != "sum":
+        return {}
+    mine = [f for f in figures if f.unit.code in ind.reporting_set]
+    periods = {f.period: f.period_end for f in mine}
+    led = {f.period for f in figures if f.unit.code in ind.lead_units}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for label, end in periods.items():
+        if label in led:
+            continue
+        for unit in ind.reporting_units:
+            own = [f for f in mine if f.unit.code == unit and f.period_end <= end]
+            if own and not any(f.period == label for f in own):
+                out.setdefault(label, []).append((unit, max(own, key=lambda f: f.period_end).period))
+    return out
 
 
 def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
