@@ -431,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.close()
     except PlanFileError as e:
         for problem in e.problems:
-            print(problem, file=sys.stderr)
+            print(problem.render(t), file=sys.stderr)
         print(t("Problems in the plan file: {n}.", n=len(e.problems)), file=sys.stderr)
     except ImportRejected as e:
         for rp in e.problems:

@@ -15,9 +15,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain import plan as m
+from i18n import N_, Translator
 
 _SLUG = r"^[a-z][a-z0-9_]*$"
 _RELATIVE = re.compile(r"^\s*baseline\s*\+\s*(\d+(?:\.\d+)?)\s*$")
+
+
+class _Msg(ValueError):
+    """A validation message with its parameters, so that it can be shown in the reader's language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template, self.params = template, params
 
 
 class _Strict(BaseModel):
@@ -44,7 +53,8 @@ class ThresholdSpec(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> ThresholdSpec:
         if self.on_track > self.behind:  # {on_track: 40, behind: 30} would make "behind" unreachable
-            raise ValueError(f"on_track ({self.on_track}) must not be greater than behind ({self.behind})")
+            raise _Msg(N_("on_track ({on_track}) must not be greater than behind ({behind})"),
+                       on_track=self.on_track, behind=self.behind)
         return self
 
 
@@ -64,7 +74,7 @@ class MilestoneSpec(_Strict):
     @classmethod
     def _value_form(cls, v: Decimal | str | None) -> Decimal | str | None:
         if isinstance(v, str) and not _RELATIVE.match(v):
-            raise ValueError('must be a number or "baseline + N"')
+            raise _Msg(N_('must be a number or "baseline + N"'))
         return v
 
 
@@ -139,10 +149,22 @@ class Problem:
 
     file: str
     path: str
-    message: str
+    message: str  # in English
+    template: str = ""  # the message's catalog entry (empty: shown as it is)
+    params: tuple[tuple[str, object], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path or '(top)'}: {self.message}"
+
+    def render(self, t: Translator) -> str:
+        """The problem in the reader's language, with its place."""
+        message = t(self.template, **dict(self.params)) if self.template and t.lang != "en" else self.message
+        return t("{file}: {place}: {problem}", file=self.file, place=self.path or t("(top)"), problem=message)
+
+
+def problem(file: str, path: str, template: str, **params: object) -> Problem:
+    """A problem whose message is a catalog entry filled with params."""
+    return Problem(file, path, template.format(**params), template, tuple(params.items()))
 
 
 class PlanFileError(Exception):
@@ -167,25 +189,25 @@ def read_plan_file(path: str | Path) -> m.Plan:
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PlanFileError([Problem(name, "", "file not found")]) from None
+        raise PlanFileError([problem(name, "", N_("file not found"))]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise PlanFileError([Problem(name, "", f"cannot read the file: {e}")]) from None
+        raise PlanFileError([problem(name, "", N_("cannot read the file: {error}"), error=e)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(e, "problem", None) or str(e)
-        raise PlanFileError([Problem(name, where, f"not valid YAML: {what}")]) from None
+        raise PlanFileError([problem(name, where, N_("not valid YAML: {error}"), error=what)]) from None
     return parse_plan(raw, name)
 
 
 def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
     """Validate a plan document (already parsed YAML/JSON) and build the Plan; raise PlanFileError."""
     if not isinstance(raw, dict):
-        raise PlanFileError([Problem(name, "", "the file must be a mapping with plan, units and indicators")])
+        raise PlanFileError([problem(name, "", N_("the file must be a mapping with plan, units and indicators"))])
     try:
         spec = PlanSpec.model_validate(raw)
     except ValidationError as e:
-        problems = [Problem(name, _loc(list(err["loc"])), _message(err)) for err in e.errors()]
+        problems = [_problem(name, _loc(list(err["loc"])), err) for err in e.errors()]
         sections = _valid_parts(raw)
         known = {(p.path, p.message) for p in problems}
         problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
@@ -217,10 +239,18 @@ class _Sections:
 
 
 def _valid_items(raw: Any, model: type[_M]) -> list[tuple[int, _M]]:
+    """The items that validate, each with its index; an item wrong only in optional fields is checked without them,
+    so that its cross-references are reported in the same pass."""
     out = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
-        with contextlib.suppress(ValidationError):
+        try:
             out.append((i, model.model_validate(item)))
+        except ValidationError as e:
+            if not isinstance(item, dict):
+                continue
+            wrong = {err["loc"][0] for err in e.errors() if err["loc"]}
+            with contextlib.suppress(ValidationError):
+                out.append((i, model.model_validate({k: v for k, v in item.items() if k not in wrong})))
     return out
 
 
@@ -254,14 +284,35 @@ def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
     return []
 
 
-def _message(err: Any) -> str:
-    kind = err.get("type", "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field"
+_PYDANTIC = {  # pydantic's error types, in words the catalog has
+    "missing": N_("required field is missing"), "extra_forbidden": N_("unknown field"),
+    "literal_error": N_("should be one of {expected}"), "greater_than_equal": N_("should be at least {ge}"),
+    "less_than_equal": N_("should be at most {le}"), "string_pattern_mismatch": N_("should match {pattern}"),
+    "string_too_short": N_("should not be empty"), "too_short": N_("should have at least {min_length} items"),
+    "int_parsing": N_("should be a whole number"), "int_type": N_("should be a whole number"),
+    "decimal_parsing": N_("should be a number"), "decimal_type": N_("should be a number"),
+    "date_from_datetime_parsing": N_("should be a date like 2018-12-31"),
+    "date_parsing": N_("should be a date like 2018-12-31"), "date_type": N_("should be a date like 2018-12-31"),
+    "string_type": N_("should be text"), "list_type": N_("should be a list"),
+    "dict_type": N_("should be a mapping"), "model_type": N_("should be a mapping"),
+    "bool_type": N_("should be true or false"), "bool_parsing": N_("should be true or false"),
+}
+
+
+def _problem(name: str, path: str, err: Any) -> Problem:
+    """A pydantic error as a problem whose words come from the catalog (pydantic's English otherwise)."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
     msg = str(err.get("msg", "invalid"))
-    return msg[0].lower() + msg[1:] if msg else "invalid"
+    english = _PYDANTIC.get(kind, "") if kind in ("missing", "extra_forbidden") else msg[0].lower() + msg[1:]
+    error = ctx.get("error")
+    if isinstance(error, _Msg):
+        return Problem(name, path, english, error.template, tuple(error.params.items()))
+    if kind in _PYDANTIC:
+        params = tuple((k, str(v)) for k, v in ctx.items())
+        with contextlib.suppress(KeyError, IndexError):
+            _PYDANTIC[kind].format(**dict(params))
+            return Problem(name, path, english, _PYDANTIC[kind], params)
+    return Problem(name, path, english or "invalid")
 
 
 class _Checker:
@@ -270,49 +321,49 @@ class _Checker:
         self.problems: list[Problem] = []
         self.units = {u.code for _, u in sections.units}
 
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(self.name, path, message))
+    def add(self, path: str, template: str, **params: object) -> None:
+        self.problems.append(problem(self.name, path, template, **params))
 
-    def unique(self, items: list[tuple[int, str]], path: str, what: str) -> None:
+    def unique(self, items: list[tuple[int, str]], path: str, template: str) -> None:
         seen: set[str] = set()
         for i, code in items:
             if code in seen:
-                self.add(f"{path}[{i}]", f"duplicate {what} {code!r}")
+                self.add(f"{path}[{i}]", template, code=repr(code))
             seen.add(code)
 
     def refs(self, refs: list[str], path: str) -> None:
         for i, ref in enumerate(refs):
             if ref.startswith("@"):
                 if ref[1:] not in self.sections.groups:
-                    self.add(f"{path}[{i}]", f"unknown unit group {ref[1:]!r}")
+                    self.add(f"{path}[{i}]", N_("unknown unit group {group}"), group=repr(ref[1:]))
             elif ref not in self.units:
-                self.add(f"{path}[{i}]", f"unknown unit {ref!r}")
+                self.add(f"{path}[{i}]", N_("unknown unit {unit}"), unit=repr(ref))
 
 
 def _cross_check(sec: _Sections, name: str) -> list[Problem]:
     c = _Checker(sec, name)
     if sec.header is not None:
         if sec.header.end <= sec.header.start:
-            c.add("plan.end", "must be after plan.start")
+            c.add("plan.end", N_("must be after plan.start"))
         try:
             ZoneInfo(sec.header.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            c.add("plan.timezone", f"unknown time zone {sec.header.timezone!r}")
-    c.unique([(i, u.code) for i, u in sec.units], "units", "unit code")
+            c.add("plan.timezone", N_("unknown time zone {zone}"), zone=repr(sec.header.timezone))
+    c.unique([(i, u.code) for i, u in sec.units], "units", N_("duplicate unit code {code}"))
     for g, members in sec.groups.items():
         for i, code in enumerate(members):
             if code not in c.units:
-                c.add(f"groups.{g}[{i}]", f"unknown unit {code!r}")
+                c.add(f"groups.{g}[{i}]", N_("unknown unit {unit}"), unit=repr(code))
     codes = [ind.code for _, ind in sec.indicators] + list(sec.invalid_codes)
-    c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", "indicator code")
-    c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", "task number")
+    c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", N_("duplicate indicator code {code}"))
+    c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", N_("duplicate task number {code}"))
     tasks = {t.number for _, t in sec.tasks}
     for ti, t in sec.tasks:
         c.refs(t.lead, f"tasks[{ti}].lead")
         c.refs(t.responsible, f"tasks[{ti}].responsible")
         for j, code in enumerate(t.indicators):
             if code not in codes:
-                c.add(f"tasks[{ti}].indicators[{j}]", f"unknown indicator {code!r}")
+                c.add(f"tasks[{ti}].indicators[{j}]", N_("unknown indicator {code}"), code=repr(code))
     for ii, ind in sec.indicators:
         _check_indicator(c, ind, f"indicators[{ii}]", sec.header, tasks)
     return c.problems
@@ -322,39 +373,40 @@ def _check_indicator(c: _Checker, ind: IndicatorSpec, at: str, header: HeaderSpe
     c.refs(ind.lead, f"{at}.lead")
     c.refs(ind.reporters, f"{at}.reporters")
     if ind.task is not None and ind.task not in tasks:
-        c.add(f"{at}.task", f"no task number {ind.task} in tasks")
+        c.add(f"{at}.task", N_("no task number {n} in tasks"), n=ind.task)
     if ind.aggregation == "sum" and not ind.reporters:
-        c.add(f"{at}.reporters", "aggregation 'sum' needs at least one reporting unit")
+        c.add(f"{at}.reporters", N_("aggregation 'sum' needs at least one reporting unit"))
     stages = [s.code for s in ind.stages]
-    c.unique(list(enumerate(stages)), f"{at}.stages", "stage code")
+    c.unique(list(enumerate(stages)), f"{at}.stages", N_("duplicate stage code {code}"))
     if ind.kind == "staged" and len(stages) < 2:
-        c.add(f"{at}.stages", "a staged indicator needs at least two stages")
+        c.add(f"{at}.stages", N_("a staged indicator needs at least two stages"))
     if ind.kind != "staged" and stages:
-        c.add(f"{at}.stages", f"only staged indicators have stages, not kind {ind.kind!r}")
+        c.add(f"{at}.stages", N_("only staged indicators have stages, not kind {kind}"), kind=repr(ind.kind))
     if ind.range and ind.range.min is not None and ind.range.max is not None and ind.range.min > ind.range.max:
-        c.add(f"{at}.range", "min is greater than max")
+        c.add(f"{at}.range", N_("min is greater than max"))
     previous: date | None = None
     for mi, ms in enumerate(ind.milestones):
         mp = f"{at}.milestones[{mi}]"
         if header is not None and not header.start <= ms.due <= header.end:
-            c.add(f"{mp}.due", f"{ms.due} is outside the plan ({header.start} to {header.end})")
+            c.add(f"{mp}.due", N_("{due} is outside the plan ({start} to {end})"), due=ms.due, start=header.start,
+                  end=header.end)
         if previous is not None and ms.due <= previous:
-            c.add(f"{mp}.due", "milestones must be in date order, one per date")
+            c.add(f"{mp}.due", N_("milestones must be in date order, one per date"))
         previous = ms.due
         if ind.kind == "staged":
             if ms.value is not None:
-                c.add(f"{mp}.value", "a staged indicator's milestone names a stage, not a value")
+                c.add(f"{mp}.value", N_("a staged indicator's milestone names a stage, not a value"))
             if ms.stage is None:
-                c.add(f"{mp}.stage", "required field is missing")
+                c.add(f"{mp}.stage", N_("required field is missing"))
             elif ms.stage not in stages:
-                c.add(f"{mp}.stage", f"unknown stage {ms.stage!r}")
+                c.add(f"{mp}.stage", N_("unknown stage {stage}"), stage=repr(ms.stage))
         else:
             if ms.stage is not None:
-                c.add(f"{mp}.stage", f"only staged indicators have stages, not kind {ind.kind!r}")
+                c.add(f"{mp}.stage", N_("only staged indicators have stages, not kind {kind}"), kind=repr(ind.kind))
             if ms.value is None:
-                c.add(f"{mp}.value", "required field is missing")
+                c.add(f"{mp}.value", N_("required field is missing"))
             elif isinstance(ms.value, str) and ind.kind == "flow":
-                c.add(f"{mp}.value", "a flow indicator counts from zero: give the cumulative value")
+                c.add(f"{mp}.value", N_("a flow indicator counts from zero: give the cumulative value"))
 
 
 def expand(refs: list[str], groups: dict[str, list[str]]) -> tuple[str, ...]:

@@ -125,3 +125,20 @@ def test_one_pass_finds_the_reminders_and_no_false_references() -> None:
     problems = _problems(several)
     assert any(".kind" in p for p in problems) and any("reminders.send_time" in p for p in problems), problems
     assert not any("unknown indicator" in p for p in problems), problems  # it exists, it is only malformed
+
+
+def test_problems_are_worded_in_the_readers_language() -> None:
+    from i18n import translator_for
+
+    def two(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0].update(lead=["mayor"], thresholds={"on_track": 40, "behind": 30})
+
+    with pytest.raises(PlanFileError) as err:
+        data = _worked()
+        two(data)
+        parse_plan(data, "x.yaml")
+    zh = [p.render(translator_for("zh")) for p in err.value.problems]
+    en = [p.render(translator_for("en")) for p in err.value.problems]
+    assert "x.yaml：indicators[0].lead[0]：未知的单位 'mayor'" in zh
+    assert "x.yaml：indicators[0].thresholds：on_track（40）不能大于 behind（30）" in zh
+    assert en == [str(p) for p in err.value.problems]
