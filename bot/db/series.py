@@ -337,7 +337,8 @@ def _missing(s: Session, plan: Plan, ids: PlanIds, due: dict[str, Period]) -> di
         if lead_cover[iid] & set(ind.lead_units):
             continue
         owing = ind.reporting_units if ind.aggregation is Aggregation.SUM else ind.lead_units[:1]
-        if ind.aggregation is Aggregation.SUM and iid not in _strays(s, plan, ids) and others.get(iid, 0) >= len(owing):
+        if (ind.aggregation is Aggregation.SUM and iid not in _strays(s, plan, ids) and not ind.informational_units
+                and others.get(iid, 0) >= len(owing)):  # units reporting for information are not among the owing
             continue
         covered = {ids.unit_codes.get(u) for u in s.scalars(select(fig.unit_id).where(_covers(plan, ind, iid, d)))}
         out[code] = tuple(u for u in owing if u not in covered)

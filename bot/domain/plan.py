@@ -64,6 +64,8 @@ class Unit:
     code: str
     name: Text
     kind: str = "city_body"
+    aliases: tuple[str, ...] = ()  # other names it goes by (a renamed body, a second nameplate)
+    counted_in: tuple[str, ...] = ()  # units whose figures already include this one's (a zone inside districts)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Indicator:
     measure: Text  # measure word / unit of the figure: 家 / enterprises, % / %
     milestones: tuple[Milestone, ...]
     lead_units: tuple[str, ...]
-    reporting_units: tuple[str, ...]
+    reporting_units: tuple[str, ...]  # the units whose figures make up the city's
     aggregation: Aggregation = Aggregation.SUM
     baseline: Decimal | None = None
     schedule: Schedule = field(default_factory=Schedule)
@@ -122,12 +124,15 @@ class Indicator:
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     note: Text | None = None
+    informational_units: tuple[str, ...] = ()  # report for information only: counted in other reporters' figures
 
     @cached_property
     def reporters(self) -> tuple[str, ...]:
-        """Every unit that may report this indicator: lead units first, then the reporting units."""
+        """Every unit that may report this indicator: lead units first, then the reporting units, then those that
+        report for information only."""
         seen = dict.fromkeys(self.lead_units)
         seen.update(dict.fromkeys(self.reporting_units))
+        seen.update(dict.fromkeys(self.informational_units))
         return tuple(seen)
 
     @cached_property

@@ -82,6 +82,8 @@ class UnitSpec(_Strict):
     code: Annotated[str, Field(pattern=_SLUG)]
     name: TextSpec
     kind: Literal["city_body", "district", "county", "zone"] = "city_body"
+    aliases: list[Annotated[str, Field(min_length=1)]] = []
+    counted_in: list[str] = []
 
 
 class StageSpec(_Strict):
@@ -350,6 +352,8 @@ def _cross_check(sec: _Sections, name: str) -> list[Problem]:
         except (ZoneInfoNotFoundError, ValueError):
             c.add("plan.timezone", N_("unknown time zone {zone}"), zone=repr(sec.header.timezone))
     c.unique([(i, u.code) for i, u in sec.units], "units", N_("duplicate unit code {code}"))
+    for i, u in sec.units:
+        c.refs(u.counted_in, f"units[{i}].counted_in")
     for g, members in sec.groups.items():
         for i, code in enumerate(members):
             if code not in c.units:
@@ -439,6 +443,11 @@ def _build(spec: PlanSpec) -> m.Plan:
     groups = spec.groups
     defaults = spec.defaults
     indicators = []
+    counted_in = {u.code: set(u.counted_in) for u in spec.units}
+
+    def reporting(ind: IndicatorSpec) -> tuple[str, ...]:
+        return expand(ind.reporters, groups)
+
     for ind in spec.indicators:
         sched = ind.schedule or defaults.schedule
         thr = ind.thresholds or defaults.thresholds
@@ -450,7 +459,8 @@ def _build(spec: PlanSpec) -> m.Plan:
                 measure=m.Text(ind.measure.zh, ind.measure.en),
                 milestones=tuple(_milestone(ms, ind) for ms in ind.milestones),
                 lead_units=expand(ind.lead, groups),
-                reporting_units=expand(ind.reporters, groups),
+                reporting_units=tuple(u for u in reporting(ind) if not counted_in[u] & set(reporting(ind))),
+                informational_units=tuple(u for u in reporting(ind) if counted_in[u] & set(reporting(ind))),
                 aggregation=m.Aggregation(ind.aggregation),
                 baseline=Decimal(0) if ind.kind == "staged" and ind.baseline is None else ind.baseline,
                 schedule=m.Schedule(m.Cadence(sched.cadence), sched.due_days),
@@ -469,7 +479,8 @@ def _build(spec: PlanSpec) -> m.Plan:
         start=spec.plan.start,
         end=spec.plan.end,
         timezone=spec.plan.timezone,
-        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind) for u in spec.units),
+        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind, tuple(u.aliases), tuple(u.counted_in))
+                    for u in spec.units),
         groups={g: expand(members, {}) for g, members in groups.items()},
         indicators=tuple(indicators),
         tasks=tuple(

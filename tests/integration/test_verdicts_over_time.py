@@ -209,3 +209,17 @@ def test_workbook_shows_the_final_results_and_the_milestone_results(app: App, tm
     first = rows[0]
     assert first[1] == "高新技术企业总数" and first[4] == "未达成" and first[5] == 79 and first[6] == "2018Q4"
     assert [r[4] for r in rows if r[1] == "产业技术研究院总数"] == ["无基数", "达成"]
+
+
+def test_the_zone_reports_for_information_without_double_counting(app: App) -> None:
+    for unit, value in (("xinglongtai", "30"), ("liaodongwan", "20"), ("shuangtaizi", "5"), ("dawa", "6"),
+                        ("panshan", "4")):
+        report(app, unit, "hightech_enterprises", "2018Q3", value, "2018-10-08")
+    report(app, "hightech_zone", "hightech_enterprises", "2018Q3", "12", "2018-10-09")  # six units, one owes
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        fast = {p.indicator.code: p for p in assess_all(s, row, plan, date(2018, 10, 15))}["hightech_enterprises"]
+        full = {p.indicator.code: p for p in assess_all(s, row, plan, date(2018, 10, 15), unit_values=True)}[
+            "hightech_enterprises"]
+    assert fast.actual == full.actual == 65  # the zone's 12 firms are in Xinglongtai's and Liaodongwan's figures
+    assert fast.missing_units == full.missing_units == ("liaohekou",)

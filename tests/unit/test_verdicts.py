@@ -113,3 +113,23 @@ def test_unreported_flow_is_unknown_not_zero() -> None:
     i = ind(kind=Kind.FLOW, baseline=None)
     p = assess(plan_with(i), i, [], date(2018, 7, 2))
     assert p.actual is None and p.status is Status.NO_DATA
+
+
+def test_a_zone_inside_districts_reports_for_information_only() -> None:
+    from bot.config import DEFAULT_PLAN
+    from bot.domain.lookup import find
+    from bot.plan_loader import read_plan_file
+    from reminders.policy import owed
+
+    plan = read_plan_file(DEFAULT_PLAN)
+    hte = plan.indicator("hightech_enterprises")
+    assert "hightech_zone" in hte.reporter_set and "hightech_zone" not in hte.reporting_units
+    assert hte.informational_units == ("hightech_zone",)
+    assert "hightech_enterprises" not in [i.code for i in owed(plan, "hightech_zone")]  # never reminded for it
+    figures = [fig(30, "2018Q3", "xinglongtai"), fig(20, "2018Q3", "liaodongwan"), fig(12, "2018Q3", "hightech_zone")]
+    p = assess(plan, hte, figures, date(2018, 10, 15))
+    assert p.actual == D(50)  # the zone's 12 firms are already in the two figures
+    assert p.unit_values["hightech_zone"] == D(12)
+    assert "hightech_zone" not in p.missing_units
+    found = find("辽滨沿海经济技术开发区", plan.units)
+    assert not isinstance(found, tuple) and getattr(found, "code", None) == "liaodongwan"
