@@ -66,6 +66,8 @@ class Unit:
     kind: str = "city_body"
     aliases: tuple[str, ...] = ()  # other names it goes by (a renamed body, a second nameplate)
     counted_in: tuple[str, ...] = ()  # units whose figures already include this one's (a zone inside districts)
+    succeeded_by: str | None = None  # the unit that took over its work (a merger), for periods from succeeded_from
+    succeeded_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,17 @@ class Plan:
     @cached_property
     def _by_code(self) -> tuple[dict[str, Unit], dict[str, Indicator]]:
         return {u.code: u for u in self.units}, {i.code: i for i in self.indicators}
+
+    def reporting_for(self, ind: Indicator, unit: str, period_start: date) -> str:
+        """The unit a figure counts for: the unit itself, or the unit it succeeded (for periods from the
+        succession on) when it does not report this indicator itself."""
+        if unit in ind.reporter_set:
+            return unit
+        for u in self.units:
+            if (u.succeeded_by == unit and u.succeeded_from is not None and period_start >= u.succeeded_from
+                    and u.code in ind.reporter_set):
+                return u.code
+        return unit
 
     def unit(self, code: str) -> Unit:
         """The unit with this code (KeyError if there is none)."""

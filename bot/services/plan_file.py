@@ -78,12 +78,18 @@ class MilestoneSpec(_Strict):
         return v
 
 
+class SuccessionSpec(_Strict):
+    unit: str
+    from_: Annotated[date, Field(alias="from")]
+
+
 class UnitSpec(_Strict):
     code: Annotated[str, Field(pattern=_SLUG)]
     name: TextSpec
     kind: Literal["city_body", "district", "county", "zone"] = "city_body"
     aliases: list[Annotated[str, Field(min_length=1)]] = []
     counted_in: list[str] = []
+    succeeded_by: SuccessionSpec | None = None
 
 
 class StageSpec(_Strict):
@@ -354,6 +360,8 @@ def _cross_check(sec: _Sections, name: str) -> list[Problem]:
     c.unique([(i, u.code) for i, u in sec.units], "units", N_("duplicate unit code {code}"))
     for i, u in sec.units:
         c.refs(u.counted_in, f"units[{i}].counted_in")
+        if u.succeeded_by is not None:
+            c.refs([u.succeeded_by.unit], f"units[{i}].succeeded_by.unit")
     for g, members in sec.groups.items():
         for i, code in enumerate(members):
             if code not in c.units:
@@ -479,8 +487,9 @@ def _build(spec: PlanSpec) -> m.Plan:
         start=spec.plan.start,
         end=spec.plan.end,
         timezone=spec.plan.timezone,
-        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind, tuple(u.aliases), tuple(u.counted_in))
-                    for u in spec.units),
+        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind, tuple(u.aliases), tuple(u.counted_in),
+                           u.succeeded_by.unit if u.succeeded_by else None,
+                           u.succeeded_by.from_ if u.succeeded_by else None) for u in spec.units),
         groups={g: expand(members, {}) for g, members in groups.items()},
         indicators=tuple(indicators),
         tasks=tuple(

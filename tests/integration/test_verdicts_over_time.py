@@ -223,3 +223,27 @@ def test_the_zone_reports_for_information_without_double_counting(app: App) -> N
             "hightech_enterprises"]
     assert fast.actual == full.actual == 65  # the zone's 12 firms are in Xinglongtai's and Liaodongwan's figures
     assert fast.missing_units == full.missing_units == ("liaohekou",)
+
+
+def test_a_successors_figure_counts_for_the_unit_it_succeeded(app: App, tmp_path: Path) -> None:
+    from bot.config import DEFAULT_PLAN
+    from bot.plan_store import load_plan_file
+
+    source = DEFAULT_PLAN.read_text(encoding="utf-8")
+    at = source.index("  - code: liaohekou")
+    source = (source[:at] + "  - code: merged_zone\n    name: {zh: 合并后的经济区, en: Merged zone}\n    kind: zone\n"
+              + source[at:])
+    at = source.index("kind: zone", source.index("  - code: liaohekou")) + len("kind: zone")
+    source = source[:at] + "\n    succeeded_by: {unit: merged_zone, from: 2019-01-01}" + source[at:]
+    path = tmp_path / "plan.yaml"
+    path.write_text(source, encoding="utf-8")
+    load_plan_file(app.uow, path, datetime(2019, 4, 1, tzinfo=SH))
+    report(app, "merged_zone", "hightech_enterprises", "2019Q1", "7", "2019-04-05")
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        p = {p.indicator.code: p for p in assess_all(s, row, plan, date(2019, 4, 12), unit_values=True)}[
+            "hightech_enterprises"]
+    assert p.unit_values == {"liaohekou": Decimal(7)}  # saved for the unit it succeeded
+    assert "liaohekou" not in p.missing_units
+    with pytest.raises(Exception, match="does not report"):  # before the succession it is a unit of its own
+        report(app, "merged_zone", "hightech_enterprises", "2018Q4", "7", "2019-04-05")

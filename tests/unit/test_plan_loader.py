@@ -142,3 +142,23 @@ def test_problems_are_worded_in_the_readers_language() -> None:
     assert "x.yaml：indicators[0].lead[0]：未知的单位 'mayor'" in zh
     assert "x.yaml：indicators[0].thresholds：on_track（40）不能大于 behind（30）" in zh
     assert en == [str(p) for p in err.value.problems]
+
+
+def test_a_successor_reports_for_the_unit_it_succeeded() -> None:
+    from datetime import date
+
+    data = _worked()
+    units = data["units"]
+    assert isinstance(units, list)
+    units.append({"code": "new_west", "name": {"zh": "新西区", "en": "New West"}, "aliases": ["西区新城"]})
+    next(u for u in units if u["code"] == "west")["succeeded_by"] = {"unit": "new_west", "from": "2019-01-01"}
+    plan = parse_plan(data, "x.yaml")
+    ind = plan.indicator("enterprises")
+    assert plan.unit("west").succeeded_by == "new_west"
+    assert plan.reporting_for(ind, "new_west", date(2019, 1, 1)) == "west"  # counts for the unit it succeeded
+    assert plan.reporting_for(ind, "new_west", date(2018, 10, 1)) == "new_west"  # not before the succession
+    assert plan.reporting_for(ind, "east", date(2019, 1, 1)) == "east"
+    units[-1]["code"] = "other"
+    with pytest.raises(PlanFileError) as err:
+        parse_plan(data, "x.yaml")
+    assert any("succeeded_by.unit" in str(p) and "new_west" in str(p) for p in err.value.problems)
