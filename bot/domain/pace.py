@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -288,19 +289,25 @@ def milestone_results(ind: Indicator, baseline: Decimal | None, series: Sequence
     """Every milestone with its result once its date has passed: judged on the city value for the period ending on
     that date (its figure, whenever entered, describes that date, so a later question gets the same answer)."""
     out = []
+    passed = any(ms.due < as_of for ms in ind.milestones)
+    ends = [p.period.end if p.period is not None else p.day for p in series] if passed else []
+    ordered = all(map(operator.le, ends, ends[1:]))
     for ms in ind.milestones:
         target = _target(ms, baseline)
+        if ms.due >= as_of:  # not yet judged
+            out.append(MilestoneResult(ms, target, None, None, None))
+            continue
         closing = closing_period(ind.schedule.cadence, ms.due)
-        before = [p for p in series if (p.period.end if p.period is not None else p.day) <= ms.due]
-        last = before[-1] if before else None
-        verdict: Verdict | None = None
-        if ms.due < as_of:
-            if last is None or (last.period is not None and last.period.end < closing.end):
-                verdict = Verdict.NO_DATA
-            elif target is None:
-                verdict = Verdict.NO_BASELINE
-            else:
-                verdict = Verdict.ACHIEVED if ms.comparator.met(last.value, target) else Verdict.MISSED
+        # the last point (in series order) of a period ending by the date
+        i = bisect_right(ends, ms.due) - 1 if ordered else max(
+            (k for k, end in enumerate(ends) if end <= ms.due), default=-1)
+        last = series[i] if i >= 0 else None
+        if last is None or (last.period is not None and last.period.end < closing.end):
+            verdict = Verdict.NO_DATA
+        elif target is None:
+            verdict = Verdict.NO_BASELINE
+        else:
+            verdict = Verdict.ACHIEVED if ms.comparator.met(last.value, target) else Verdict.MISSED
         out.append(MilestoneResult(ms, target, verdict, last.value if last else None,
                                    last.period if last else None))
     return tuple(out)

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.domain.plan import Cadence
 
@@ -114,6 +115,7 @@ def last_due(cadence: Cadence, due_days: int, as_of: date, not_before: date,
     return p if p.start >= period_of(cadence, not_before).start else None
 
 
+@lru_cache(maxsize=4096)
 def closing_period(cadence: Cadence, day: date) -> Period:
     """The latest period of this cadence that ends on or before day: the one whose figure tells a milestone's
     result."""
