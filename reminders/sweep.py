@@ -13,13 +13,13 @@ from bot.db.outbox import REMINDER, delivery_for, enqueue
 from bot.db.outbox_models import SchedulerStateRow
 from bot.domain.pace import Progress
 from bot.domain.plan import Plan
-from bot.domain.schedule import Policy
+from bot.domain.schedule import Policy, local
 from bot.services.plans import active_plan
 from bot.views import recipients
 from bot.views.progress import assess_all, not_reported
 from i18n import translator_for
 from reminders import messages
-from reminders.calendar import add_workdays, local
+from reminders.calendar import add_workdays
 from reminders.policy import Reminder, due_between
 
 BOOKMARK = "reminders"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bot.bootstrap import App
-from bot.demo import seed as seed_demo
-from bot.export import export_xlsx
-from bot.plan_store import active_plan
+from bot.app import App
+from bot.render.workbook import export_xlsx
+from bot.services.demo import seed as seed_demo
+from bot.services.plans import active_plan
 from tests.integration.test_export import at, find_cell, report
 
 

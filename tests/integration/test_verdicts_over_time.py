@@ -14,15 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.bootstrap import App
+from bot.app import App
 from bot.domain.pace import Progress, Status
 from bot.domain.period import parse_period
-from bot.export import export_xlsx
-from bot.plan_store import active_plan
-from bot.progress import assess_all, not_reported
-from bot.render import progress_dict, progress_text, unjudged_text
-from bot.reporting import Entry, submit
-from bot.scorecard import scorecard, scorecard_json, scorecard_text
+from bot.render.scorecard import scorecard, scorecard_json, scorecard_text
+from bot.render.text import progress_dict, progress_text, unjudged_text
+from bot.render.workbook import export_xlsx
+from bot.services.figures import Entry, submit
+from bot.services.plans import active_plan
+from bot.views.progress import assess_all, not_reported
 from i18n import translator_for
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -227,7 +227,7 @@ def test_the_zone_reports_for_information_without_double_counting(app: App) -> N
 
 def test_a_successors_figure_counts_for_the_unit_it_succeeded(app: App, tmp_path: Path) -> None:
     from bot.config import DEFAULT_PLAN
-    from bot.plan_store import load_plan_file
+    from bot.services.plans import load_plan_file
 
     source = DEFAULT_PLAN.read_text(encoding="utf-8")
     at = source.index("  - code: liaohekou")

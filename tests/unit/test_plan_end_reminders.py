@@ -6,8 +6,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.domain.pace import Status
-from bot.plan_loader import read_plan_file
-from reminders.calendar import ZONE
+from bot.domain.schedule import ZONE
+from bot.services.plan_file import read_plan_file
 from reminders.policy import Policy, due_between, plan_over
 from reminders.sweep import latest_only
 

@@ -118,8 +118,8 @@ def test_unreported_flow_is_unknown_not_zero() -> None:
 def test_a_zone_inside_districts_reports_for_information_only() -> None:
     from bot.config import DEFAULT_PLAN
     from bot.domain.lookup import find
-    from bot.plan_loader import read_plan_file
-    from reminders.policy import owed
+    from bot.domain.owed import owed
+    from bot.services.plan_file import read_plan_file
 
     plan = read_plan_file(DEFAULT_PLAN)
     hte = plan.indicator("hightech_enterprises")
