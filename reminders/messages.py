@@ -7,7 +7,7 @@ from datetime import date
 from bot.domain.pace import Progress, Status
 from bot.domain.plan import Plan
 from bot.messages import Button
-from bot.render.text import STATUS_LABELS, unit_names, value_text
+from bot.render.text import STATUS_LABELS, expected_text, target_text, unit_names, value_text
 from i18n import Translator
 from reminders.calendar import is_workday
 from reminders.policy import Reminder
@@ -62,9 +62,9 @@ def milestone_text(plan: Plan, r: Reminder, p: Progress, t: Translator) -> str:
     ind = p.indicator
     return t("Milestone warning: {indicator} must reach {target} by {due} ({n} days left). It is {status}: "
              "actual {actual}, expected by now {expected}, {pp} points behind the time-elapsed pace.",
-             indicator=ind.name.get(t.lang), target=value_text(ind, p.target, t), due=t.date(r.due), n=r.days,
-             status=t(STATUS_LABELS[p.status]), actual=value_text(ind, p.actual, t),
-             expected=value_text(ind, p.expected, t), pp=t.number(p.shortfall_pp, 1))
+             indicator=ind.name.get(t.lang), target=target_text(ind, p.target, p.milestone, t), due=t.date(r.due),
+             n=r.days, status=t(STATUS_LABELS[p.status]), actual=value_text(ind, p.actual, t),
+             expected=expected_text(p, t), pp=t.number(p.shortfall_pp, 1))
 
 
 def digest_text(plan: Plan, progress: list[Progress], overdue_units: int, today: date, t: Translator) -> str:
