@@ -86,7 +86,10 @@ def _parts(plan: Plan, ind: Indicator,
     lead, reporting = set(ind.lead_units), set(ind.reporting_units)
     out: dict[str, _Part] = {}
     units_of: dict[int, str] = {}
+    info = set(ind.informational_units)
     for code, uid, label, start, end, value, eff in figs:
+        if code in info:  # reported for information only: not part of the city's value
+            continue
         p = out.setdefault(label, _Part(start, end))
         if code in lead:
             if p.lead_unit is None or _ranks_before(ind, code, units_of.get(p.lead_unit, "")):
@@ -149,6 +152,8 @@ _UNIT_CODE = select(UnitRow.__table__.c.code).where(UnitRow.__table__.c.id == bi
 def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_id: int, period: Period,
            value: Decimal, previous: Decimal | None, effective: date) -> None:
     """Bring the series up to date with a figure just saved (previous: the value a correction replaced)."""
+    if unit in ind.informational_units:  # reported for information only: not part of the city's value
+        return
     # One save at a time per indicator: the rows are read, changed in Python (exact decimals: SQLite keeps them as
     # text) and written back. SQLite's single writer already serialises saves; PostgreSQL locks the indicator.
     s.flush()  # the statements below are Core, on the session's connection (no autoflush, no ORM overhead)

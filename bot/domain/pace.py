@@ -148,7 +148,8 @@ def _disjoint(figures: Iterable[Figure]) -> list[Figure]:
 
 def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[Point]:
     """The city's values over time from unit figures known by as_of (cumulative for flows)."""
-    known = [f for f in figures if f.effective <= as_of]
+    info = set(ind.informational_units)  # figures for information only never form a city value
+    known = [f for f in figures if f.effective <= as_of and f.unit not in info]
     lead, reporters = set(ind.lead_units), set(ind.reporting_units)
     by_period: dict[Period, list[Figure]] = {}
     for f in known:

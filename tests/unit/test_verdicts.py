@@ -133,3 +133,14 @@ def test_a_zone_inside_districts_reports_for_information_only() -> None:
     assert "hightech_zone" not in p.missing_units
     found = find("辽滨沿海经济技术开发区", plan.units)
     assert not isinstance(found, tuple) and getattr(found, "code", None) == "liaodongwan"
+
+
+def test_a_figure_for_information_alone_is_no_city_value() -> None:
+    from bot.config import DEFAULT_PLAN
+    from bot.domain.owed import owed  # noqa: F401  (the zone owes nothing for it either: see above)
+    from bot.services.plan_file import read_plan_file
+
+    plan = read_plan_file(DEFAULT_PLAN)
+    hte = plan.indicator("hightech_enterprises")
+    p = assess(plan, hte, [fig(12, "2018Q2", "hightech_zone")], date(2018, 7, 5))
+    assert p.actual is None and p.status is Status.NO_DATA  # not a city total of 0
