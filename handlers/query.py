@@ -38,16 +38,30 @@ def lagging(ctx: Ctx) -> list[Reply]:
         return [text_reply("\n".join([head, t("No target is behind its pace."), *([unjudged] if unjudged else [])]))]
     lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))
              + ("\n" + unjudged if unjudged else "")]
-    lines += [progress_text(ctx.plan, p, t) for p in shown]
+    lines += [progress_text(ctx.plan, p, t, brief=True) for p in shown]
     owed = not_reported(progress)
     if owed:
         lines.append(t("Overdue reports: {n}. Ask “who has not reported” for the list.", n=len(owed)))
-    replies = [text_reply("\n\n".join(lines))]
+    replies = [text_reply(chunk) for chunk in _chunks(lines)]
     chart = _chart(ctx, "overview", [_drawn(p) for p in progress],
                    lambda path: overview_chart(ctx.plan, progress, t, path))
     if chart is not None:
         replies.append(Reply(t("Progress against the time-elapsed pace"), image=chart))
     return replies
+
+
+MESSAGE_MAX = 3900  # characters in one reply: Telegram refuses messages over 4,096 (UTF-16 units; emoji count 2)
+
+
+def _chunks(paragraphs: list[str], limit: int = MESSAGE_MAX) -> list[str]:
+    """Paragraphs joined into as few messages as fit the limit, never splitting a paragraph."""
+    out: list[str] = []
+    for para in paragraphs:
+        if out and len(out[-1]) + 2 + len(para) <= limit:
+            out[-1] += "\n\n" + para
+        else:
+            out.append(para)
+    return out
 
 
 def status(ctx: Ctx, arg: str) -> list[Reply]:

@@ -116,8 +116,9 @@ def unit_names(plan: Plan, codes: tuple[str, ...] | list[str], t: Translator) ->
     return sep.join(plan.unit(c).name.get(t.lang) for c in codes) or "—"
 
 
-def progress_text(plan: Plan, p: Progress, t: Translator) -> str:
-    """A short paragraph on one indicator's progress, with the results of the milestones already passed."""
+def progress_text(plan: Plan, p: Progress, t: Translator, brief: bool = False) -> str:
+    """A short paragraph on one indicator's progress, with the results of the milestones already passed (brief:
+    without the responsible units, for lists of many indicators; those who owe a report are still named)."""
     ind = p.indicator
     status = t(STATUS_LABELS[p.status])
     if p.final:
@@ -147,7 +148,7 @@ def progress_text(plan: Plan, p: Progress, t: Translator) -> str:
     for r in shown:
         lines.append(t("Milestone {result}", result=result_text(ind, r, t)))
     lines.append(t("Lead units: {units}", units=unit_names(plan, ind.lead_units, t)))
-    if ind.reporting_units:
+    if ind.reporting_units and not brief:
         lines.append(t("Responsible units: {units}", units=unit_names(plan, ind.reporting_units, t)))
     if p.missing_units and p.last_due_period is not None:
         lines.append(t("Not yet reported for {period}: {units}", period=p.last_due_period.label,
