@@ -62,7 +62,7 @@ def overview(ctx: Ctx) -> list[Reply]:
     lines, rows = [], []
     for notice in notice_views.recent(ctx.s):
         st = notice_views.stats(ctx.s, notice.id)
-        lines.append(notice_line(st, t))
+        lines.append(notice_line(st, t, ctx.app.clock.tz))
         if st.signed < st.recipients:
             rows.append([ctx.button(t("Re-send No. {n} to those who have not signed", n=notice.id), "resend",
                                     str(notice.id))])

@@ -13,7 +13,9 @@ from pathlib import Path
 from bot.domain.pace import Progress, assess, city_series
 from bot.errors import UserError
 from bot.messages import Button, Reply
-from bot.render.text import progress_text, value_text
+from bot.render.scorecard import scorecard as milestone_rows
+from bot.render.scorecard import scorecard_text
+from bot.render.text import progress_text, unjudged_text, value_text
 from bot.services.entry import match_indicator
 from bot.views.progress import assess_all, figures_by_indicator, not_reported
 from handlers.context import Ctx, text_reply
@@ -31,19 +33,35 @@ def lagging(ctx: Ctx) -> list[Reply]:
     progress = assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
     shown = [p for p in progress if p.status.needs_attention]
     head = t("As of {date}:", date=t.date(ctx.today))
+    unjudged = unjudged_text(ctx.plan, progress, t)
     if not shown:
-        return [text_reply(head + "\n" + t("No target is behind its pace."))]
-    lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))]
-    lines += [progress_text(ctx.plan, p, t) for p in shown]
+        return [text_reply("\n".join([head, t("No target is behind its pace."), *([unjudged] if unjudged else [])]))]
+    lines = [head + "\n" + t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress))
+             + ("\n" + unjudged if unjudged else "")]
+    lines += [progress_text(ctx.plan, p, t, brief=True) for p in shown]
     owed = not_reported(progress)
     if owed:
         lines.append(t("Overdue reports: {n}. Ask “who has not reported” for the list.", n=len(owed)))
-    replies = [text_reply("\n\n".join(lines))]
+    replies = [text_reply(chunk) for chunk in _chunks(lines)]
     chart = _chart(ctx, "overview", [_drawn(p) for p in progress],
                    lambda path: overview_chart(ctx.plan, progress, t, path))
     if chart is not None:
         replies.append(Reply(t("Progress against the time-elapsed pace"), image=chart))
     return replies
+
+
+MESSAGE_MAX = 3900  # characters in one reply: Telegram refuses messages over 4,096 (UTF-16 units; emoji count 2)
+
+
+def _chunks(paragraphs: list[str], limit: int = MESSAGE_MAX) -> list[str]:
+    """Paragraphs joined into as few messages as fit the limit, never splitting a paragraph."""
+    out: list[str] = []
+    for para in paragraphs:
+        if out and len(out[-1]) + 2 + len(para) <= limit:
+            out[-1] += "\n\n" + para
+        else:
+            out.append(para)
+    return out
 
 
 def status(ctx: Ctx, arg: str) -> list[Reply]:
@@ -94,6 +112,12 @@ def _drawn(p: Progress) -> tuple[object, ...]:
     """What the charts show of one indicator's progress."""
     return (p.indicator.code, p.status, p.actual, p.actual_period, p.expected, p.target, p.baseline, p.due,
             p.shortfall_pp, p.forecast)
+
+
+def scorecard(ctx: Ctx) -> list[Reply]:
+    """Every milestone's result so far (the assessment table)."""
+    rows = milestone_rows(ctx.plan, assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
+    return [text_reply(scorecard_text(rows, ctx.today, ctx.t))]
 
 
 def missing(ctx: Ctx) -> list[Reply]:

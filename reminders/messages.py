@@ -7,10 +7,12 @@ from datetime import date
 from bot.domain.pace import Progress, Status
 from bot.domain.plan import Plan
 from bot.messages import Button
-from bot.render.text import STATUS_LABELS, unit_names, value_text
+from bot.render.text import STATUS_LABELS, expected_text, target_text, unit_names, value_text
 from i18n import Translator
 from reminders.calendar import is_workday
 from reminders.policy import Reminder
+
+DIGEST_LINES = 8
 
 
 def workdays_between(start: date, end: date) -> int:
@@ -60,9 +62,9 @@ def milestone_text(plan: Plan, r: Reminder, p: Progress, t: Translator) -> str:
     ind = p.indicator
     return t("Milestone warning: {indicator} must reach {target} by {due} ({n} days left). It is {status}: "
              "actual {actual}, expected by now {expected}, {pp} points behind the time-elapsed pace.",
-             indicator=ind.name.get(t.lang), target=value_text(ind, p.target, t), due=t.date(r.due), n=r.days,
-             status=t(STATUS_LABELS[p.status]), actual=value_text(ind, p.actual, t),
-             expected=value_text(ind, p.expected, t), pp=t.number(p.shortfall_pp, 1))
+             indicator=ind.name.get(t.lang), target=target_text(ind, p.target, p.milestone, t), due=t.date(r.due),
+             n=r.days, status=t(STATUS_LABELS[p.status]), actual=value_text(ind, p.actual, t),
+             expected=expected_text(p, t), pp=t.number(p.shortfall_pp, 1))
 
 
 def digest_text(plan: Plan, progress: list[Progress], overdue_units: int, today: date, t: Translator) -> str:
@@ -70,11 +72,13 @@ def digest_text(plan: Plan, progress: list[Progress], overdue_units: int, today:
     attention = [p for p in progress if p.status.needs_attention]
     lines = [t("Weekly digest, {date}: {n} of {total} targets need attention; {units} units have overdue reports.",
                date=t.date(today), n=len(attention), total=len(progress), units=overdue_units)]
-    for p in attention[:8]:
+    for p in attention[:DIGEST_LINES]:
         status = t(STATUS_LABELS[p.status])
-        if p.shortfall_pp is not None:
+        if p.shortfall_pp is not None and p.shortfall_pp > 0:
             status = t("{status}, {pp} points behind", status=status, pp=t.number(p.shortfall_pp, 1))
         lines.append("• " + t("{name}: {status}", name=p.indicator.name.get(t.lang), status=status))
+    if len(attention) > DIGEST_LINES:  # the count above and the list agree: say how many are not listed
+        lines.append("• " + t("and {n} more", n=len(attention) - DIGEST_LINES))
     if not attention or all(p.status is Status.NO_DATA for p in attention):
         lines.append(t("Ask “which targets are lagging” for the details."))
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from bot.domain.owed import owed
@@ -126,9 +126,19 @@ def digest_day(d: date) -> date:
     return d
 
 
-def digests(policy: Policy, start: datetime, end: datetime) -> list[Reminder]:
-    """The weekly digest for leaders, one per week, sent in (start, end]; key digest:{iso_year}-W{iso_week}."""
+def plan_over(plan: Plan, policy: Policy) -> date:
+    """The last day a reminder of the plan can fall on: the last escalation for its final reports. Nothing is sent
+    after it (no report is owed for a period after the plan)."""
+    return max((_dues(policy, i.schedule.cadence, i.schedule.due_days, plan.start, plan.end)[-1][3]
+                for i in plan.indicators), default=plan.end)
+
+
+def digests(policy: Policy, start: datetime, end: datetime, until: date | None = None) -> list[Reminder]:
+    """The weekly digest for leaders, one per week, sent in (start, end] and not after until (the plan's last
+    reminder day); key digest:{iso_year}-W{iso_week}."""
     lo, hi = local(start), local(end)
+    if until is not None and hi.date() > until:
+        hi = at(until, time(23, 59))
     d = lo.date() - timedelta(days=7)
     d += timedelta(days=(policy.digest_weekday - d.weekday()) % 7)
     out: list[Reminder] = []
@@ -146,7 +156,7 @@ def due_between(plan: Plan, policy: Policy, reported: AbstractSet[tuple[str, str
     """Every reminder sent in (start, end] (start exclusive, end inclusive), by send_at then key."""
     return sorted(
         [*report_reminders(plan, policy, reported, start, end), *milestone_warnings(plan, policy, statuses, start, end),
-         *digests(policy, start, end)],
+         *digests(policy, start, end, plan_over(plan, policy))],
         key=_order,
     )
 

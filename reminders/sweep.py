@@ -13,7 +13,7 @@ from bot.db.outbox import REMINDER, delivery_for, enqueue
 from bot.db.outbox_models import SchedulerStateRow
 from bot.domain.pace import Progress
 from bot.domain.plan import Plan
-from bot.domain.schedule import Policy
+from bot.domain.schedule import Policy, local
 from bot.services.plans import active_plan
 from bot.views import recipients
 from bot.views.progress import assess_all, not_reported
@@ -66,7 +66,7 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
         return result
     start = max(last, floor)
     reported = reported_by(s, plan_row, now)
-    progress = assess_all(s, plan_row, plan, now.date())
+    progress = assess_all(s, plan_row, plan, local(now).date())
     statuses = {p.indicator.code: p.status for p in progress}
     if last < floor:
         result.missed = len(due_between(plan, policy, reported, statuses, last, floor))
@@ -87,15 +87,20 @@ CHAIN = ("before_due", "due_today", "overdue")
 
 
 def latest_only(reminders: list[Reminder]) -> tuple[list[Reminder], int]:
-    """When a catch-up finds several reminders of one unit's report, only the latest still makes sense to send."""
+    """When a catch-up finds several reminders of one unit's report, or several weekly digests, only the latest
+    still makes sense to send."""
     latest: dict[tuple[str | None, str], Reminder] = {}
     for r in reminders:
-        if r.kind in CHAIN:
-            key = (r.unit, r.period.label if r.period else "")
+        if r.kind in CHAIN or r.kind == "digest":  # one digest per sweep too: a catch-up may span two weeks
+            key = _chain_key(r)
             if key not in latest or r.send_at > latest[key].send_at:
                 latest[key] = r
-    keep = [r for r in reminders if r.kind not in CHAIN or latest[(r.unit, r.period.label if r.period else "")] is r]
+    keep = [r for r in reminders if (r.kind not in CHAIN and r.kind != "digest") or latest[_chain_key(r)] is r]
     return keep, len(reminders) - len(keep)
+
+
+def _chain_key(r: Reminder) -> tuple[str | None, str]:
+    return ("", "digest") if r.kind == "digest" else (r.unit, r.period.label if r.period else "")
 
 
 def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:
@@ -112,9 +117,9 @@ def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: lis
             text = messages.milestone_text(plan, r, p, t)
         elif r.kind == "digest":
             overdue = len({o.unit for o in not_reported(progress)})
-            text = messages.digest_text(plan, progress, overdue, now.date(), t)
+            text = messages.digest_text(plan, progress, overdue, local(now).date(), t)
         else:
-            text = messages.reminder_text(plan, r, now.date(), t)
+            text = messages.reminder_text(plan, r, local(now).date(), t)
             buttons = messages.report_button(t) if r.audience == "contacts" else None
         queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, text, now, buttons=buttons, priority=REMINDER,
                           not_before=max(now, r.send_at))

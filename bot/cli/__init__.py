@@ -17,7 +17,7 @@ from bot.bootstrap import bootstrap
 from bot.channels.shared.redaction import protect_output
 from bot.cli.common import Command, demo_settings
 from bot.cli.figures import cmd_import, cmd_report
-from bot.cli.leaders import cmd_export, cmd_lagging, cmd_status, cmd_units
+from bot.cli.leaders import cmd_export, cmd_lagging, cmd_scorecard, cmd_status, cmd_units
 from bot.cli.notices import cmd_broadcast, cmd_notices
 from bot.cli.parser import JSON_OUTPUT, build_parser, command_name
 from bot.cli.people import cmd_invite
@@ -41,7 +41,7 @@ EXIT_BROKEN_PIPE = 128 + getattr(signal, "SIGPIPE", 13)
 COMMANDS: dict[str, Command] = {
     "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
     "broadcast": cmd_broadcast, "notices": cmd_notices, "export": cmd_export, "units": cmd_units,
-    "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status,
+    "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status, "scorecard": cmd_scorecard,
     "plan load": cmd_plan_load, "plan show": cmd_plan_show,
 }
 

@@ -1,4 +1,4 @@
-"""What leaders ask: `planbot lagging`, `status`, `units` and `export`."""
+"""What leaders ask: `planbot lagging`, `status`, `scorecard`, `units` and `export`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.app import App
 from bot.cli.common import as_of, print_json
-from bot.render.text import progress_dict, progress_text, value_text
+from bot.render.scorecard import scorecard, scorecard_json, scorecard_text
+from bot.render.text import progress_dict, progress_text, unjudged_text, value_text
 from bot.services.entry import lookup_indicator
 from bot.services.plans import active_plan
 from bot.views.progress import assess_all, assess_one
@@ -27,9 +28,26 @@ def cmd_lagging(app: App, args: argparse.Namespace, t: Translator) -> int:
     print(t("As of {date}:", date=t.date(day)))
     if not shown:
         print(t("No target is behind its pace."))
+    elif not args.all:
+        print(t("Targets needing attention: {n} of {total}.", n=len(shown), total=len(progress)))
+    if (unjudged := unjudged_text(plan, progress, t)) is not None:
+        print(unjudged)
     for p in shown:
         print()
         print(progress_text(plan, p, t))
+    return 0
+
+
+def cmd_scorecard(app: App, args: argparse.Namespace, t: Translator) -> int:
+    """Every milestone's result (the assessment table) as of a date."""
+    day = as_of(app, args.as_of)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        rows = scorecard(plan, assess_all(s, row, plan, day))
+    if args.json:
+        print_json(scorecard_json(rows))
+    else:
+        print(scorecard_text(rows, day, t))
     return 0
 
 

@@ -51,5 +51,5 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
                         for st in (notice_views.stats(s, n.id) for n in found)])
             return 0
         for notice in found:
-            print(notice_line(notice_views.stats(s, notice.id), t))
+            print(notice_line(notice_views.stats(s, notice.id), t, app.clock.tz))
     return 0

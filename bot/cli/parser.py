@@ -13,7 +13,7 @@ import argparse
 COMMON = ("--lang", "--demo", "--json")
 """The options every command accepts, before or after its name."""
 
-JSON_OUTPUT = frozenset({"notices", "units", "plan show", "lagging", "status"})
+JSON_OUTPUT = frozenset({"notices", "units", "plan show", "lagging", "status", "scorecard"})
 """The commands that can print JSON (--json); the others refuse it."""
 
 
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     lag = sub.add("lagging", "targets behind their pace")
     lag.add_argument("--as-of")
     lag.add_argument("--all", action="store_true", help="every indicator, not only those needing attention")
+    sub.add("scorecard", "every milestone's result: reached, not reached, no data").add_argument("--as-of")
     st = sub.add("status", "one indicator's progress")
     st.add_argument("indicator")
     st.add_argument("--as-of")

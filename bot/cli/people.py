@@ -7,6 +7,7 @@ import sys
 
 from bot.app import App
 from bot.cli.common import who
+from bot.render.provenance import local_day
 from bot.services.entry import lookup_unit
 from bot.services.people import create_invite, parse_duration
 from bot.services.plans import active_plan
@@ -20,5 +21,6 @@ def cmd_invite(app: App, args: argparse.Namespace, t: Translator) -> int:
         unit = lookup_unit(plan, args.unit).code if args.unit else None
         code, invite = create_invite(s, row, args.role, unit, parse_duration(args.expires), who(), app.clock.now())
     print(code)
-    print(t("Valid until {date}; it works once.", date=t.date(invite.expires_at.date())), file=sys.stderr)
+    until = local_day(invite.expires_at, app.clock.tz)
+    print(t("Valid until {date}; it works once.", date=t.date(until)), file=sys.stderr)
     return 0

@@ -23,8 +23,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitRow
 from bot.db.plan_ids import PlanIds, plan_ids
-from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, judge
-from bot.domain.period import Period, last_due
+from bot.domain.pace import Figure, Point, Progress, baseline_of, city_points, due_period, judge
+from bot.domain.period import Period
 from bot.domain.plan import Aggregation, Indicator, Kind, Plan
 
 ZERO = Decimal(0)
@@ -86,7 +86,10 @@ def _parts(plan: Plan, ind: Indicator,
     lead, reporting = set(ind.lead_units), set(ind.reporting_units)
     out: dict[str, _Part] = {}
     units_of: dict[int, str] = {}
+    info = set(ind.informational_units)
     for code, uid, label, start, end, value, eff in figs:
+        if code in info:  # reported for information only: not part of the city's value
+            continue
         p = out.setdefault(label, _Part(start, end))
         if code in lead:
             if p.lead_unit is None or _ranks_before(ind, code, units_of.get(p.lead_unit, "")):
@@ -149,6 +152,8 @@ _UNIT_CODE = select(UnitRow.__table__.c.code).where(UnitRow.__table__.c.id == bi
 def record(s: Session, plan: Plan, ind: Indicator, ind_id: int, unit: str, unit_id: int, period: Period,
            value: Decimal, previous: Decimal | None, effective: date) -> None:
     """Bring the series up to date with a figure just saved (previous: the value a correction replaced)."""
+    if unit in ind.informational_units:  # reported for information only: not part of the city's value
+        return
     # One save at a time per indicator: the rows are read, changed in Python (exact decimals: SQLite keeps them as
     # text) and written back. SQLite's single writer already serialises saves; PostgreSQL locks the indicator.
     s.flush()  # the statements below are Core, on the session's connection (no autoflush, no ORM overhead)
@@ -247,9 +252,10 @@ def assess_from_series(s: Session, row: PlanRow, plan: Plan, as_of: date) -> lis
     for ind in plan.indicators:
         rows = stored[ids.indicators[ind.code]]
         baseline = _series_baseline(s, plan, ind, ids, rows)
-        city = [f for f in (_city_value(ind, r) for r in rows if r.period_start >= plan.start) if f is not None]
+        inside = [r for r in rows if r.period_start >= plan.start and r.period_end <= plan.end]
+        city = [f for f in (_city_value(ind, r) for r in inside) if f is not None]
         series: list[Point] = city_points(ind, city)
-        due = last_due(ind.schedule.cadence, ind.schedule.due_days, as_of, plan.start)
+        due = due_period(plan, ind, as_of)
         judged.append((ind, baseline, series, due))
     missing = _missing(s, plan, ids, {ind.code: due for ind, _, _, due in judged if due is not None})
     return [judge(plan, ind, as_of, baseline, series, due, missing.get(ind.code, ()))
@@ -336,7 +342,8 @@ def _missing(s: Session, plan: Plan, ids: PlanIds, due: dict[str, Period]) -> di
         if lead_cover[iid] & set(ind.lead_units):
             continue
         owing = ind.reporting_units if ind.aggregation is Aggregation.SUM else ind.lead_units[:1]
-        if ind.aggregation is Aggregation.SUM and iid not in _strays(s, plan, ids) and others.get(iid, 0) >= len(owing):
+        if (ind.aggregation is Aggregation.SUM and iid not in _strays(s, plan, ids) and not ind.informational_units
+                and others.get(iid, 0) >= len(owing)):  # units reporting for information are not among the owing
             continue
         covered = {ids.unit_codes.get(u) for u in s.scalars(select(fig.unit_id).where(_covers(plan, ind, iid, d)))}
         out[code] = tuple(u for u in owing if u not in covered)

@@ -34,8 +34,7 @@ def _norm(s: str) -> str:
 def _names(item: Unit | Indicator) -> list[str]:
     name: Text = item.name
     out = [item.code, name.zh, name.en]
-    if isinstance(item, Indicator):
-        out += list(item.aliases)
+    out += list(item.aliases)
     return [_norm(n) for n in out]
 
 

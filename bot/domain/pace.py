@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,7 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from itertools import accumulate, pairwise
 
-from bot.domain.period import Period, last_due
+from bot.domain.period import Period, closing_period, last_due
 from bot.domain.plan import Aggregation, Indicator, Kind, Milestone, Plan
 
 HUNDRED = Decimal(100)
@@ -20,6 +21,7 @@ class Status(StrEnum):
     """Where an indicator stands against its pace."""
 
     MISSED = "missed"
+    UNMET = "unmet"  # on a milestone's date itself: the target is not met as of today
     LAGGING = "lagging"
     BEHIND = "behind"
     NO_DATA = "no_data"
@@ -29,13 +31,39 @@ class Status(StrEnum):
 
     @property
     def severity(self) -> int:
-        """Sort key: worst first (missed 0 ... achieved 6)."""
+        """Sort key: worst first (missed 0 ... achieved 7)."""
         return list(Status).index(self)
 
     @property
     def needs_attention(self) -> bool:
         """Whether a leader should look at it (behind, lagging, missed or without data)."""
-        return self in (Status.MISSED, Status.LAGGING, Status.BEHIND, Status.NO_DATA)
+        return self in (Status.MISSED, Status.UNMET, Status.LAGGING, Status.BEHIND, Status.NO_DATA)
+
+    @property
+    def unjudged(self) -> bool:
+        """Whether the indicator cannot be judged (no figure for the period due, or no baseline for its pace)."""
+        return self in (Status.NO_DATA, Status.NO_BASELINE)
+
+
+class Verdict(StrEnum):
+    """A passed milestone's result: reached, not reached, or not known (no figure, or a relative target without a
+    baseline)."""
+
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    NO_DATA = "no_data"
+    NO_BASELINE = "no_baseline"
+
+
+@dataclass(frozen=True)
+class MilestoneResult:
+    """A milestone's result, judged on the figure for the period ending on its date (kept once the date passed)."""
+
+    milestone: Milestone
+    target: Decimal | None
+    verdict: Verdict | None  # None: the date has not passed yet
+    actual: Decimal | None  # the latest city value for a period ending on or before the date (may be stale)
+    period: Period | None  # the period of that value
 
 
 @dataclass(frozen=True)
@@ -76,6 +104,14 @@ class Progress:
     missing_units: tuple[str, ...] = ()
     unit_values: dict[str, Decimal] = field(default_factory=dict)
     missed_milestone: Milestone | None = None
+    milestone: Milestone | None = None  # the milestone the status is about (its comparator shows with the target)
+    results: tuple[MilestoneResult, ...] = ()  # every milestone of the indicator, passed ones with their verdict
+    final: bool = False  # the last milestone has passed: the status is the plan's final result
+
+    @property
+    def passed(self) -> tuple[MilestoneResult, ...]:
+        """The results of the milestones whose date has passed."""
+        return tuple(r for r in self.results if r.verdict is not None)
 
 
 def effective_day(period: Period, entered: date) -> date:
@@ -112,7 +148,8 @@ def _disjoint(figures: Iterable[Figure]) -> list[Figure]:
 
 def city_series(ind: Indicator, figures: Sequence[Figure], as_of: date) -> list[Point]:
     """The city's values over time from unit figures known by as_of (cumulative for flows)."""
-    known = [f for f in figures if f.effective <= as_of]
+    info = set(ind.informational_units)  # figures for information only never form a city value
+    known = [f for f in figures if f.effective <= as_of and f.unit not in info]
     lead, reporters = set(ind.lead_units), set(ind.reporting_units)
     by_period: dict[Period, list[Figure]] = {}
     for f in known:
@@ -225,61 +262,119 @@ def _missing_units(ind: Indicator, figures: Sequence[Figure], period: Period | N
     return tuple(u for u in owing if u not in covered)
 
 
+def due_period(plan: Plan, ind: Indicator, as_of: date) -> Period | None:
+    """The latest period whose report fell due by as_of, never one after the plan's last period."""
+    return last_due(ind.schedule.cadence, ind.schedule.due_days, as_of, plan.start, plan.end)
+
+
 def assess(plan: Plan, ind: Indicator, figures: Sequence[Figure], as_of: date) -> Progress:
     """Judge one indicator as of a date from every unit figure reported for it."""
     baseline = baseline_of(plan, ind, figures)
-    in_plan = [f for f in figures if f.period.start >= plan.start]
+    in_plan = [f for f in figures if f.period.start >= plan.start and f.period.end <= plan.end]
     series = city_series(ind, in_plan, as_of)
-    due_period = last_due(ind.schedule.cadence, ind.schedule.due_days, as_of, plan.start)
+    due = due_period(plan, ind, as_of)
     known = [f for f in in_plan if f.effective <= as_of]
     unit_values = {}
     for f in sorted(known, key=lambda f: (f.period.end, f.effective)):
         unit_values[f.unit] = f.value
-    return judge(plan, ind, as_of, baseline, series, due_period, _missing_units(ind, known, due_period), unit_values)
+    return judge(plan, ind, as_of, baseline, series, due, _missing_units(ind, known, due), unit_values)
+
+
+def _target(ms: Milestone, baseline: Decimal | None) -> Decimal | None:
+    """A milestone's absolute value, None for a relative one without a baseline."""
+    return None if ms.relative and baseline is None else target_value(ms, baseline)
+
+
+def milestone_results(ind: Indicator, baseline: Decimal | None, series: Sequence[Point],
+                      as_of: date) -> tuple[MilestoneResult, ...]:
+    """Every milestone with its result once its date has passed: judged on the city value for the period ending on
+    that date (its figure, whenever entered, describes that date, so a later question gets the same answer)."""
+    out = []
+    passed = any(ms.due < as_of for ms in ind.milestones)
+    ends = [p.period.end if p.period is not None else p.day for p in series] if passed else []
+    ordered = all(map(operator.le, ends, ends[1:]))
+    for ms in ind.milestones:
+        target = _target(ms, baseline)
+        if ms.due >= as_of:  # not yet judged
+            out.append(MilestoneResult(ms, target, None, None, None))
+            continue
+        closing = closing_period(ind.schedule.cadence, ms.due)
+        # the last point (in series order) of a period ending by the date
+        i = bisect_right(ends, ms.due) - 1 if ordered else max(
+            (k for k, end in enumerate(ends) if end <= ms.due), default=-1)
+        last = series[i] if i >= 0 else None
+        if last is None or (last.period is not None and last.period.end < closing.end):
+            verdict = Verdict.NO_DATA
+        elif target is None:
+            verdict = Verdict.NO_BASELINE
+        else:
+            verdict = Verdict.ACHIEVED if ms.comparator.met(last.value, target) else Verdict.MISSED
+        out.append(MilestoneResult(ms, target, verdict, last.value if last else None,
+                                   last.period if last else None))
+    return tuple(out)
+
+
+_FINAL = {Verdict.ACHIEVED: Status.ACHIEVED, Verdict.MISSED: Status.MISSED, Verdict.NO_DATA: Status.NO_DATA,
+          Verdict.NO_BASELINE: Status.NO_BASELINE}
 
 
 def judge(plan: Plan, ind: Indicator, as_of: date, baseline: Decimal | None, series: Sequence[Point],
           due_period: Period | None, missing_units: tuple[str, ...],
           unit_values: dict[str, Decimal] | None = None) -> Progress:
-    """Judge one indicator from its baseline, its city series and who owes the last due period's report."""
+    """Judge one indicator from its baseline, its city series and who owes the last due period's report.
+
+    Passed milestones keep their result; after the last one the status is the plan's final result, the same on
+    any later day. Absolute targets are judged without a baseline; only the pace then stays unknown."""
     ms = _current_milestone(ind, as_of)
-    target = target_value(ms, baseline)
+    target = _target(ms, baseline)
+    results = milestone_results(ind, baseline, series, as_of)
     last = series[-1] if series else None
     base = Progress(
         indicator=ind, as_of=as_of, status=Status.NO_BASELINE, baseline=baseline, due=ms.due,
-        actual=last.value if last else (Decimal(0) if ind.kind is Kind.FLOW else None),
-        actual_period=last.period if last else None,
-        expected=None, shortfall_pp=None, forecast=None,
-        target=target if baseline is not None or not ms.relative else None,
+        actual=last.value if last else None, actual_period=last.period if last else None,
+        expected=None, shortfall_pp=None, forecast=None, target=target,
         last_due_period=due_period, unit_values=unit_values or {}, missing_units=missing_units,
+        milestone=ms, results=results,
     )
-    if baseline is None:
-        return base
-    line = pace_points(plan, ind, baseline)
-    expected = _interpolate(line, as_of)
-    if ind.kind is Kind.STAGED:
-        expected = expected.to_integral_value(rounding=ROUND_FLOOR)
-    fc_points = [Point(plan.baseline_date, baseline), *series] if ind.kind is Kind.FLOW else series
-    base = replace(base, expected=expected, forecast=forecast(fc_points, ms.due))
+    if as_of > ind.milestones[-1].due:  # the plan is over: its final result
+        final = results[-1]
+        assert final.verdict is not None
+        status = _FINAL[final.verdict]
+        return replace(base, status=status, actual=final.actual, actual_period=final.period, final=True,
+                       missed_milestone=ms if status is Status.MISSED else None)
+    if baseline is not None:
+        line = pace_points(plan, ind, baseline)
+        expected = _interpolate(line, as_of)
+        if ind.kind is Kind.STAGED:
+            expected = expected.to_integral_value(rounding=ROUND_FLOOR)
+        fc_points = [Point(plan.baseline_date, baseline), *series] if ind.kind is Kind.FLOW else series
+        base = replace(base, expected=expected, forecast=forecast(fc_points, ms.due))
     if last is None or (due_period is not None and last.period is not None and last.period.end < due_period.end):
         return replace(base, status=Status.NO_DATA)
     actual = last.value
-    segment_start = max((p for p in line if p.day < ms.due), key=lambda p: p.day)
-    gain = target - segment_start.value
-    shortfall = (expected - actual) / gain * HUNDRED if gain != 0 else None
-    unmet = [m for m in ind.milestones if m.due < as_of and not m.comparator.met(actual, target_value(m, baseline))]
-    if ms.comparator.met(actual, target):
-        status = Status.ACHIEVED
-    elif unmet:
-        status = Status.MISSED
-    elif shortfall is None or shortfall > ind.thresholds.behind:
+    unmet = [m for m in ind.milestones if m.due < as_of
+             and (t := _target(m, baseline)) is not None and not m.comparator.met(actual, t)]
+    if target is not None and ms.comparator.met(actual, target):
+        return replace(base, status=Status.ACHIEVED)
+    if unmet:
+        return replace(base, status=Status.MISSED, missed_milestone=unmet[-1])
+    shortfall = None
+    if baseline is not None and target is not None and base.expected is not None:
+        line = pace_points(plan, ind, baseline)
+        segment_start = max((p for p in line if p.day < ms.due), key=lambda p: p.day)
+        gain = target - segment_start.value
+        shortfall = (base.expected - actual) / gain * HUNDRED if gain != 0 else None
+    if as_of == ms.due and target is not None:  # the milestone's own date: not met as of today
+        return replace(base, status=Status.UNMET, shortfall_pp=shortfall)
+    if baseline is None:
+        return base  # the pace is unknown without a baseline
+    if shortfall is None or shortfall > ind.thresholds.behind:
         status = Status.LAGGING
     elif shortfall > ind.thresholds.on_track:
         status = Status.BEHIND
     else:
         status = Status.ON_TRACK
-    return replace(base, status=status, shortfall_pp=shortfall,
-                   missed_milestone=unmet[-1] if status is Status.MISSED else None)
+    return replace(base, status=status, shortfall_pp=shortfall)
 
 
 def rank(progress: Iterable[Progress]) -> list[Progress]:

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.domain.digits import odd_digit
 from bot.domain.plan import Cadence
@@ -105,12 +106,24 @@ def periods_between(cadence: Cadence, first: date, last: date) -> Iterator[Perio
         p = period_of(cadence, p.end + timedelta(days=1))
 
 
-def last_due(cadence: Cadence, due_days: int, as_of: date, not_before: date) -> Period | None:
-    """The latest period (starting on or after not_before) whose report fell due on or before as_of."""
+def last_due(cadence: Cadence, due_days: int, as_of: date, not_before: date,
+             not_after: date | None = None) -> Period | None:
+    """The latest period (starting on or after not_before) whose report fell due on or before as_of; with
+    not_after (a plan's last day), never a period later than the one containing it."""
     p = period_of(cadence, as_of)
+    if not_after is not None and p.end > (final := period_of(cadence, not_after)).end:
+        p = final  # nothing is owed for a period after the plan: its last period stays the last one due
     while p.due(due_days) > as_of:  # a report falls due after its period ends, so this steps back a few periods
         p = period_of(cadence, p.start - timedelta(days=1))
     return p if p.start >= period_of(cadence, not_before).start else None
+
+
+@lru_cache(maxsize=4096)
+def closing_period(cadence: Cadence, day: date) -> Period:
+    """The latest period of this cadence that ends on or before day: the one whose figure tells a milestone's
+    result."""
+    p = period_of(cadence, day)
+    return p if p.end <= day else period_of(cadence, p.start - timedelta(days=1))
 
 
 def reporting_period(cadence: Cadence, today: date) -> Period:

@@ -64,6 +64,10 @@ class Unit:
     code: str
     name: Text
     kind: str = "city_body"
+    aliases: tuple[str, ...] = ()  # other names it goes by (a renamed body, a second nameplate)
+    counted_in: tuple[str, ...] = ()  # units whose figures already include this one's (a zone inside districts)
+    succeeded_by: str | None = None  # the unit that took over its work (a merger), for periods from succeeded_from
+    succeeded_from: date | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Indicator:
     measure: Text  # measure word / unit of the figure: 家 / enterprises, % / %
     milestones: tuple[Milestone, ...]
     lead_units: tuple[str, ...]
-    reporting_units: tuple[str, ...]
+    reporting_units: tuple[str, ...]  # the units whose figures make up the city's
     aggregation: Aggregation = Aggregation.SUM
     baseline: Decimal | None = None
     schedule: Schedule = field(default_factory=Schedule)
@@ -122,12 +126,15 @@ class Indicator:
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     note: Text | None = None
+    informational_units: tuple[str, ...] = ()  # report for information only: counted in other reporters' figures
 
     @cached_property
     def reporters(self) -> tuple[str, ...]:
-        """Every unit that may report this indicator: lead units first, then the reporting units."""
+        """Every unit that may report this indicator: lead units first, then the reporting units, then those that
+        report for information only."""
         seen = dict.fromkeys(self.lead_units)
         seen.update(dict.fromkeys(self.reporting_units))
+        seen.update(dict.fromkeys(self.informational_units))
         return tuple(seen)
 
     @cached_property
@@ -181,6 +188,17 @@ class Plan:
     @cached_property
     def _by_code(self) -> tuple[dict[str, Unit], dict[str, Indicator]]:
         return {u.code: u for u in self.units}, {i.code: i for i in self.indicators}
+
+    def reporting_for(self, ind: Indicator, unit: str, period_start: date) -> str:
+        """The unit a figure counts for: the unit itself, or the unit it succeeded (for periods from the
+        succession on) when it does not report this indicator itself."""
+        if unit in ind.reporter_set:
+            return unit
+        for u in self.units:
+            if (u.succeeded_by == unit and u.succeeded_from is not None and period_start >= u.succeeded_from
+                    and u.code in ind.reporter_set):
+                return u.code
+        return unit
 
     def unit(self, code: str) -> Unit:
         """The unit with this code (KeyError if there is none)."""

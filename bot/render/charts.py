@@ -23,7 +23,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.domain.pace import Point, Progress, Status, pace_points, target_value
 from bot.domain.plan import Kind, Plan
-from bot.render.text import STATUS_LABELS, value_text
+from bot.render.text import STATUS_LABELS, expected_text, target_text, value_text, whole
 from i18n import Translator
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -31,7 +31,8 @@ FALLBACK_FAMILY = "DejaVu Sans"  # matplotlib's own font, used only for a glyph 
 DPI = 120
 COLOURS = {
     Status.ACHIEVED: "#1a7f37", Status.ON_TRACK: "#4caf50", Status.BEHIND: "#f0a020",
-    Status.LAGGING: "#d93025", Status.MISSED: "#9b1c1c", Status.NO_DATA: "#9e9e9e", Status.NO_BASELINE: "#c6c6c6",
+    Status.LAGGING: "#d93025", Status.MISSED: "#9b1c1c", Status.UNMET: "#c2410c", Status.NO_DATA: "#9e9e9e",
+    Status.NO_BASELINE: "#c6c6c6",
 }
 PACE_COLOUR, MILESTONE_COLOUR, AS_OF_COLOUR, MUTED = "#555555", "#333333", "#1f6fb2", "#777777"
 SHARE_MIN, SHARE_MAX = -50.0, 200.0  # overview bars are clipped to this range; their labels show the true value
@@ -131,14 +132,14 @@ def indicator_chart(plan: Plan, progress: Progress, series: list[Point], t: Tran
         pace = pace_points(plan, ind, progress.baseline)
         ax.plot([_x(p.day) for p in pace], [_f(p.value) for p in pace], linestyle="--", color=PACE_COLOUR,
                 linewidth=1.4, label=t("time-elapsed pace"), zorder=2)
-    milestones = [(ms.due, target_value(ms, progress.baseline)) for ms in ind.milestones
-                  if progress.baseline is not None or not ms.relative]
+    shown_ms = [ms for ms in ind.milestones if progress.baseline is not None or not ms.relative]
+    milestones = [(ms.due, target_value(ms, progress.baseline)) for ms in shown_ms]
     if milestones:
         ax.plot([_x(d) for d, _ in milestones], [_f(v) for _, v in milestones], linestyle="none", marker="D",
                 markersize=7, color=MILESTONE_COLOUR, label=t("milestone"), zorder=4)
-        for due, value in milestones:
+        for ms, (due, value) in zip(shown_ms, milestones, strict=True):
             if not staged:  # a staged milestone's value is the stage named on the y axis
-                ax.annotate(value_text(ind, value, t), (_x(due), _f(value)), xytext=(0, 9),
+                ax.annotate(target_text(ind, value, ms, t), (_x(due), _f(value)), xytext=(0, 9),
                             textcoords="offset points", ha="center", fontproperties=chinese_font(8),
                             color=MILESTONE_COLOUR)
     if series:
@@ -158,7 +159,7 @@ def indicator_chart(plan: Plan, progress: Progress, series: list[Point], t: Tran
         ax.plot([_x(last.day), _x(progress.due)], [_f(last.value), fc], linestyle=":", linewidth=2,
                 color=colour, label=t("forecast"), zorder=3)
         if not staged:
-            ax.annotate(value_text(ind, progress.forecast, t), (_x(progress.due), fc), xytext=(6, -4),
+            ax.annotate(value_text(ind, whole(ind, progress.forecast), t), (_x(progress.due), fc), xytext=(6, -4),
                         textcoords="offset points", fontproperties=chinese_font(8), color=colour)
     ax.axvline(_x(progress.as_of), color=AS_OF_COLOUR, linewidth=1,
                label=t("as of {date}", date=t.date(progress.as_of)), zorder=1)
@@ -185,8 +186,8 @@ def indicator_chart(plan: Plan, progress: Progress, series: list[Point], t: Tran
     fig.suptitle(_wrap(title, 80), fontproperties=chinese_font(13), color="#222222")
     if progress.actual is not None or progress.expected is not None:
         summary = t("actual {actual}, expected by now {expected}, target {target} by {due}",
-                    actual=value_text(ind, progress.actual, t), expected=value_text(ind, progress.expected, t),
-                    target=value_text(ind, progress.target, t), due=t.date(progress.due))
+                    actual=value_text(ind, progress.actual, t), expected=expected_text(progress, t),
+                    target=target_text(ind, progress.target, progress.milestone, t), due=t.date(progress.due))
         ax.set_title(_wrap(summary, 110), fontproperties=chinese_font(9), color=MUTED, loc="left")
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=_legend_columns(len(handles)),
@@ -195,19 +196,11 @@ def indicator_chart(plan: Plan, progress: Progress, series: list[Point], t: Tran
 
 
 def progress_shares(plan: Plan, p: Progress) -> tuple[float | None, float | None]:
-    """Actual and expected as % of the way from the current milestone segment's start to its target."""
-    if p.baseline is None or p.target is None or p.due is None:
+    """Actual and expected (the time-elapsed pace) as % of the current milestone's target: 72 of 80 is 90%."""
+    if p.target is None or p.target <= 0:
         return None, None
-    due = p.due
-    before = [pt for pt in pace_points(plan, p.indicator, p.baseline) if pt.day < due]
-    if not before:
-        return None, None
-    start = max(before, key=lambda pt: pt.day).value
-    gain = p.target - start
-    if gain == 0:
-        return None, None
-    actual = None if p.actual is None else float((p.actual - start) / gain * 100)
-    expected = None if p.expected is None else float((p.expected - start) / gain * 100)
+    actual = None if p.actual is None else float(p.actual / p.target * 100)
+    expected = None if p.expected is None or p.final else float(p.expected / p.target * 100)
     return actual, expected
 
 
@@ -215,7 +208,7 @@ def overview_chart(plan: Plan, progress: list[Progress], t: Translator, path: Pa
     """Every indicator as a bar: progress towards its current milestone against the time-elapsed pace (PNG)."""
     rows: Sequence[Progress] = progress
     fig, ax = _new_figure(8, max(3.2, 1.7 + 0.42 * len(rows)))
-    shares = [progress_shares(plan, p) for p in rows]
+    shares = [progress_shares(plan, p) if p.status is not Status.NO_DATA else (None, None) for p in rows]
     ys = list(range(len(rows)))
     shown = [min(max(a, SHARE_MIN), SHARE_MAX) if a is not None else 0.0 for a, _ in shares]
     ax.barh(ys, shown, height=0.6, color=[COLOURS[p.status] for p in rows], zorder=2)
@@ -224,7 +217,7 @@ def overview_chart(plan: Plan, progress: list[Progress], t: Translator, path: Pa
             ax.plot([expected], [y], marker="|", markersize=16, markeredgewidth=2.2, color=MILESTONE_COLOUR,
                     zorder=4)
         text = t(STATUS_LABELS[p.status]) if actual is None else t.percent(Decimal(round(actual)), 0)
-        if actual is not None and p.status in (Status.NO_DATA, Status.NO_BASELINE):
+        if actual is not None and p.status is Status.NO_BASELINE:
             text = t("{value} ({status})", value=text, status=t(STATUS_LABELS[p.status]))
         ax.annotate(text, (max(width, 0.0), y), xytext=(4, 0), textcoords="offset points", va="center",
                     fontproperties=chinese_font(8), color="#333333" if actual is not None else MUTED)
@@ -235,7 +228,8 @@ def overview_chart(plan: Plan, progress: list[Progress], t: Translator, path: Pa
     ax.set_yticks(ys, labels=[_wrap(p.indicator.name.get(t.lang), 40) for p in rows])
     ax.set_ylim(len(rows) - 0.4, -0.6)  # worst (first) at the top
     ax.grid(False, axis="y")
-    ax.set_xlabel(t("Progress towards the current milestone (100% = milestone reached)"),
+    ax.set_xlabel(t("Actual as a share of the current milestone's target (100% = target reached; | = time-elapsed "
+                    "pace)"),
                   fontproperties=chinese_font(9))
     if not rows:
         ax.text(0.5, 0.5, t("No indicators to show"), transform=ax.transAxes, ha="center", va="center",

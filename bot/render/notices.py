@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from bot.domain.free_text import one_line, shortened
+from bot.render.provenance import local_day
 from bot.views.notices import NoticeStats
 from i18n import Translator
 
 
-def notice_line(st: NoticeStats, t: Translator) -> str:
-    """No. 3 (date): the start of its text on one line, then recipients, delivered, signed, failed, pending and
+def notice_line(st: NoticeStats, t: Translator, tz: object) -> str:
+    """No. 3 (local date): the start of its text on one line, then recipients, delivered, signed, failed, pending and
     uncertain."""
     notice = st.notice
     return t("No. {n} ({date}): {text}\n  recipients {total}, delivered {delivered}, signed {signed}, "
              "failed {failed}, pending {pending}, uncertain {uncertain}", n=notice.id,
-             date=t.date(notice.created_at.date()), text=shortened(one_line(notice.text), 40), total=st.recipients,
+             date=t.date(local_day(notice.created_at, tz)), text=shortened(one_line(notice.text), 40),
+             total=st.recipients,
              delivered=st.delivered, signed=st.signed, failed=st.failed, pending=st.pending, uncertain=st.uncertain)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -29,6 +29,12 @@ class Revision(Protocol):
 def via_name(via: str) -> str:
     """The channel a figure came through, as people call it."""
     return VIA.get(via, via)
+
+
+def local_day(at: datetime, tz: object) -> date:
+    """The day an instant falls on in the plan's zone (a notice sent at 01:00 in Shanghai is that day, not the day
+    before in UTC)."""
+    return at.astimezone(tz).date()  # type: ignore[arg-type]
 
 
 def local_time(at: datetime, tz: object) -> str:

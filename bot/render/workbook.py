@@ -25,19 +25,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.domain.pace import Figure, Progress, Status, city_series
+from bot.domain.pace import Figure, Progress, Status, Verdict, city_series
 from bot.domain.period import Period, periods_between
-from bot.domain.plan import Indicator, Kind, Plan
+from bot.domain.plan import Comparator, Indicator, Kind, Milestone, Plan
 from bot.render.provenance import local_time, revision_line, via_name
-from bot.render.text import KIND_LABELS, STATUS_LABELS, value_text
+from bot.render.scorecard import scorecard, verdict_label
+from bot.render.text import KIND_LABELS, STATUS_LABELS, target_text, value_text, whole
 from bot.views.progress import assess_all
+from bot.views.provenance import DEMO_ENTERED_BY
 from i18n import Translator, translator_for
 
 GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
 STATUS_FILLS = {
     Status.ACHIEVED: GREEN, Status.ON_TRACK: GREEN, Status.BEHIND: YELLOW, Status.LAGGING: RED,
-    Status.MISSED: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
+    Status.MISSED: RED, Status.UNMET: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
 }
+VERDICT_FILLS = {Verdict.ACHIEVED: GREEN, Verdict.MISSED: RED, Verdict.NO_DATA: GREY, Verdict.NO_BASELINE: GREY}
 SHEET_MAX = 31
 SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 BOLD = Font(bold=True)
@@ -140,17 +143,22 @@ def _figure_format(ind: Indicator, value: Decimal) -> str:
     return "#,##0"
 
 
-def _summary_format(ind: Indicator, t: Translator, decimals: int) -> str:
-    """A number format that shows the measure: 12家 / 12 enterprises / 2.50%, keeping the cell a number."""
-    if ind.is_percent:
-        return '0.00"%"'
-    measure = ind.measure.get(t.lang).replace('"', "")
+def _summary_format(ind: Indicator, t: Translator, decimals: int, ms: Milestone | None = None) -> str:
+    """A number format that shows the measure (12家 / 12 enterprises / 2.50%) and, for a target, its comparator
+    (80家以上 / 超过100家), keeping the cell a number."""
+    number = "0.00" if ind.is_percent else "#,##0" + ("." + "0" * decimals if decimals else "")
     sep = "" if t.lang == "zh" else " "
-    return "#,##0" + ("." + "0" * decimals if decimals else "") + f'"{sep}{measure}"'
+    unit = "%" if ind.is_percent else sep + ind.measure.get(t.lang).replace('"', "")
+    if ms is None:
+        return f'{number}"{unit}"'
+    words = (t("more than {value}", value="\0") if ms.comparator is Comparator.GT
+             else t("{value} or more", value="\0")).replace('"', "")
+    before, _, after = words.partition("\0")
+    return (f'"{before}"' if before else "") + number + f'"{unit}{after}"'
 
 
 def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decimals: int = 0,
-         summary: bool = False) -> None:
+         summary: bool = False, ms: Milestone | None = None) -> None:
     """Write a value of ind into cell: a stage's name for staged indicators, else a number with its format."""
     if value is None:
         cell.value = None
@@ -158,7 +166,7 @@ def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decima
         cell.value = value_text(ind, value.to_integral_value(), t)
     else:
         cell.value = _number(value)
-        cell.number_format = _summary_format(ind, t, decimals) if summary else _figure_format(ind, value)
+        cell.number_format = _summary_format(ind, t, decimals, ms) if summary else _figure_format(ind, value)
 
 
 def _width(value: object) -> int:
@@ -241,6 +249,7 @@ def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pa
     summary = wb.active
     summary.title = sheet_name(t("Summary"), taken)
     provenance_title = sheet_name(t("Provenance"), taken)
+    scorecard_title = sheet_name(t("Milestone results"), taken)
     _summary_sheet(summary, plan, data, as_of, t)
     by_indicator: dict[str, list[FigureRow]] = defaultdict(list)
     for fig in data.figures:
@@ -248,6 +257,7 @@ def export_xlsx(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pa
     for number, ind in enumerate(plan.indicators, 1):
         ws = wb.create_sheet(sheet_name(indicator_sheet_title(number, ind, t.lang), taken))
         _indicator_sheet(ws, plan, number, ind, by_indicator.get(ind.code, []), data, as_of, t)
+    _scorecard_sheet(wb.create_sheet(scorecard_title, 1), plan, data, as_of, t)
     _provenance_sheet(wb.create_sheet(provenance_title), plan, data, t)
     texts_only(wb)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +272,10 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
     ws["A1"] = plan.title.get(t.lang) + (t(" (demo data)") if any(f.via == "demo" for f in data.figures) else "")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = t("As of {date}", date=t.date(as_of))
+    if any(f.entered_by == DEMO_ENTERED_BY for f in data.figures):
+        ws["A2"] = t("As of {date}. DEMO DATA: these figures are made up for trying planbot out, not real.",
+                     date=t.date(as_of))
+        ws["A2"].font = Font(bold=True, color="C00000")
     if plan.document is not None:
         ws["A3"] = plan.document.get(t.lang)
         ws["A3"].font = Font(italic=True, color="595959")
@@ -280,8 +294,14 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         status.fill = PatternFill("solid", fgColor=STATUS_FILLS[p.status])
         status.font = BOLD
         _put(ws.cell(r, 5), ind, p.actual, t, summary=True)
-        _put(ws.cell(r, 6), ind, p.expected, t, decimals=1, summary=True)
-        _put(ws.cell(r, 7), ind, p.target, t, summary=True)
+        if p.actual is None:
+            ws.cell(r, 5, value_text(ind, None, t))  # unknown is said, never left to read as 0
+        counts = ind.kind in (Kind.STOCK, Kind.FLOW)
+        _put(ws.cell(r, 6), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
+        if p.target is None:
+            ws.cell(r, 7, target_text(ind, None, p.milestone, t))
+        else:
+            _put(ws.cell(r, 7), ind, p.target, t, summary=True, ms=p.milestone)
         if p.due is not None:
             ws.cell(r, 8, p.due).number_format = "yyyy-mm-dd"
         if p.shortfall_pp is not None:
@@ -298,6 +318,30 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
     _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
     ws.column_dimensions["A"].width = 6
     ws.row_dimensions[SUMMARY_HEADER_ROW].height = 30
+
+
+def _scorecard_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator) -> None:
+    """The assessment table: every milestone of every indicator with its result and the figure it was judged on."""
+    ws["A1"] = t("Milestone results as of {date}:", date=t.date(as_of))
+    ws["A1"].font = Font(bold=True, size=12)
+    _header(ws, SUMMARY_HEADER_ROW, [t("No."), t("Indicator"), t("Due"), t("Target"), t("Result"), t("Actual"),
+                                     t("Period")])
+    for r, row in enumerate(scorecard(plan, data.progress), SUMMARY_HEADER_ROW + 1):
+        ind, res = row.indicator, row.result
+        ws.cell(r, 1, row.number)
+        ws.cell(r, 2, ind.name.get(t.lang)).alignment = WRAP
+        ws.cell(r, 3, res.milestone.due).number_format = "yyyy-mm-dd"
+        if res.target is None:
+            ws.cell(r, 4, target_text(ind, None, res.milestone, t))
+        else:
+            _put(ws.cell(r, 4), ind, res.target, t, summary=True, ms=res.milestone)
+        verdict = ws.cell(r, 5, verdict_label(res, t))
+        if res.verdict is not None:
+            verdict.fill, verdict.font = PatternFill("solid", fgColor=VERDICT_FILLS[res.verdict]), BOLD
+            _put(ws.cell(r, 6), ind, res.actual, t, summary=True)
+            ws.cell(r, 7, res.period.label if res.period else None)
+    ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
+    _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
 
 
 INDICATOR_HEADER_ROW = 4
@@ -340,13 +384,39 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
                                       f.effective_on) for f in figures], as_of)
     for c in range(2, len(columns) + 2):
         ws.cell(city_row, c).border = THIN_TOP
+    carried = _carried_forward(ind, figures)
     for point in series:
         if point.period is not None and point.period.label in col_of:
             cell = ws.cell(city_row, col_of[point.period.label])
             _put(cell, ind, point.value, t)
             cell.font = BOLD
+            if point.period.label in carried:  # a sum with some units' earlier figures in it: say whose
+                cell.font = Font(bold=True, italic=True)
+                whose = [t("{unit} ({period})", unit=data.names.unit(u, t.lang), period=p)
+                         for u, p in carried[point.period.label]]
+                cell.comment = _comment(t("Includes figures carried forward from earlier periods: {units}",
+                                          units=("、" if t.lang == "zh" else "; ").join(whose)))
     ws.freeze_panes = ws.cell(INDICATOR_HEADER_ROW + 1, 2)
     _fit_columns(ws, INDICATOR_HEADER_ROW, minimum=10)
+
+
+def _carried_forward(ind: Indicator, figures: Sequence[FigureRow]) -> dict[str, list[tuple[str, str]]]:
+    """For a city total summed from units' latest levels: each period's units whose figure is an earlier period's
+    (unit, that period), when no lead unit's figure stands for the city."""
+    if ind.kind is Kind.FLOW or ind.aggregation.value != "sum":
+        return {}
+    mine = [f for f in figures if f.unit.code in ind.reporting_set]
+    periods = {f.period: f.period_end for f in mine}
+    led = {f.period for f in figures if f.unit.code in ind.lead_units}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for label, end in periods.items():
+        if label in led:
+            continue
+        for unit in ind.reporting_units:
+            own = [f for f in mine if f.unit.code == unit and f.period_end <= end]
+            if own and not any(f.period == label for f in own):
+                out.setdefault(label, []).append((unit, max(own, key=lambda f: f.period_end).period))
+    return out
 
 
 def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
@@ -403,11 +473,27 @@ def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pat
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow([t("Indicator code"), t("Indicator"), t("Unit code"), t("Unit"), t("Period"), t("Value"),
-                      t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision")])
+                      t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision"), t("Indicator status")])
         for fig in data.figures:
             code = fig.indicator.code
             out.writerow([code, csv_text(data.names.indicator(code, t.lang)), fig.unit.code,
                           csv_text(data.names.unit(fig.unit.code, t.lang)), fig.period, _plain(fig.value),
-                          t(STATUS_LABELS[status[code]]) if code in status else "", csv_text(fig.entered_by),
-                          local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision])
+                          _figure_status(plan, fig, data.tz, t), csv_text(fig.entered_by),
+                          local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision,
+                          t(STATUS_LABELS[status[code]]) if code in status else ""])
     return path
+
+
+def _figure_status(plan: Plan, fig: FigureRow, tz: ZoneInfo, t: Translator) -> str:
+    """The figure's own status: a baseline, reported on time or late (first entry against its due date), and
+    whether it was corrected."""
+    ind = _plan_indicator(plan, fig.indicator.code)
+    first = min((r.entered_at for r in fig.history), default=fig.entered_at)
+    if fig.period_end <= plan.baseline_date:
+        text = t("baseline")
+    elif ind is None:
+        text = ""
+    else:
+        due = Period(fig.period_start, fig.period_end, fig.period).due(ind.schedule.due_days)
+        text = t("reported on time") if first.astimezone(tz).date() <= due else t("reported late")
+    return t("{status}, corrected", status=text) if fig.revision > 1 and text else text

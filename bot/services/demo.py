@@ -16,9 +16,10 @@ from bot.domain.plan import Aggregation, Indicator, Kind
 from bot.services.figures import Entry, save
 from bot.services.people import grant, identity_for
 from bot.services.plans import active_plan
+from bot.views.provenance import DEMO_ENTERED_BY
 
 DEMO_NOW = "2018-10-15T10:00:00+08:00"
-WHO = "demo (演示数据 / demo data)"
+WHO = DEMO_ENTERED_BY
 NOTE = "演示数据 demo"
 LATE_UNITS = ("panshan", "liaohekou")  # units that have not yet reported 2018Q3, so 谁还没报 has an answer
 

@@ -97,8 +97,11 @@ def saved_value(s: Session, row: PlanRow, unit: str, indicator: str, period: str
 
 def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str, now: datetime,
          allow_same: bool = False) -> Saved:
-    """Validate and save one figure in session s (the caller commits); corrections need a reason."""
+    """Validate and save one figure in session s (the caller commits); corrections need a reason. A successor's
+    figure for an indicator its predecessor reported is saved for the predecessor (who entered it is kept)."""
     entry = replace(entry, note=note_text(entry.note), reason=reason_text(entry.reason))
+    if (counts_for := plan.reporting_for(entry.indicator, entry.unit.code, entry.period.start)) != entry.unit.code:
+        entry = replace(entry, unit=plan.unit(counts_for))
     validate(plan, entry, now)
     ids = plan_ids(s, row)
     ind_id, unit_id = ids.indicator(entry.indicator.code), ids.unit(entry.unit.code)

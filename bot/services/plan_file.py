@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.domain import plan as m
 from i18n import N_, Translator
@@ -22,6 +21,14 @@ MAX_PLAN_BYTES = 1024 * 1024  # the Panjin plan is 25 KB
 MAX_YAML_NODES = 200_000  # values once aliases are expanded; the Panjin plan has about 1,800
 _SLUG = r"^[a-z][a-z0-9_]*$"
 _RELATIVE = re.compile(r"^\s*baseline\s*\+\s*([0-9]+(?:\.[0-9]+)?)\s*$")
+
+
+class _Msg(ValueError):
+    """A validation message with its parameters, so that it can be shown in the reader's language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template, self.params = template, params
 
 
 class _Strict(BaseModel):
@@ -38,12 +45,19 @@ class TextSpec(_Strict):
 
 class ScheduleSpec(_Strict):
     cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
-    due_days: Annotated[int, Field(ge=0, le=120)] = 10
+    due_days: Annotated[int, Field(ge=0, le=366)] = 10  # annual statistics come out up to a year late
 
 
 class ThresholdSpec(_Strict):
     on_track: Annotated[Decimal, Field(ge=0)] = Decimal(10)
     behind: Annotated[Decimal, Field(ge=0)] = Decimal(30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdSpec:
+        if self.on_track > self.behind:  # {on_track: 40, behind: 30} would make "behind" unreachable
+            raise _Msg(N_("on_track ({on_track}) must not be greater than behind ({behind})"),
+                       on_track=self.on_track, behind=self.behind)
+        return self
 
 
 class RangeSpec(_Strict):
@@ -62,14 +76,22 @@ class MilestoneSpec(_Strict):
     @classmethod
     def _value_form(cls, v: Decimal | str | None) -> Decimal | str | None:
         if isinstance(v, str) and not _RELATIVE.match(v):
-            raise ValueError('must be a number or "baseline + N"')
+            raise _Msg(N_('must be a number or "baseline + N"'))
         return v
+
+
+class SuccessionSpec(_Strict):
+    unit: str
+    from_: Annotated[date, Field(alias="from")]
 
 
 class UnitSpec(_Strict):
     code: Annotated[str, Field(pattern=_SLUG)]
     name: TextSpec
     kind: Literal["city_body", "district", "county", "zone"] = "city_body"
+    aliases: list[Annotated[str, Field(min_length=1)]] = []
+    counted_in: list[str] = []
+    succeeded_by: SuccessionSpec | None = None
 
 
 class StageSpec(_Strict):
@@ -137,16 +159,22 @@ class Problem:
 
     file: str
     path: str
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    message: str  # in English
+    template: str = ""  # the message's catalog entry (empty: shown as it is)
+    params: tuple[tuple[str, object], ...] = ()
 
     def __str__(self) -> str:
-        message = self.message.format(**self.params) if self.params else self.message  # others may hold { }
-        return f"{self.file}: {self.path or '(top)'}: {message}"
+        return f"{self.file}: {self.path or '(top)'}: {self.message}"
 
     def render(self, t: Translator) -> str:
-        """The problem in t's language, where the catalog has its message (the schema's own are in English)."""
-        return f"{self.file}: {self.path or '(top)'}: {t(self.message, **self.params)}"
+        """The problem in the reader's language, with its place."""
+        message = t(self.template, **dict(self.params)) if self.template and t.lang != "en" else self.message
+        return t("{file}: {place}: {problem}", file=self.file, place=self.path or t("(top)"), problem=message)
+
+
+def problem(file: str, path: str, template: str, **params: object) -> Problem:
+    """A problem whose message is a catalog entry filled with params."""
+    return Problem(file, path, template.format(**params), template, tuple(params.items()))
 
 
 class PlanFileError(Exception):
@@ -196,12 +224,11 @@ def load_yaml(text: str, name: str = "<plan>") -> Any:
     try:
         node = loader.get_single_node()
         if node is not None and _expanded_size(node, {}, MAX_YAML_NODES) > MAX_YAML_NODES:
-            raise PlanFileError([Problem(name, "", N_("the YAML expands to more than {n} values (anchors and "
-                                                    "aliases used over and over); refused"),
-                                         {"n": MAX_YAML_NODES})])
+            raise PlanFileError([problem(name, "", N_("the YAML expands to more than {n} values (anchors and "
+                                                    "aliases used over and over); refused"), n=MAX_YAML_NODES)])
         return None if node is None else loader.construct_document(node)
     except RecursionError:
-        raise PlanFileError([Problem(name, "", N_("the YAML is nested too deeply; refused"))]) from None
+        raise PlanFileError([problem(name, "", N_("the YAML is nested too deeply; refused"))]) from None
     finally:
         loader.dispose()
 
@@ -216,32 +243,34 @@ def read_plan_file(path: str | Path) -> m.Plan:
         with p.open("rb") as fh:
             data = fh.read(MAX_PLAN_BYTES + 1)
         if len(data) > MAX_PLAN_BYTES:
-            raise PlanFileError([Problem(name, "", N_("the file is larger than {n} KB; a plan file is far smaller"),
-                                         {"n": MAX_PLAN_BYTES // 1024})])
+            raise PlanFileError([problem(name, "", N_("the file is larger than {n} KB; a plan file is far smaller"),
+                                         n=MAX_PLAN_BYTES // 1024)])
         raw = load_yaml(data.decode("utf-8"), name)
     except FileNotFoundError:
-        raise PlanFileError([Problem(name, "", "file not found")]) from None
+        raise PlanFileError([problem(name, "", N_("file not found"))]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise PlanFileError([Problem(name, "", f"cannot read the file: {e}")]) from None
+        raise PlanFileError([problem(name, "", N_("cannot read the file: {error}"), error=e)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(e, "problem", None) or str(e)
-        raise PlanFileError([Problem(name, where, f"not valid YAML: {what}")]) from None
+        raise PlanFileError([problem(name, where, N_("not valid YAML: {error}"), error=what)]) from None
     return parse_plan(raw, name)
 
 
 def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
     """Validate a plan document (already parsed YAML/JSON) and build the Plan; raise PlanFileError."""
     if not isinstance(raw, dict):
-        raise PlanFileError([Problem(name, "", "the file must be a mapping with plan, units and indicators")])
+        raise PlanFileError([problem(name, "", N_("the file must be a mapping with plan, units and indicators"))])
     try:
         spec = PlanSpec.model_validate(raw)
     except ValidationError as e:
-        problems = [Problem(name, _loc(list(err["loc"])), _message(err)) for err in e.errors()]
+        problems = [_problem(name, _loc(list(err["loc"])), err) for err in e.errors()]
         sections = _valid_parts(raw)
         known = {(p.path, p.message) for p in problems}
         problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
+        if isinstance(raw.get("reminders"), dict):  # every problem in one pass: the reminders too
+            problems += _check_reminders(raw["reminders"], name)
         raise PlanFileError(problems) from None
     problems = _cross_check(_Sections.of(spec), name)
     problems += _check_reminders(spec.reminders, name)
@@ -259,6 +288,7 @@ class _Sections:
     units: list[tuple[int, UnitSpec]]
     tasks: list[tuple[int, TaskSpec]]
     indicators: list[tuple[int, IndicatorSpec]]
+    invalid_codes: tuple[str, ...] = ()  # codes of indicators that failed validation: referring to them is fine
 
     @classmethod
     def of(cls, spec: PlanSpec) -> _Sections:
@@ -267,10 +297,18 @@ class _Sections:
 
 
 def _valid_items(raw: Any, model: type[_M]) -> list[tuple[int, _M]]:
+    """The items that validate, each with its index; an item wrong only in optional fields is checked without them,
+    so that its cross-references are reported in the same pass."""
     out = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
-        with contextlib.suppress(ValidationError):
+        try:
             out.append((i, model.model_validate(item)))
+        except ValidationError as e:
+            if not isinstance(item, dict):
+                continue
+            wrong = {err["loc"][0] for err in e.errors() if err["loc"]}
+            with contextlib.suppress(ValidationError):
+                out.append((i, model.model_validate({k: v for k, v in item.items() if k not in wrong})))
     return out
 
 
@@ -283,8 +321,14 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
     groups = raw.get("groups")
     ok_groups = {str(k): [str(x) for x in v] for k, v in groups.items()
                  if isinstance(v, list)} if isinstance(groups, dict) else {}
+    indicators = _valid_items(raw.get("indicators"), IndicatorSpec)
+    got = raw.get("indicators")
+    raw_inds: list[Any] = got if isinstance(got, list) else []
+    valid = {i for i, _ in indicators}
+    invalid = tuple(str(item["code"]) for i, item in enumerate(raw_inds)
+                    if i not in valid and isinstance(item, dict) and "code" in item)
     return _Sections(header, ok_groups, _valid_items(raw.get("units"), UnitSpec),
-                     _valid_items(raw.get("tasks"), TaskSpec), _valid_items(raw.get("indicators"), IndicatorSpec))
+                     _valid_items(raw.get("tasks"), TaskSpec), indicators, invalid)
 
 
 def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
@@ -298,14 +342,35 @@ def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
     return []
 
 
-def _message(err: Any) -> str:
-    kind = err.get("type", "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field"
+_PYDANTIC = {  # pydantic's error types, in words the catalog has
+    "missing": N_("required field is missing"), "extra_forbidden": N_("unknown field"),
+    "literal_error": N_("should be one of {expected}"), "greater_than_equal": N_("should be at least {ge}"),
+    "less_than_equal": N_("should be at most {le}"), "string_pattern_mismatch": N_("should match {pattern}"),
+    "string_too_short": N_("should not be empty"), "too_short": N_("should have at least {min_length} items"),
+    "int_parsing": N_("should be a whole number"), "int_type": N_("should be a whole number"),
+    "decimal_parsing": N_("should be a number"), "decimal_type": N_("should be a number"),
+    "date_from_datetime_parsing": N_("should be a date like 2018-12-31"),
+    "date_parsing": N_("should be a date like 2018-12-31"), "date_type": N_("should be a date like 2018-12-31"),
+    "string_type": N_("should be text"), "list_type": N_("should be a list"),
+    "dict_type": N_("should be a mapping"), "model_type": N_("should be a mapping"),
+    "bool_type": N_("should be true or false"), "bool_parsing": N_("should be true or false"),
+}
+
+
+def _problem(name: str, path: str, err: Any) -> Problem:
+    """A pydantic error as a problem whose words come from the catalog (pydantic's English otherwise)."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
     msg = str(err.get("msg", "invalid"))
-    return msg[0].lower() + msg[1:] if msg else "invalid"
+    english = _PYDANTIC.get(kind, "") if kind in ("missing", "extra_forbidden") else msg[0].lower() + msg[1:]
+    error = ctx.get("error")
+    if isinstance(error, _Msg):
+        return Problem(name, path, english, error.template, tuple(error.params.items()))
+    if kind in _PYDANTIC:
+        params = tuple((k, str(v)) for k, v in ctx.items())
+        with contextlib.suppress(KeyError, IndexError):
+            _PYDANTIC[kind].format(**dict(params))
+            return Problem(name, path, english, _PYDANTIC[kind], params)
+    return Problem(name, path, english or "invalid")
 
 
 class _Checker:
@@ -314,49 +379,53 @@ class _Checker:
         self.problems: list[Problem] = []
         self.units = {u.code for _, u in sections.units}
 
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(self.name, path, message))
+    def add(self, path: str, template: str, **params: object) -> None:
+        self.problems.append(problem(self.name, path, template, **params))
 
-    def unique(self, items: list[tuple[int, str]], path: str, what: str) -> None:
+    def unique(self, items: list[tuple[int, str]], path: str, template: str) -> None:
         seen: set[str] = set()
         for i, code in items:
             if code in seen:
-                self.add(f"{path}[{i}]", f"duplicate {what} {code!r}")
+                self.add(f"{path}[{i}]", template, code=repr(code))
             seen.add(code)
 
     def refs(self, refs: list[str], path: str) -> None:
         for i, ref in enumerate(refs):
             if ref.startswith("@"):
                 if ref[1:] not in self.sections.groups:
-                    self.add(f"{path}[{i}]", f"unknown unit group {ref[1:]!r}")
+                    self.add(f"{path}[{i}]", N_("unknown unit group {group}"), group=repr(ref[1:]))
             elif ref not in self.units:
-                self.add(f"{path}[{i}]", f"unknown unit {ref!r}")
+                self.add(f"{path}[{i}]", N_("unknown unit {unit}"), unit=repr(ref))
 
 
 def _cross_check(sec: _Sections, name: str) -> list[Problem]:
     c = _Checker(sec, name)
     if sec.header is not None:
         if sec.header.end <= sec.header.start:
-            c.add("plan.end", "must be after plan.start")
+            c.add("plan.end", N_("must be after plan.start"))
         try:
             ZoneInfo(sec.header.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            c.add("plan.timezone", f"unknown time zone {sec.header.timezone!r}")
-    c.unique([(i, u.code) for i, u in sec.units], "units", "unit code")
+            c.add("plan.timezone", N_("unknown time zone {zone}"), zone=repr(sec.header.timezone))
+    c.unique([(i, u.code) for i, u in sec.units], "units", N_("duplicate unit code {code}"))
+    for i, u in sec.units:
+        c.refs(u.counted_in, f"units[{i}].counted_in")
+        if u.succeeded_by is not None:
+            c.refs([u.succeeded_by.unit], f"units[{i}].succeeded_by.unit")
     for g, members in sec.groups.items():
         for i, code in enumerate(members):
             if code not in c.units:
-                c.add(f"groups.{g}[{i}]", f"unknown unit {code!r}")
-    codes = [ind.code for _, ind in sec.indicators]
-    c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", "indicator code")
-    c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", "task number")
+                c.add(f"groups.{g}[{i}]", N_("unknown unit {unit}"), unit=repr(code))
+    codes = [ind.code for _, ind in sec.indicators] + list(sec.invalid_codes)
+    c.unique([(i, ind.code) for i, ind in sec.indicators], "indicators", N_("duplicate indicator code {code}"))
+    c.unique([(i, str(t.number)) for i, t in sec.tasks], "tasks", N_("duplicate task number {code}"))
     tasks = {t.number for _, t in sec.tasks}
     for ti, t in sec.tasks:
         c.refs(t.lead, f"tasks[{ti}].lead")
         c.refs(t.responsible, f"tasks[{ti}].responsible")
         for j, code in enumerate(t.indicators):
             if code not in codes:
-                c.add(f"tasks[{ti}].indicators[{j}]", f"unknown indicator {code!r}")
+                c.add(f"tasks[{ti}].indicators[{j}]", N_("unknown indicator {code}"), code=repr(code))
     for ii, ind in sec.indicators:
         _check_indicator(c, ind, f"indicators[{ii}]", sec.header, tasks)
     return c.problems
@@ -366,39 +435,40 @@ def _check_indicator(c: _Checker, ind: IndicatorSpec, at: str, header: HeaderSpe
     c.refs(ind.lead, f"{at}.lead")
     c.refs(ind.reporters, f"{at}.reporters")
     if ind.task is not None and ind.task not in tasks:
-        c.add(f"{at}.task", f"no task number {ind.task} in tasks")
+        c.add(f"{at}.task", N_("no task number {n} in tasks"), n=ind.task)
     if ind.aggregation == "sum" and not ind.reporters:
-        c.add(f"{at}.reporters", "aggregation 'sum' needs at least one reporting unit")
+        c.add(f"{at}.reporters", N_("aggregation 'sum' needs at least one reporting unit"))
     stages = [s.code for s in ind.stages]
-    c.unique(list(enumerate(stages)), f"{at}.stages", "stage code")
+    c.unique(list(enumerate(stages)), f"{at}.stages", N_("duplicate stage code {code}"))
     if ind.kind == "staged" and len(stages) < 2:
-        c.add(f"{at}.stages", "a staged indicator needs at least two stages")
+        c.add(f"{at}.stages", N_("a staged indicator needs at least two stages"))
     if ind.kind != "staged" and stages:
-        c.add(f"{at}.stages", f"only staged indicators have stages, not kind {ind.kind!r}")
+        c.add(f"{at}.stages", N_("only staged indicators have stages, not kind {kind}"), kind=repr(ind.kind))
     if ind.range and ind.range.min is not None and ind.range.max is not None and ind.range.min > ind.range.max:
-        c.add(f"{at}.range", "min is greater than max")
+        c.add(f"{at}.range", N_("min is greater than max"))
     previous: date | None = None
     for mi, ms in enumerate(ind.milestones):
         mp = f"{at}.milestones[{mi}]"
         if header is not None and not header.start <= ms.due <= header.end:
-            c.add(f"{mp}.due", f"{ms.due} is outside the plan ({header.start} to {header.end})")
+            c.add(f"{mp}.due", N_("{due} is outside the plan ({start} to {end})"), due=ms.due, start=header.start,
+                  end=header.end)
         if previous is not None and ms.due <= previous:
-            c.add(f"{mp}.due", "milestones must be in date order, one per date")
+            c.add(f"{mp}.due", N_("milestones must be in date order, one per date"))
         previous = ms.due
         if ind.kind == "staged":
             if ms.value is not None:
-                c.add(f"{mp}.value", "a staged indicator's milestone names a stage, not a value")
+                c.add(f"{mp}.value", N_("a staged indicator's milestone names a stage, not a value"))
             if ms.stage is None:
-                c.add(f"{mp}.stage", "required field is missing")
+                c.add(f"{mp}.stage", N_("required field is missing"))
             elif ms.stage not in stages:
-                c.add(f"{mp}.stage", f"unknown stage {ms.stage!r}")
+                c.add(f"{mp}.stage", N_("unknown stage {stage}"), stage=repr(ms.stage))
         else:
             if ms.stage is not None:
-                c.add(f"{mp}.stage", f"only staged indicators have stages, not kind {ind.kind!r}")
+                c.add(f"{mp}.stage", N_("only staged indicators have stages, not kind {kind}"), kind=repr(ind.kind))
             if ms.value is None:
-                c.add(f"{mp}.value", "required field is missing")
+                c.add(f"{mp}.value", N_("required field is missing"))
             elif isinstance(ms.value, str) and ind.kind == "flow":
-                c.add(f"{mp}.value", "a flow indicator counts from zero: give the cumulative value")
+                c.add(f"{mp}.value", N_("a flow indicator counts from zero: give the cumulative value"))
 
 
 def expand(refs: list[str], groups: dict[str, list[str]]) -> tuple[str, ...]:
@@ -431,6 +501,11 @@ def _build(spec: PlanSpec) -> m.Plan:
     groups = spec.groups
     defaults = spec.defaults
     indicators = []
+    counted_in = {u.code: set(u.counted_in) for u in spec.units}
+
+    def reporting(ind: IndicatorSpec) -> tuple[str, ...]:
+        return expand(ind.reporters, groups)
+
     for ind in spec.indicators:
         sched = ind.schedule or defaults.schedule
         thr = ind.thresholds or defaults.thresholds
@@ -442,7 +517,8 @@ def _build(spec: PlanSpec) -> m.Plan:
                 measure=m.Text(ind.measure.zh, ind.measure.en),
                 milestones=tuple(_milestone(ms, ind) for ms in ind.milestones),
                 lead_units=expand(ind.lead, groups),
-                reporting_units=expand(ind.reporters, groups),
+                reporting_units=tuple(u for u in reporting(ind) if not counted_in[u] & set(reporting(ind))),
+                informational_units=tuple(u for u in reporting(ind) if counted_in[u] & set(reporting(ind))),
                 aggregation=m.Aggregation(ind.aggregation),
                 baseline=Decimal(0) if ind.kind == "staged" and ind.baseline is None else ind.baseline,
                 schedule=m.Schedule(m.Cadence(sched.cadence), sched.due_days),
@@ -461,7 +537,9 @@ def _build(spec: PlanSpec) -> m.Plan:
         start=spec.plan.start,
         end=spec.plan.end,
         timezone=spec.plan.timezone,
-        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind) for u in spec.units),
+        units=tuple(m.Unit(u.code, m.Text(u.name.zh, u.name.en), u.kind, tuple(u.aliases), tuple(u.counted_in),
+                           u.succeeded_by.unit if u.succeeded_by else None,
+                           u.succeeded_by.from_ if u.succeeded_by else None) for u in spec.units),
         groups={g: expand(members, {}) for g, members in groups.items()},
         indicators=tuple(indicators),
         tasks=tuple(

@@ -38,3 +38,5 @@ def sources(s: Session, plan_row: PlanRow, indicator: str, unit: str | None = No
         rows = list(last.values())  # type: ignore[arg-type]
     return [Source(code, fig.period, tuple(fig.history)) for fig, code in rows]
 
+
+DEMO_ENTERED_BY = "demo (演示数据 / demo data)"  # who entered the demo figures: exports label them as demo data

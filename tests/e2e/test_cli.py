@@ -85,10 +85,13 @@ def test_validate_reports_each_problem_with_its_place(tmp_path: Path, env: dict[
     bad = tmp_path / "bad.yaml"
     bad.write_text(WORKED.read_text(encoding="utf-8").replace("kind: ratio", "kind: ratios")
                    .replace('reporters: ["@districts"]', 'reporters: ["@nowhere"]'), encoding="utf-8")
-    proc = planbot(env, "plan", "validate", str(bad), ok=False)
+    proc = planbot(env, "--lang", "en", "plan", "validate", str(bad), ok=False)
     assert proc.returncode == 2
-    assert f"{bad}: indicators[1].kind:" in proc.stderr
+    assert f"{bad}: indicators[1].kind: input should be" in proc.stderr
     assert "indicators[0].reporters[0]: unknown unit group 'nowhere'" in proc.stderr
+    zh = planbot(env, "plan", "validate", str(bad), ok=False)  # PLANBOT_LANG=zh: the problems in Chinese too
+    assert f"{bad}：indicators[1].kind：应为以下之一" in zh.stderr
+    assert "indicators[0].reporters[0]：未知的单位组 'nowhere'" in zh.stderr
     assert planbot(env, "plan", "validate", str(WORKED)).returncode == 0
 
 

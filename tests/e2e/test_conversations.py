@@ -67,9 +67,16 @@ def test_figures_that_do_not_fit_are_refused_politely(testbot: TestBot) -> None:
 
 def test_ratio_reported_by_the_lead_unit(testbot: TestBot) -> None:
     testbot.join("bureau", "contact", "sci_tech_bureau")
+    assert "80%" in testbot.say("bureau", "研发机构比例80%")
+    testbot.say("bureau", "1")
+    assert figures(testbot) == [("2018Q3", Decimal("80"), "console")]
+
+
+def test_an_annual_statistic_is_asked_for_the_last_year(testbot: TestBot) -> None:
+    testbot.join("bureau", "contact", "sci_tech_bureau")  # in October 2018, R&D/GDP is known for 2017 only
     assert "2.3%" in testbot.say("bureau", "研发经费占比2.3%")
     testbot.say("bureau", "1")
-    assert figures(testbot) == [("2018Q3", Decimal("2.3"), "console")]
+    assert figures(testbot) == [("2017", Decimal("2.3"), "console")]
 
 
 def test_a_half_finished_report_survives_a_restart(testbot: TestBot, chat_env: dict[str, str]) -> None:

@@ -107,7 +107,7 @@ def test_a_question_about_the_past_reads_the_figures(app: App) -> None:
     with app.uow() as s:
         _, plan = active_plan(s)
     ind = plan.indicator("hightech_enterprises")
-    submit(app.uow, Entry(plan.unit(ind.reporters[-1]), ind, quarter(2018, 2), Decimal(5)), "t", "chat",
+    submit(app.uow, Entry(plan.unit(ind.reporting_units[-1]), ind, quarter(2018, 2), Decimal(5)), "t", "chat",
            datetime(2018, 7, 3, 10, tzinfo=SH))
     with app.uow() as s:
         row, plan = active_plan(s)

@@ -58,6 +58,8 @@ FIGURES: dict[str, list[Figure]] = {
     "patent_share": [fig("2017", 40), fig("2018Q3", 41)],
     # a stock with a baseline but no figure in the plan period
     "hightech_enterprises": [fig("2017", 60, "dawa")],
+    # a stock reported without a baseline: its absolute target is below reach, its pace unknown
+    "tech_smes": [fig("2018Q3", 90, "dawa")],
 }
 
 
@@ -151,14 +153,16 @@ def test_the_font_has_every_glyph_the_charts_show_in_chinese(plan: Plan) -> None
     assert missing == []
 
 
-def test_shares_follow_the_pace_engine(plan: Plan) -> None:
+def test_shares_are_actual_and_pace_against_the_target(plan: Plan) -> None:
     progress = {p.indicator.code: p for p in progress_for(plan, FIGURES)}
     for code in ("rd_spending_gdp", "key_tech_breakthroughs", "tech_contract_growth"):
         p = progress[code]
         actual, expected = progress_shares(plan, p)
-        assert actual is not None and expected is not None and p.shortfall_pp is not None
-        assert expected - actual == pytest.approx(float(p.shortfall_pp))  # the gap is the shortfall in points
-    assert progress_shares(plan, progress["tech_smes"]) == (None, None)  # no baseline
+        assert p.actual is not None and p.expected is not None and p.target is not None
+        assert actual == pytest.approx(float(p.actual / p.target * 100))  # 72 of 80 is 90%
+        assert expected == pytest.approx(float(p.expected / p.target * 100))  # the pace, drawn as a marker
+    assert progress_shares(plan, progress["tech_smes"]) == (75.0, None)  # 90 of 120; no baseline, no pace
+    assert progress_shares(plan, progress["high_level_talent"])[0] is None  # nothing reported: no bar, not 0
 
 
 EDGE_CASES: dict[str, tuple[str, list[Figure], date]] = {

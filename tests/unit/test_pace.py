@@ -68,30 +68,41 @@ def test_worked_example_statuses(actual: int, status: Status) -> None:
     assert assess(plan_with(i), i, [fig(actual)], WORKED_AS_OF).status is status
 
 
-# Thresholds exactly: baseline 0 at 2017-12-31, milestone 100 at 2018-12-31 (365 days). On the milestone day
-# expected is 100, so the shortfall is exactly 100 - actual percentage points.
-EXACT = (Milestone(date(2018, 12, 31), D(100)), Milestone(date(2020, 12, 31), D(300)))
+# Thresholds exactly: baseline 0 at 2017-12-31, milestone 200 at 2019-12-31 (730 days). On 2018-12-31 (day 365)
+# expected is 100, so the shortfall is exactly (100 - actual) / 200 * 100 percentage points.
+EXACT = (Milestone(date(2019, 12, 31), D(200)), Milestone(date(2020, 12, 31), D(300)))
 
 
 @pytest.mark.parametrize(("actual", "status", "shortfall"), [
-    ("90", Status.ON_TRACK, D(10)),        # exactly on the on_track threshold
-    ("89.99", Status.BEHIND, D("10.01")),  # just past it
-    ("70", Status.BEHIND, D(30)),          # exactly on the behind threshold
-    ("69.99", Status.LAGGING, D("30.01")),
-    ("100", Status.ACHIEVED, D(0)),
-    ("0", Status.LAGGING, D(100)),
+    ("80", Status.ON_TRACK, D(10)),        # exactly on the on_track threshold
+    ("79.98", Status.BEHIND, D("10.01")),  # just past it
+    ("40", Status.BEHIND, D(30)),          # exactly on the behind threshold
+    ("39.98", Status.LAGGING, D("30.01")),
+    ("100", Status.ON_TRACK, D(0)),
+    ("200", Status.ACHIEVED, D(-50)),
+    ("0", Status.LAGGING, D(50)),
 ])
-def test_thresholds_exactly_on_the_milestone_day(actual: str, status: Status, shortfall: D) -> None:
+def test_thresholds_exactly(actual: str, status: Status, shortfall: D) -> None:
     i = ind(milestones=EXACT, baseline=D(0))
     p = assess(plan_with(i), i, [fig(actual, "2018Q4")], date(2018, 12, 31))
     assert p.expected == D(100)
     assert p.status is status
-    assert p.shortfall_pp == shortfall
+    assert p.shortfall_pp == (shortfall if status is not Status.ACHIEVED else None)
+
+
+@pytest.mark.parametrize(("actual", "status"), [
+    ("79", Status.UNMET), ("99.99", Status.UNMET), ("100", Status.ACHIEVED), ("0", Status.UNMET)])
+def test_on_the_milestone_day_a_shortfall_is_not_green(actual: str, status: Status) -> None:
+    i = ind(milestones=(Milestone(date(2018, 12, 31), D(100)), Milestone(date(2020, 12, 31), D(300))),
+            baseline=D(0))
+    p = assess(plan_with(i), i, [fig(actual, "2018Q4")], date(2018, 12, 31))
+    assert p.status is status and p.expected == D(100)
+    assert p.status.needs_attention is (status is Status.UNMET)
 
 
 def test_thresholds_come_from_the_plan() -> None:
     i = ind(milestones=EXACT, baseline=D(0), thresholds=Thresholds(D(5), D(15)))
-    p = assess(plan_with(i), i, [fig("90", "2018Q4")], date(2018, 12, 31))
+    p = assess(plan_with(i), i, [fig("80", "2018Q4")], date(2018, 12, 31))
     assert p.status is Status.BEHIND
 
 
@@ -110,7 +121,7 @@ def test_milestone_day_itself_uses_that_milestone() -> None:
     i = ind()
     p = assess(plan_with(i), i, [fig(119, "2018Q4")], date(2018, 12, 31))
     assert p.due == date(2018, 12, 31) and p.expected == D(120)
-    assert p.status is Status.ON_TRACK  # 1/60 = 1.7 pp short on the day itself, not yet missed
+    assert p.status is Status.UNMET  # 1/60 = 1.7 pp short on the day itself: not met as of today, not green
     nxt = assess(plan_with(i), i, [fig(119, "2018Q4")], date(2019, 1, 1))
     assert nxt.status is Status.MISSED and nxt.missed_milestone == i.milestones[0]
     assert nxt.due == date(2020, 12, 31)
@@ -131,7 +142,7 @@ def test_missed_after_the_last_milestone() -> None:
 def test_comparator_more_than() -> None:
     ms = (Milestone(date(2018, 12, 31), D(100), comparator=Comparator.GT),)
     i = ind(milestones=ms, baseline=D(0))
-    assert assess(plan_with(i), i, [fig(100, "2018Q4")], date(2018, 12, 31)).status is Status.ON_TRACK
+    assert assess(plan_with(i), i, [fig(100, "2018Q4")], date(2018, 12, 31)).status is Status.UNMET
     assert assess(plan_with(i), i, [fig(101, "2018Q4")], date(2018, 12, 31)).status is Status.ACHIEVED
     assert assess(plan_with(i), i, [fig(100, "2018Q4")], date(2019, 1, 1)).status is Status.MISSED
 
@@ -157,8 +168,8 @@ def test_relative_milestone_is_baseline_plus_n() -> None:
     i = ind(milestones=ms, baseline=None)
     assert assess(plan_with(i), i, [fig(3, "2018Q2")], WORKED_AS_OF).target is None
     p = assess(plan_with(i), i, [fig(10, "2017"), fig(13, "2018Q4")], date(2018, 12, 31))
-    # 2 short of a gain of 5 on the milestone day: (15 - 13) / 5 * 100 = 40 pp → lagging
-    assert p.target == D(15) and p.shortfall_pp == D(40) and p.status is Status.LAGGING
+    # 2 short of a gain of 5 on the milestone day: (15 - 13) / 5 * 100 = 40 pp, not met as of today
+    assert p.target == D(15) and p.shortfall_pp == D(40) and p.status is Status.UNMET
 
 
 # Every kind × the statuses it can reach.

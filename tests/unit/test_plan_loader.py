@@ -121,7 +121,7 @@ BILLION_LAUGHS = Path(__file__).parent.parent / "data" / "billion-laughs.yaml"  
 def test_aliases_that_expand_past_the_cap_are_refused(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError) as err:
         read_plan_file(BILLION_LAUGHS)
-    assert [p.message for p in err.value.problems] == [
+    assert [p.template for p in err.value.problems] == [
         "the YAML expands to more than {n} values (anchors and aliases used over and over); refused"]
     assert "200000" in str(err.value)
     (tmp_path / "self.yaml").write_text("groups: &g {a: *g}\n", encoding="utf-8")
@@ -156,3 +156,61 @@ def test_a_problem_quoting_braces_is_shown_as_it_is(tmp_path: Path) -> None:
         read_plan_file(bad)
     shown = [str(p) for p in err.value.problems] + [p.render(translator_for("zh")) for p in err.value.problems]
     assert all("not valid YAML" in s for s in shown)
+
+
+def test_inverted_thresholds_are_refused() -> None:
+    def inverted(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0]["thresholds"] = {"on_track": 40, "behind": 30}
+
+    problems = _problems(inverted)
+    assert any("indicators[0].thresholds" in p and "on_track (40) must not be greater than behind (30)" in p
+               for p in problems), problems
+
+
+def test_one_pass_finds_the_reminders_and_no_false_references() -> None:
+    def several(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0]["kind"] = "level"  # the indicator itself is wrong...
+        d["reminders"] = {"send_time": "25:00"}  # ...and so are the reminders
+        d.setdefault("tasks", []).append({"number": 99, "title": {"zh": "任务", "en": "Task"}, "lead": [],
+                                          "responsible": [], "indicators": [d["indicators"][0]["code"]]})
+
+    problems = _problems(several)
+    assert any(".kind" in p for p in problems) and any("reminders.send_time" in p for p in problems), problems
+    assert not any("unknown indicator" in p for p in problems), problems  # it exists, it is only malformed
+
+
+def test_problems_are_worded_in_the_readers_language() -> None:
+    from i18n import translator_for
+
+    def two(d: dict) -> None:  # type: ignore[type-arg]
+        d["indicators"][0].update(lead=["mayor"], thresholds={"on_track": 40, "behind": 30})
+
+    with pytest.raises(PlanFileError) as err:
+        data = _worked()
+        two(data)
+        parse_plan(data, "x.yaml")
+    zh = [p.render(translator_for("zh")) for p in err.value.problems]
+    en = [p.render(translator_for("en")) for p in err.value.problems]
+    assert "x.yaml：indicators[0].lead[0]：未知的单位 'mayor'" in zh
+    assert "x.yaml：indicators[0].thresholds：on_track（40）不能大于 behind（30）" in zh
+    assert en == [str(p) for p in err.value.problems]
+
+
+def test_a_successor_reports_for_the_unit_it_succeeded() -> None:
+    from datetime import date
+
+    data = _worked()
+    units = data["units"]
+    assert isinstance(units, list)
+    units.append({"code": "new_west", "name": {"zh": "新西区", "en": "New West"}, "aliases": ["西区新城"]})
+    next(u for u in units if u["code"] == "west")["succeeded_by"] = {"unit": "new_west", "from": "2019-01-01"}
+    plan = parse_plan(data, "x.yaml")
+    ind = plan.indicator("enterprises")
+    assert plan.unit("west").succeeded_by == "new_west"
+    assert plan.reporting_for(ind, "new_west", date(2019, 1, 1)) == "west"  # counts for the unit it succeeded
+    assert plan.reporting_for(ind, "new_west", date(2018, 10, 1)) == "new_west"  # not before the succession
+    assert plan.reporting_for(ind, "east", date(2019, 1, 1)) == "east"
+    units[-1]["code"] = "other"
+    with pytest.raises(PlanFileError) as err:
+        parse_plan(data, "x.yaml")
+    assert any("succeeded_by.unit" in str(p) and "new_west" in str(p) for p in err.value.problems)

@@ -25,6 +25,8 @@ PANSHAN_OWES = ("hightech_enterprises", "tech_smes", "key_tech_breakthroughs", "
 SCI_TECH_OWES = ("rd_institution_share", "rd_spending_gdp", "sci_tech_contribution", "hightech_value_added_growth",
                  "tech_contract_growth", "patent_share", "national_hightech_zone", "ip_pledge_fund")
 
+ANNUAL = ("rd_spending_gdp", "sci_tech_contribution")  # annual statistics, on a yearly schedule in the plan file
+
 
 def sh(text: str) -> datetime:
     """An instant written in Shanghai local time."""
@@ -100,7 +102,9 @@ def test_a_unit_that_reported_some_is_reminded_of_the_rest_only() -> None:
 def test_units_that_owe_nothing_get_nothing() -> None:
     rs = report_reminders(PLAN, POLICY, set(), sh("2017-12-01T00:00"), sh("2021-06-01T00:00"))
     assert {"organization_dept", "finance_bureau", "publicity_dept", "hightech_zone"}.isdisjoint(r.unit for r in rs)
-    assert {r.period.label for r in rs if r.period} == {f"{y}Q{q}" for y in (2018, 2019, 2020) for q in (1, 2, 3, 4)}
+    quarters = {f"{y}Q{q}" for y in (2018, 2019, 2020) for q in (1, 2, 3, 4)}
+    # and the annual statistics' years: 2020's is due in September 2021, after this window
+    assert {r.period.label for r in rs if r.period} == quarters | {"2018", "2019"}
 
 
 def test_a_lead_aggregated_indicator_reminds_only_its_first_lead() -> None:
@@ -108,7 +112,9 @@ def test_a_lead_aggregated_indicator_reminds_only_its_first_lead() -> None:
     assert {r.unit for r in rs if "rd_spending_gdp" in r.indicators} == {"sci_tech_bureau"}
     assert {r.indicators for r in rs if r.unit == "industry_it_commission"} == {("entrepreneur_training",)}
     [esc] = [r for r in for_unit(rs, "sci_tech_bureau") if r.kind == "escalate_lead"]
-    assert esc.indicators == SCI_TECH_OWES
+    assert esc.indicators == tuple(c for c in SCI_TECH_OWES if c not in ANNUAL)
+    [annual] = [r for r in for_unit(rs, "sci_tech_bureau", "2018") if r.kind == "escalate_lead"]
+    assert annual.indicators == ANNUAL and annual.due == date(2019, 9, 30)
     assert esc.lead_units == ("sci_tech_bureau", "industry_it_commission")
 
 
