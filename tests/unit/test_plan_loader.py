@@ -154,8 +154,10 @@ def test_a_problem_quoting_braces_is_shown_as_it_is(tmp_path: Path) -> None:
     bad.write_text("plan: {code: x}\nunits: {a: {b\n", encoding="utf-8")
     with pytest.raises(PlanFileError) as err:
         read_plan_file(bad)
-    shown = [str(p) for p in err.value.problems] + [p.render(translator_for("zh")) for p in err.value.problems]
-    assert all("not valid YAML" in s for s in shown)
+    english = [str(p) for p in err.value.problems] + [p.render(translator_for("en")) for p in err.value.problems]
+    chinese = [p.render(translator_for("zh")) for p in err.value.problems]
+    assert all("not valid YAML" in s and "'}'" in s for s in english), english
+    assert all("不是有效的 YAML" in s and "'}'" in s for s in chinese), chinese
 
 
 def test_inverted_thresholds_are_refused() -> None:
