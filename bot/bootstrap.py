@@ -69,10 +69,12 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
         else:
             await stop.wait()
     finally:
-        if ticker is not None:
-            ticker.stop()
-            await bulk.shutdown()
-        await channel.stop()
+        try:
+            if ticker is not None:
+                await ticker.aclose()
+                await bulk.shutdown()
+        finally:
+            await channel.stop()
 
 
 async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:

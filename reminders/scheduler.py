@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
 from bot.db.outbox import recover_sending
@@ -18,7 +20,8 @@ from reminders.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)
 JOB_ID = "planbot-tick"
-LOCK_KEY = 0x706C616E626F74  # "planbot": one scheduler leader per PostgreSQL database
+LOCK_KEY = 0x706C616E626F74  # "planbot": one scheduler leader per PostgreSQL database (and schema)
+LOCK = "hashtextextended(current_schema(), :k)"
 
 
 class Ticker:
@@ -29,20 +32,45 @@ class Ticker:
         self.app, self.senders, self.catch_up, self.pause = app, senders, catch_up_workdays, pause
         self._lock_conn: Any = None
         self.scheduler: AsyncIOScheduler | None = None
+        self._ticking: asyncio.Task[Any] | None = None
+        self._closing = False
 
     def is_leader(self) -> bool:
-        """On PostgreSQL, whether this instance holds the advisory lock (taken on first ask); SQLite: always."""
+        """On PostgreSQL, whether this instance holds the advisory lock (taken on first ask, and asked again each
+        time: when its connection has died, the server has released the lock, so this instance no longer leads
+        until it takes the lock again); SQLite: always."""
         if self.app.engine.dialect.name != "postgresql":
             return True
-        if self._lock_conn is None:
+        if self._lock_conn is not None:
+            try:
+                self._lock_conn.execute(text("SELECT 1")).scalar()
+                self._lock_conn.commit()
+                return True
+            except DBAPIError:
+                log.warning("the scheduler's leader lock connection was lost; taking the lock again if it is free")
+                self._drop_lock_conn()
+        try:
             conn = self.app.engine.connect()
-            held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        except DBAPIError:
+            return False
+        try:
+            held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({LOCK})"), {"k": LOCK_KEY}).scalar())
             conn.commit()
-            if not held:
-                conn.close()
-                return False
-            self._lock_conn = conn
+        except DBAPIError:
+            held = False
+        if not held:
+            conn.close()
+            return False
+        self._lock_conn = conn
         return True
+
+    def _drop_lock_conn(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # a dead connection goes, not back to the pool
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def sweep_now(self, now: datetime) -> SweepResult:
         """One sweep at now, in its own transaction (leader only)."""
@@ -53,6 +81,15 @@ class Ticker:
 
     async def tick(self) -> list[DispatchStats]:
         """Sweep (if leader), then dispatch every channel."""
+        self._ticking = asyncio.current_task()
+        try:
+            return await self._tick()
+        except asyncio.CancelledError:
+            if self._closing:  # stopped by aclose(): not an error (APScheduler would log it as one)
+                return []
+            raise
+
+    async def _tick(self) -> list[DispatchStats]:
         result = await asyncio.to_thread(self.sweep_now, self.app.clock.now())
         if result.queued or result.missed:
             log.info("sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued,
@@ -72,11 +109,28 @@ class Ticker:
         return self.scheduler
 
     def stop(self) -> None:
-        """Stop ticking and release the leader lock."""
+        """Stop ticking and release the leader lock (a lock whose connection is gone was released by the server)."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._lock_conn is not None:  # pooled connections outlive close(): unlock explicitly
-            self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            self._lock_conn.commit()
-            self._lock_conn.close()
-            self._lock_conn = None
+            try:
+                self._lock_conn.execute(text(f"SELECT pg_advisory_unlock({LOCK})"), {"k": LOCK_KEY})
+                self._lock_conn.commit()
+                self._lock_conn.close()
+                self._lock_conn = None
+            except DBAPIError as e:
+                log.warning("could not release the leader lock (%s): its connection is gone, and the lock with it",
+                            type(e.orig or e).__name__)
+                self._drop_lock_conn()
+
+    async def aclose(self) -> None:
+        """Stop ticking, cancel a tick under way (its dispatch gives back what it had not sent), release the lock."""
+        self._closing = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        ticking, self._ticking = self._ticking, None
+        if ticking is not None and not ticking.done():
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ticking
+        await asyncio.to_thread(self.stop)
