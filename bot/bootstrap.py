@@ -38,7 +38,8 @@ def load_default_plan(app: App) -> LoadResult:
 
 async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
     """Run the configured chat channels (Telegram: webhook if configured, else polling) and the reminder
-    scheduler until stop is set (or SIGINT/SIGTERM)."""
+    scheduler until stop is set (or SIGINT/SIGTERM). Raises ChannelRefused, after a clean stop, when the
+    platform refused the credentials (a revoked token)."""
     # a channel's libraries are imported when it starts, not by every command
     from bot.channels.telegram.channel import TelegramChannel
     from bot.channels.telegram.sender import TelegramSender, sending_bot
@@ -54,6 +55,7 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     webhook = bool(settings.telegram_webhook_url)
+    channel.on_refused = stop.set
     await channel.start(webhook=webhook)
     # bulk sends go through their own lean connections but count against the channel's flood limits
     bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
@@ -75,6 +77,8 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
                 await bulk.shutdown()
         finally:
             await channel.stop()
+    if channel.refused is not None:
+        raise channel.refused
 
 
 async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +35,8 @@ class Ticker:
         self.scheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[Any] | None = None
         self._closing = False
+        self._jobs = 0  # ticks submitted by the scheduler and not yet finished
+        self._no_jobs: asyncio.Event | None = None
 
     def is_leader(self) -> bool:
         """On PostgreSQL, whether this instance holds the advisory lock (taken on first ask, and asked again each
@@ -81,6 +84,8 @@ class Ticker:
 
     async def tick(self) -> list[DispatchStats]:
         """Sweep (if leader), then dispatch every channel."""
+        if self._closing:  # submitted just before aclose(): nothing to do
+            return []
         self._ticking = asyncio.current_task()
         try:
             return await self._tick()
@@ -103,10 +108,18 @@ class Ticker:
         if stuck:
             log.warning("%d messages were being sent when the last run stopped: marked uncertain", stuck)
         self.scheduler = AsyncIOScheduler(timezone=str(self.app.clock.tz))
+        self._no_jobs = asyncio.Event()
+        self._no_jobs.set()
+        self.scheduler.add_listener(self._count_jobs, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(self.tick, "interval", minutes=1, id=JOB_ID, replace_existing=True, coalesce=True,
                                misfire_grace_time=600, max_instances=1, next_run_time=datetime.now(self.app.clock.tz))
         self.scheduler.start()
         return self.scheduler
+
+    def _count_jobs(self, event: JobEvent) -> None:
+        self._jobs += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+        if self._no_jobs is not None:
+            self._no_jobs.clear() if self._jobs > 0 else self._no_jobs.set()
 
     def stop(self) -> None:
         """Stop ticking and release the leader lock (a lock whose connection is gone was released by the server)."""
@@ -126,11 +139,15 @@ class Ticker:
     async def aclose(self) -> None:
         """Stop ticking, cancel a tick under way (its dispatch gives back what it had not sent), release the lock."""
         self._closing = True
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new ticks; one submitted already returns at once (see tick)
         ticking, self._ticking = self._ticking, None
         if ticking is not None and not ticking.done():
             ticking.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await ticking
+        if self._no_jobs is not None:  # let the scheduler see its ticks end (cancelled there, it logs an ERROR)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_jobs.wait(), 5)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
         await asyncio.to_thread(self.stop)

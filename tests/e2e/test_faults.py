@@ -123,3 +123,37 @@ def test_sigterm_mid_broadcast_stops_cleanly_and_leaves_no_claimed_rows(
     delivered = Counter(int(m["chat_id"]) for m in fake.sent())
     assert max(delivered.values()) == 1
     assert set(delivered) | uncertain == set(chats)
+
+
+@pytest.mark.asyncio
+async def test_polling_survives_409_conflicts_and_answers_afterwards(fake: FakeBotApi, tg_app: App,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Another poller (409 Conflict) makes getUpdates fail for a while: polling backs off, says so, and goes on."""
+    from bot.channels.telegram.channel import TelegramChannel
+
+    fake.fail_next("getUpdates", 409, times=2)
+    channel = TelegramChannel(tg_app, poll_timeout=1)
+    await channel.start()
+    try:
+        fake.push_update(fake.message_update(4242, "/help"))
+        await fake.wait_for_sent_async(1, 4242, timeout=30)
+    finally:
+        await channel.stop()
+    assert "409 Conflict: another process is polling" in caplog.text
+    assert channel.refused is None
+
+
+def test_a_revoked_token_on_getupdates_stops_the_process_with_a_clear_error(
+        fake: FakeBotApi, tg_app: App, tg_env: dict[str, str], tmp_path: Path) -> None:
+    """401 from getUpdates (the token was revoked): not a deaf process, but a stop with a message and exit 3."""
+    fake.fail_next("getUpdates", 401)
+    proc, err = spawn(["run"], tg_env, tmp_path)
+    try:
+        code = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = err.read_text()
+    assert code == 3, log
+    assert "Telegram 拒绝了机器人令牌" in log and "Traceback" not in log
+    assert tg_env["TELEGRAM_BOT_TOKEN"] not in log and tg_env["TELEGRAM_BOT_TOKEN"].split(":")[1] not in log

@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 
 from bot.app import App
@@ -24,6 +31,7 @@ from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.db.inbox import Inbox
+from bot.errors import ChannelRefused
 from bot.messages import Inbound, Reply
 from handlers.commands import menu
 from handlers.router import Router
@@ -149,6 +157,8 @@ class TelegramChannel:
         self.application.add_handler(TypeHandler(Update, self.on_update))
         self.received: dict[int, dict[str, Any]] = {}  # update_id -> the update as stored, until it is handled
         self._poller: asyncio.Task[None] | None = None
+        self.refused: ChannelRefused | None = None  # set when Telegram refuses the token: the process must stop
+        self.on_refused: Callable[[], None] | None = None  # called then (run_channels: set its stop event)
         self.active = 0  # updates being handled now: bulk sends wait while people are talking to the bot
 
     @property
@@ -203,7 +213,12 @@ class TelegramChannel:
             await self.bot.set_my_commands(commands, language_code=None if lang == "zh_Hans" else "en")
 
     async def poll(self) -> None:
-        """Long-poll getUpdates; each batch is stored before the next call acknowledges it."""
+        """Long-poll getUpdates; each batch is stored before the next call acknowledges it.
+
+        Polling never ends by itself on an error: network errors, 5xx and 409 Conflict (another process polls with
+        this token, or a webhook is set) are retried with back-off; 401/404 (the token was revoked or is wrong)
+        stops the channel: `refused` is set and `on_refused` called, so that the process exits with a clear error.
+        """
         offset: int | None = None
         backoff = 1.0
         while True:
@@ -213,7 +228,19 @@ class TelegramChannel:
             except RetryAfter as e:
                 await asyncio.sleep(e.retry_after if isinstance(e.retry_after, int) else e.retry_after.total_seconds())
                 continue
-            except (TimedOut, NetworkError) as e:
+            except InvalidToken:  # (its message may quote the token: not logged)
+                log.error("getUpdates: Telegram refused the bot token (401/404: revoked or wrong); stopping")
+                self.refused = ChannelRefused("Telegram refused the bot token (revoked or wrong).")
+                if self.on_refused is not None:
+                    self.on_refused()
+                return
+            except Conflict:
+                log.warning("getUpdates: 409 Conflict: another process is polling with this bot token (or a "
+                            "webhook is set); retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            except TelegramError as e:  # TimedOut, NetworkError (5xx) and anything else Telegram answers
                 log.warning("getUpdates failed (%s); retrying in %.0f s", type(e).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
