@@ -157,3 +157,30 @@ def test_a_revoked_token_on_getupdates_stops_the_process_with_a_clear_error(
     assert code == 3, log
     assert "Telegram 拒绝了机器人令牌" in log and "Traceback" not in log
     assert tg_env["TELEGRAM_BOT_TOKEN"] not in log and tg_env["TELEGRAM_BOT_TOKEN"].split(":")[1] not in log
+
+
+@pytest.mark.asyncio
+async def test_reply_path_errors_are_not_swallowed(fake: FakeBotApi, tg_app: App,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A 502 on answerCallbackQuery does not leave the tap unhandled; a reply Telegram refuses (400) or fails (502)
+    is logged with the update id and the person is asked to try again."""
+    from bot.channels.telegram.channel import TelegramChannel
+    from support import Chat, invite
+
+    channel = TelegramChannel(tg_app, poll_timeout=1)
+    await channel.start()
+    try:
+        alice = Chat(fake, 3131)
+        await alice.say(f"/start {invite(tg_app, 'contact', 'panshan')}")
+        await alice.say("填报")
+        fake.fail_next("answerCallbackQuery", 502)
+        asked = await alice.press("高新技术企业总数")
+        assert "2018Q3" in asked["text"]  # the tap was handled all the same
+        for status in (400, 502):
+            fake.fail_next("sendMessage", status)
+            apology = await alice.say("/help")
+            assert "发送回复时出了问题" in apology["text"]
+    finally:
+        await channel.stop()
+    assert "answerCallbackQuery failed (NetworkError)" in caplog.text
+    assert caplog.text.count("was not sent (") == 2 and "update " in caplog.text

@@ -40,6 +40,7 @@ from i18n import N_, translator_for
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
+SEND_FAILED = N_("Sorry, something went wrong sending my answer. Please try again.")
 EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
             "to correct a saved one.")
 
@@ -317,8 +318,12 @@ class TelegramChannel:
         """Answer the update; True if the router handled it (and so marked it handled)."""
         query = update.callback_query
         if query is not None:
-            with contextlib.suppress(BadRequest):  # too old to answer; the press is still handled
+            try:
                 await query.answer()
+            except BadRequest:  # too old to answer; the press is still handled
+                pass
+            except TelegramError as e:  # the spinner stays a while; the press is still handled
+                log.warning("update %s: answerCallbackQuery failed (%s)", update.update_id, type(e).__name__)
         if update.edited_message is not None and update.effective_chat is not None:
             t = translator_for(update.effective_user.language_code if update.effective_user else None)
             await self.send(update.effective_chat.id, Reply(t(EDITED)))
@@ -336,12 +341,27 @@ class TelegramChannel:
             outcome = await self.db(self.router.handle, inbound,
                                     functools.partial(self.inbox.claim, update_id=update_id, now=now, raw=raw))
         if query is not None and query.message is not None and not outcome.duplicate:
-            with contextlib.suppress(BadRequest):  # grey out the buttons just pressed
+            try:  # grey out the buttons just pressed
                 await self.bot.post("editMessageReplyMarkup", {"chat_id": query.message.chat.id,
                                                                "message_id": query.message.message_id})
+            except BadRequest:
+                pass
+            except TelegramError as e:
+                log.warning("update %s: removing the buttons failed (%s)", update.update_id, type(e).__name__)
         for reply in outcome.replies:
-            await self.send(int(reply.chat or inbound.chat), reply)
+            await self.reply(update.update_id, int(reply.chat or inbound.chat), reply, inbound.lang_hint)
         return True
+
+    async def reply(self, update_id: int, chat_id: int, reply: Reply, lang: str | None) -> None:
+        """Send one reply of a handled update. If Telegram refuses it or fails, the failure is logged with the
+        update id, and the person is told, where that can still reach them, that something went wrong."""
+        try:
+            await self.send(chat_id, reply)
+        except TelegramError as e:
+            log.error("update %s: the reply to chat %s was not sent (%s: %s)", update_id, chat_id,
+                      type(e).__name__, e)
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_text(chat_id, translator_for(lang)(SEND_FAILED))
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         """Send one reply (text, photo) with its buttons."""
