@@ -135,3 +135,30 @@ def test_resend_reaches_only_the_unreached_and_resend_unsigned_is_its_own_choice
     with bot.app.uow.begin() as s:
         assert notices.resend_undelivered(s, notice_id, NOW) == 0  # now it was delivered
         assert notices.resend_unsigned(s, notice_id, NOW) == 4  # explicit: all but the signer, received or not
+
+
+def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(bot: TestBot) -> None:
+    from bot.db.chat_models import PersonRow
+    from bot.db.outbox import delivery_for
+    from reminders.dispatch import Blocked
+
+    bot.join("back", "contact", "panshan")
+    with bot.app.uow.begin() as s:
+        row, plan = active_plan(s)
+        first = notices.broadcast(s, row, plan, "第一份通知", "role:contact", "test", NOW).id
+
+    class Blocking(ConsoleSender):
+        async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
+            raise Blocked("Forbidden: bot was blocked by the user")
+
+    assert asyncio.run(dispatch(bot.app.uow, Blocking(), lambda: NOW)).blocked == 1
+    with bot.app.uow() as s:
+        person = s.scalar(select(PersonRow).join(OutboxRow, OutboxRow.person_id == PersonRow.id)
+                          .where(OutboxRow.notice_id == first))
+        assert person is not None and not person.active and delivery_for(s, person) is None
+    bot.say("back", "帮助")  # they unblocked the bot and wrote to it
+    with bot.app.uow.begin() as s:
+        person = s.get(PersonRow, person.id)
+        assert person is not None and person.active
+        row, plan = active_plan(s)
+        assert notices.broadcast(s, row, plan, "第二份通知", "role:contact", "test", NOW).recipients == 1
