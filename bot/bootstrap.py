@@ -17,6 +17,8 @@ from bot.db.models import PlanRow
 from bot.services.plans import LoadResult, load_plan_file, rebuild_missing_series
 from reminders.dispatch import DispatchStats, dispatch
 
+BULK_SHARE = 0.2  # of the global rate that bulk sends keep while people are talking to the bot
+
 
 def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
     """Connect, apply migrations and, when no plan is loaded yet, load the configured plan file."""
@@ -63,7 +65,9 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
     if reminders:
         with token_checked():
             await bulk.initialize()
-        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0)
+        # replies go first, but bulk sends keep a fifth of the global rate while people are talking
+        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0,
+                        bulk_every=1 / (BULK_SHARE * settings.telegram_max_rate))
         ticker.start()
     try:
         if webhook:

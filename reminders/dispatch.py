@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -258,12 +259,12 @@ def _mark(uow: sessionmaker[Session], row_ids: list[int]) -> None:
 
 async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 100,
                    concurrency: int = 50, quiet: QuietHours | None = None,
-                   pause: Callable[[], bool] | None = None, ledger_rows: int = 100,
-                   ledger_wait: float = 0.05) -> DispatchStats:
+                   pause: Callable[[], bool] | None = None, bulk_every: float | None = None,
+                   ledger_rows: int = 100, ledger_wait: float = 0.05) -> DispatchStats:
     """Send every due row of the sender's channel until none is left; return the tally.
 
     Rows are claimed batch by batch (the next batch is claimed while the last of the current one is still being
-    sent), at most `concurrency` sends are in flight, and outcomes are written in batches (see Ledger). A row
+    sent), at most `concurrency` sends are in flight (while pause() is true, one every bulk_every seconds), and outcomes are written in batches (see Ledger). A row
     is marked 'sending' only just before its request leaves (WireMarks). When dispatch is cancelled, rows whose
     request had not left are given back as pending and those in flight are 'uncertain': no row stays claimed or
     'sending'. If the process dies, recovery (recover_sending) does the same from the rows' statuses.
@@ -297,9 +298,18 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
                 return None
             await asyncio.wait([refill])  # (a worker cancelled here does not cancel the claim)
 
+    shared_at = -math.inf
+
     async def wait_for_chat() -> None:
-        while pause is not None and pause():  # people talking to the bot go before bulk sends
-            await asyncio.sleep(0.05)
+        """People talking to the bot (pause() true) go before bulk sends, but one bulk send may still go every
+        bulk_every seconds, so that a notice finishes in bounded time under steady chat traffic."""
+        nonlocal shared_at
+        loop = asyncio.get_running_loop()
+        while pause is not None and pause():
+            if bulk_every is not None and loop.time() - shared_at >= bulk_every:
+                shared_at = loop.time()
+                return
+            await asyncio.sleep(0.05 if bulk_every is None else min(0.05, bulk_every))
 
     async def worker() -> None:
         while (row := await next_row()) is not None:

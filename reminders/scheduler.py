@@ -29,8 +29,9 @@ class Ticker:
     """Each tick: the leader sweeps the policy into the outbox; every instance dispatches what is due."""
 
     def __init__(self, app: App, senders: list[Sender], *, catch_up_workdays: int = 1,
-                 pause: Callable[[], bool] | None = None) -> None:
+                 pause: Callable[[], bool] | None = None, bulk_every: float | None = None) -> None:
         self.app, self.senders, self.catch_up, self.pause = app, senders, catch_up_workdays, pause
+        self.bulk_every = bulk_every  # while pause() is true, one bulk send still goes every bulk_every seconds
         self._lock_conn: Any = None
         self.scheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[Any] | None = None
@@ -99,7 +100,8 @@ class Ticker:
         if result.queued or result.missed:
             log.info("sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued,
                      result.missed)
-        return [await dispatch(self.app.uow, sender, self.app.clock.now, pause=self.pause) for sender in self.senders]
+        return [await dispatch(self.app.uow, sender, self.app.clock.now, pause=self.pause,
+                               bulk_every=self.bulk_every) for sender in self.senders]
 
     def start(self) -> AsyncIOScheduler:
         """Recover rows a crashed instance left 'sending', then tick every minute from now."""

@@ -408,3 +408,19 @@ def test_two_dispatchers_on_one_database_send_each_message_once(env: dict[str, s
     finally:
         first.close()
         second.close()
+
+
+def test_bulk_sends_keep_a_share_while_people_talk(bot: TestBot) -> None:
+    """Chat never stops (pause() is always true): a notice still finishes, one send every bulk_every seconds,
+    instead of waiting for a quiet moment that never comes."""
+    app = bot.app
+    names = [f"s{i:02d}" for i in range(12)]
+    queue_people(app, names)
+    sender = ConsoleSender()
+
+    async def under_steady_chat() -> None:
+        await asyncio.wait_for(dispatch(app.uow, sender, lambda: T0, pause=lambda: True, bulk_every=0.01), 60)
+
+    asyncio.run(under_steady_chat())
+    assert sorted(c for c, _ in sender.delivered) == names
+    assert counts_now(app) == {"sent": len(names)}
