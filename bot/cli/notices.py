@@ -35,6 +35,7 @@ def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
 def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
     """Delivered, signed, failed and pending counts of recent notices; --resend N re-queues the undelivered,
     --resend-unsigned N everyone who has not signed."""
+    from bot.db.outbox import counts
     from bot.render.notices import notice_line
     from bot.services import notices
     from bot.views import notices as notice_views
@@ -55,4 +56,7 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
             return 0
         for notice in found:
             print(notice_line(notice_views.stats(s, notice.id), t))
+        missed = counts(s).get("missed", 0)
+        if missed:
+            print(t("Reminders recorded as missed (too old to send late): {n}.", n=missed))
     return 0

@@ -424,3 +424,25 @@ def test_bulk_sends_keep_a_share_while_people_talk(bot: TestBot) -> None:
     asyncio.run(under_steady_chat())
     assert sorted(c for c, _ in sender.delivered) == names
     assert counts_now(app) == {"sent": len(names)}
+
+
+def test_missed_reminders_are_recorded_and_shown(bot: TestBot, env: dict[str, str]) -> None:
+    """After downtime, the reminders too old to send are rows with status 'missed' (never sent later), and
+    `planbot notices` says how many."""
+    import subprocess
+    import sys
+
+    bot.join("pan", "contact", "panshan")
+    ticker = Ticker(bot.app, [])
+    ticker.sweep_now(at("2018-09-20T09:00"))
+    result = ticker.sweep_now(at("2018-10-12T10:00"))  # down since 20 September
+    with bot.app.uow() as s:
+        missed = counts(s).get("missed", 0)
+    assert result.missed >= 4 and missed >= 4  # each missed reminder, for its one recipient
+    sender = ConsoleSender()
+    asyncio.run(dispatch(bot.app.uow, sender, lambda: at("2018-10-12T10:00")))
+    with bot.app.uow() as s:
+        assert counts(s).get("missed") == missed  # none of them went out late
+    out = subprocess.run([str(Path(sys.executable).parent / "planbot"), "--lang", "en", "notices"], env=env,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert f"Reminders recorded as missed (too old to send late): {missed}." in out
