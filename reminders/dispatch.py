@@ -264,10 +264,11 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
     """Send every due row of the sender's channel until none is left; return the tally.
 
     Rows are claimed batch by batch (the next batch is claimed while the last of the current one is still being
-    sent), at most `concurrency` sends are in flight (while pause() is true, one every bulk_every seconds), and outcomes are written in batches (see Ledger). A row
-    is marked 'sending' only just before its request leaves (WireMarks). When dispatch is cancelled, rows whose
-    request had not left are given back as pending and those in flight are 'uncertain': no row stays claimed or
-    'sending'. If the process dies, recovery (recover_sending) does the same from the rows' statuses.
+    sent), at most `concurrency` sends are in flight (while pause() is true, one every bulk_every seconds), and
+    outcomes are written in batches (see Ledger). A row is marked 'sending' only just before its request leaves
+    (WireMarks). When dispatch is cancelled, rows whose request had not left are given back as pending and those
+    in flight are 'uncertain': no row stays claimed or 'sending'. If the process dies, recovery (recover_sending)
+    does the same from the rows' statuses.
     """
     stats = DispatchStats()
     quiet = quiet or QuietHours()

@@ -24,8 +24,8 @@ UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
 # statements built once (each caches its own cache key): identity + person + roles + conversation in one Core query,
 # a row per role (one with role NULL for a person without any); ORM objects are loaded only when a handler asks
 SENDER = (select(IDENTITIES.c.id, IDENTITIES.c.person_id, IDENTITIES.c.chat_id, PERSONS.c.display_name,
-                 PERSONS.c.lang, PERSONS.c.active, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role, UNITS.c.code,
-                 UNITS.c.plan_id)
+                 PERSONS.c.lang, PERSONS.c.active, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role,
+                 UNITS.c.code, UNITS.c.plan_id)
           .join(PERSONS, PERSONS.c.id == IDENTITIES.c.person_id)
           .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IDENTITIES.c.id)
           .outerjoin(ROLES, ROLES.c.person_id == PERSONS.c.id)
