@@ -62,6 +62,10 @@ class Permanent(SendError):
     """The platform refused the message itself."""
 
 
+class ClaimLost(Exception):
+    """The row is no longer claimed by this dispatcher (recovery gave it back): it must not be sent from here."""
+
+
 class Sender(Protocol):
     """Sends one message on one channel.
 
@@ -172,7 +176,7 @@ class WireMarks:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                await asyncio.to_thread(_mark, self.uow, [row_id for row_id, _ in batch])
+                marked = await asyncio.to_thread(_mark, self.uow, [row_id for row_id, _ in batch])
             except BaseException as e:
                 for _, f in batch:
                     if not f.done():
@@ -180,9 +184,9 @@ class WireMarks:
                 if not isinstance(e, Exception):
                     raise
                 continue
-            for _, f in batch:
+            for row_id, f in batch:
                 if not f.done():  # (a caller cancelled meanwhile: its row is given back as claimed-but-unsent)
-                    f.set_result(None)
+                    f.set_result(None) if row_id in marked else f.set_exception(ClaimLost(row_id))
 
 
 def _outcome(row: OutboxRow, error: SendError, at: datetime, stats: DispatchStats) -> Outcome:
@@ -207,9 +211,11 @@ def _outcome(row: OutboxRow, error: SendError, at: datetime, stats: DispatchStat
 
 
 async def _send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime], stats: DispatchStats,
-                    wire: WireMarks, interrupted: list[Outcome], pause: Callable[[], Awaitable[None]]) -> Outcome:
+                    wire: WireMarks, interrupted: list[Outcome],
+                    pause: Callable[[], Awaitable[None]]) -> Outcome | None:
     """Send one claimed row. If this is cancelled or fails otherwise, the row's outcome goes to `interrupted`:
-    'uncertain' once its request may have left, else pending again (it never left)."""
+    'uncertain' once its request may have left, else pending again (it never left). None: the claim was lost
+    (another process's recovery gave the row back), so it was not sent and its outcome is not ours to write."""
     marked = False
 
     async def mark() -> None:
@@ -226,6 +232,9 @@ async def _send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime],
         message_id = await sender.send(row.chat_id, row.text, buttons_of(row))
     except SendError as e:
         return _outcome(row, e, now(), stats)
+    except ClaimLost:
+        log.warning("outbox row %s was given back while waiting to be sent: not sent from here", row.id)
+        return None
     except BaseException as e:
         interrupted.append(Outcome(row.id, "uncertain", now(), f"interrupted while sending ({type(e).__name__})")
                            if marked else release(row))
@@ -252,9 +261,9 @@ def _write(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
         record(s, outcomes)
 
 
-def _mark(uow: sessionmaker[Session], row_ids: list[int]) -> None:
+def _mark(uow: sessionmaker[Session], row_ids: list[int]) -> set[int]:
     with uow.begin() as s:
-        mark_sending(s, row_ids)
+        return mark_sending(s, row_ids)
 
 
 async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 100,
@@ -315,7 +324,9 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
     async def worker() -> None:
         while (row := await next_row()) is not None:
             # an exception other than SendError stops the dispatch (the row's outcome goes to interrupted)
-            ledger.add(await _send_one(sender, row, now, stats, wire, interrupted, wait_for_chat))
+            outcome = await _send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
+            if outcome is not None:
+                ledger.add(outcome)
 
     try:
         workers = [asyncio.create_task(worker(), name=f"outbox-send-{i}") for i in range(max(1, concurrency))]

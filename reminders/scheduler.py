@@ -36,6 +36,7 @@ class Ticker:
         self.scheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[Any] | None = None
         self._closing = False
+        self._recover = False  # set when a tick failed on the database
         self._jobs = 0  # ticks submitted by the scheduler and not yet finished
         self._no_jobs: asyncio.Event | None = None
 
@@ -96,6 +97,27 @@ class Ticker:
             raise
 
     async def _tick(self) -> list[DispatchStats]:
+        try:
+            if self._recover:  # a tick failed on the database: what it left claimed or 'sending' is settled now
+                await asyncio.to_thread(self.recover)
+                self._recover = False
+            return await self._sweep_and_dispatch()
+        except (DBAPIError, OSError) as e:
+            self._recover = True
+            log.warning("reminder tick failed on the database (%s); trying again on the next tick",
+                        type(getattr(e, "orig", None) or e).__name__)
+            return []
+
+    def recover(self) -> int:
+        """Give back rows left claimed (never sent) and make rows left 'sending' uncertain; how many."""
+        with self.app.uow.begin() as s:
+            stuck = recover_sending(s)
+        if stuck:
+            log.warning("%d messages were claimed or being sent when a run stopped: claimed ones are pending again, "
+                        "those being sent are uncertain", stuck)
+        return stuck
+
+    async def _sweep_and_dispatch(self) -> list[DispatchStats]:
         result = await asyncio.to_thread(self.sweep_now, self.app.clock.now())
         if result.queued or result.missed:
             log.info("sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued,
@@ -104,11 +126,8 @@ class Ticker:
                                bulk_every=self.bulk_every) for sender in self.senders]
 
     def start(self) -> AsyncIOScheduler:
-        """Recover rows a crashed instance left 'sending', then tick every minute from now."""
-        with self.app.uow.begin() as s:
-            stuck = recover_sending(s)
-        if stuck:
-            log.warning("%d messages were being sent when the last run stopped: marked uncertain", stuck)
+        """Recover rows a crashed instance left claimed or 'sending', then tick every minute from now."""
+        self.recover()
         self.scheduler = AsyncIOScheduler(timezone=str(self.app.clock.tz))
         self._no_jobs = asyncio.Event()
         self._no_jobs.set()

@@ -115,10 +115,12 @@ def buttons_of(row: OutboxRow) -> list[Button]:
     return [Button(label, payload) for label, payload in json.loads(row.buttons or "[]")]
 
 
-def mark_sending(s: Session, row_ids: list[int]) -> None:
-    """Claimed rows whose requests are about to be written: from now on their outcome is unknown until answered."""
-    s.execute(update(OutboxRow).where(OutboxRow.id.in_(row_ids), OutboxRow.status == "claimed")
-              .values(status="sending"))
+def mark_sending(s: Session, row_ids: list[int]) -> set[int]:
+    """Claimed rows whose requests are about to be written: from now on their outcome is unknown until answered.
+    Returns the ids marked: a row missing there is no longer claimed (recovery gave it back) and must not be sent."""
+    stmt = (update(OutboxRow).where(OutboxRow.id.in_(row_ids), OutboxRow.status == "claimed")
+            .values(status="sending").returning(OutboxRow.id))
+    return set(s.scalars(stmt, execution_options={"synchronize_session": False}))
 
 
 def recover_sending(s: Session) -> int:

@@ -446,3 +446,31 @@ def test_missed_reminders_are_recorded_and_shown(bot: TestBot, env: dict[str, st
     out = subprocess.run([str(Path(sys.executable).parent / "planbot"), "--lang", "en", "notices"], env=env,
                          capture_output=True, text=True, timeout=120).stdout
     assert f"Reminders recorded as missed (too old to send late): {missed}." in out
+
+
+def test_rows_given_back_by_another_runs_recovery_are_not_sent_by_the_first_too(bot: TestBot) -> None:
+    """A dispatcher holds claimed rows (waiting while people talk); another process starts, recovers them as
+    never sent and sends them. The first must not send them as well when it resumes."""
+    from bot.db.outbox import recover_sending
+
+    app = bot.app
+    names = [f"g{i:02d}" for i in range(6)]
+    queue_people(app, names)
+    first, second = ConsoleSender(), ConsoleSender()
+    talking = True
+
+    async def both() -> None:
+        nonlocal talking
+        held = asyncio.create_task(dispatch(app.uow, first, lambda: T0, pause=lambda: talking))
+        while counts_now(app).get("claimed", 0) < len(names):  # the first has claimed every row
+            await asyncio.sleep(0.01)
+        with app.uow.begin() as s:
+            assert recover_sending(s) == len(names)  # the other process's start: never sent, so pending again
+        await dispatch(app.uow, second, lambda: T0)
+        talking = False
+        await held
+
+    asyncio.run(both())
+    assert sorted(c for c, _ in second.delivered) == names
+    assert first.delivered == []  # its claims were lost: nothing sent twice
+    assert counts_now(app) == {"sent": len(names)}
