@@ -130,7 +130,7 @@ async def test_a_refused_connection_never_left_so_it_is_retried(env: dict[str, s
         port = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()  # nobody listens there now
-        for transport in (HTTPXRequest(connection_pool_size=2), LeanRequest(2)):
+        for transport in (HTTPXRequest(connection_pool_size=2), AiohttpRequest(2)):
             bot = LeanBot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
                           rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0), request=transport)
             await transport.initialize()  # (not the bot: its getMe would fail the same way)
