@@ -18,6 +18,8 @@ from bot.db.models import PlanRow
 from bot.services.plans import LoadResult, load_plan_file, rebuild_missing_series
 from reminders.dispatch import DispatchStats, dispatch
 
+BULK_SHARE = 0.2  # of the global rate that bulk sends keep while people are talking to the bot
+
 
 def bootstrap(settings: Settings, *, ensure_plan: bool = True) -> App:
     """Connect, apply migrations and, when no plan is loaded yet, load the configured plan file."""
@@ -39,7 +41,7 @@ def load_default_plan(app: App) -> LoadResult:
 
 async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
     """Run the configured chat channels (Telegram, WeCom), each with its reminder dispatch, until stop is set (or
-    SIGINT/SIGTERM)."""
+    SIGINT/SIGTERM). Raises ChannelRefused, after a clean stop, when a platform refused the credentials."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -56,7 +58,8 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
 
 
 async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> None:
-    """Telegram (webhook if configured, else polling) and its reminder scheduler until stop is set."""
+    """Telegram (webhook if configured, else polling) and its reminder scheduler until stop is set; ChannelRefused
+    (after a clean stop) when Telegram refused the token."""
     # a channel's libraries are imported when it starts, not by every command
     from bot.channels.telegram.channel import TelegramChannel
     from bot.channels.telegram.sender import TelegramSender, sending_bot
@@ -67,6 +70,7 @@ async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> No
     settings = app.settings
     channel = TelegramChannel(app)
     webhook = bool(settings.telegram_webhook_url)
+    channel.on_refused = stop.set
     await channel.start(webhook=webhook)
     # bulk sends go through their own lean connections but count against the channel's flood limits
     bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
@@ -74,7 +78,9 @@ async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> No
     if reminders:
         with token_checked():
             await bulk.initialize()
-        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0)
+        # replies go first, but bulk sends keep a fifth of the global rate while people are talking
+        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0,
+                        bulk_every=1 / (BULK_SHARE * settings.telegram_max_rate))
         ticker.start()
     try:
         if webhook:
@@ -82,10 +88,14 @@ async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> No
         else:
             await stop.wait()
     finally:
-        if ticker is not None:
-            ticker.stop()
-            await bulk.shutdown()
-        await channel.stop()
+        try:
+            if ticker is not None:
+                await ticker.aclose()
+                await bulk.shutdown()
+        finally:
+            await channel.stop()
+    if channel.refused is not None:
+        raise channel.refused
 
 
 async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:

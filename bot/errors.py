@@ -17,3 +17,7 @@ class UserError(Exception):
     def render(self, t: Translator) -> str:
         """The message in t's language; Text parameters (names) are given in that language too."""
         return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else v for k, v in self.params.items()})
+
+
+class ChannelRefused(Exception):
+    """A chat platform refused planbot's credentials (a revoked token): the process stops with a clear error."""

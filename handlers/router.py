@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.app import App
 from bot.db.chat_models import IdentityRow
-from bot.db.conversations import first_sight, move_chat, relax_durability, save_conversation, sender_rows
+from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
 from bot.domain.digits import choice_number
 from bot.errors import UserError
@@ -91,6 +91,8 @@ def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
     first = rows[0]
     if chat and first.chat_id != chat and not chat.startswith("-"):
         move_chat(s, first.id, chat)
+    if chat and not first.active:  # they had blocked the bot; writing to it privately again unblocks it
+        reactivate(s, first.person_id)
     roles = roles_from([(r.role, r.code, r.plan_id) for r in rows if r.role is not None], plan_row.id)
     conv = (first.state, first.data) if first.state is not None else None
     return Me(first.id, first.person_id, first.display_name, first.lang), roles, conv, None

@@ -5,21 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db.outbox import REPLY, Outcome, backoff, buttons_of, claim, record, release
+from bot.db.outbox import REPLY, Outcome, backoff, buttons_of, claim, mark_sending, record, release
 from bot.db.outbox_models import OutboxRow
 from bot.domain.schedule import QuietHours
 from bot.messages import Button
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+_ON_WIRE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("outbox_on_wire", default=None)
+
+
+async def on_the_wire() -> None:
+    """A sender calls this right before it writes the request of the message being dispatched (after any wait for
+    a rate slot): when it returns, the row is durably 'sending', so that a crash from then on leaves it 'uncertain'
+    and a crash before leaves it claimed, to be sent after the restart. Outside a dispatch it does nothing."""
+    hook = _ON_WIRE.get()
+    if hook is not None:
+        await hook()
 
 
 class SendError(Exception):
@@ -50,8 +62,16 @@ class Permanent(SendError):
     """The platform refused the message itself."""
 
 
+class ClaimLost(Exception):
+    """The row is no longer claimed by this dispatcher (recovery gave it back): it must not be sent from here."""
+
+
 class Sender(Protocol):
-    """Sends one message on one channel."""
+    """Sends one message on one channel.
+
+    A sender whose `marks_wire` attribute is true calls on_the_wire() just before its request leaves; for any other
+    the dispatcher marks the row 'sending' before calling send() (a crash then makes it 'uncertain' even if the
+    sender was still waiting)."""
 
     channel: str
 
@@ -130,6 +150,45 @@ class Ledger:
                 raise
 
 
+class WireMarks:
+    """Rows marked 'sending' just before their requests leave, written together: each request waits for the one
+    transaction that holds its mark (a group commit), and the marks that arrive meanwhile go in the next one."""
+
+    def __init__(self, uow: sessionmaker[Session]) -> None:
+        self.uow = uow
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: int) -> None:
+        """Return once the row is durably 'sending'; raise the database's error if it could not be written."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row_id, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="outbox-wire-marks")
+        await future
+
+    async def close(self) -> None:
+        """Wait for the last write."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                marked = await asyncio.to_thread(_mark, self.uow, [row_id for row_id, _ in batch])
+            except BaseException as e:
+                for _, f in batch:
+                    if not f.done():
+                        f.set_exception(e) if isinstance(e, Exception) else f.cancel()
+                if not isinstance(e, Exception):
+                    raise
+                continue
+            for row_id, f in batch:
+                if not f.done():  # (a caller cancelled meanwhile: its row is given back as claimed-but-unsent)
+                    f.set_result(None) if row_id in marked else f.set_exception(ClaimLost(row_id))
+
+
 def _outcome(row: OutboxRow, error: SendError, at: datetime, stats: DispatchStats) -> Outcome:
     """What a failed send means for the row (and the stats)."""
     if isinstance(error, Blocked):
@@ -151,11 +210,37 @@ def _outcome(row: OutboxRow, error: SendError, at: datetime, stats: DispatchStat
     return Outcome(row.id, "failed", at, str(error))
 
 
-async def _send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime], stats: DispatchStats) -> Outcome:
+async def _send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime], stats: DispatchStats,
+                    wire: WireMarks, interrupted: list[Outcome],
+                    pause: Callable[[], Awaitable[None]]) -> Outcome | None:
+    """Send one claimed row. If this is cancelled or fails otherwise, the row's outcome goes to `interrupted`:
+    'uncertain' once its request may have left, else pending again (it never left). None: the claim was lost
+    (another process's recovery gave the row back), so it was not sent and its outcome is not ours to write."""
+    marked = False
+
+    async def mark() -> None:
+        nonlocal marked
+        if not marked:
+            await wire.mark(row.id)
+            marked = True
+
+    token = _ON_WIRE.set(mark)
     try:
+        await pause()
+        if not getattr(sender, "marks_wire", False):
+            await mark()
         message_id = await sender.send(row.chat_id, row.text, buttons_of(row))
     except SendError as e:
         return _outcome(row, e, now(), stats)
+    except ClaimLost:
+        log.warning("outbox row %s was given back while waiting to be sent: not sent from here", row.id)
+        return None
+    except BaseException as e:
+        interrupted.append(Outcome(row.id, "uncertain", now(), f"interrupted while sending ({type(e).__name__})")
+                           if marked else release(row))
+        raise
+    finally:
+        _ON_WIRE.reset(token)
     stats.sent += 1
     return Outcome(row.id, "sent", now(), message_id=message_id)
 
@@ -176,21 +261,29 @@ def _write(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
         record(s, outcomes)
 
 
+def _mark(uow: sessionmaker[Session], row_ids: list[int]) -> set[int]:
+    with uow.begin() as s:
+        return mark_sending(s, row_ids)
+
+
 async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 100,
                    concurrency: int = 50, quiet: QuietHours | None = None,
-                   pause: Callable[[], bool] | None = None, ledger_rows: int = 100,
-                   ledger_wait: float = 0.05) -> DispatchStats:
+                   pause: Callable[[], bool] | None = None, bulk_every: float | None = None,
+                   ledger_rows: int = 100, ledger_wait: float = 0.05) -> DispatchStats:
     """Send every due row of the sender's channel until none is left; return the tally.
 
     Rows are claimed batch by batch (the next batch is claimed while the last of the current one is still being
-    sent), at most `concurrency` sends are in flight, and outcomes are written in batches (see Ledger). When
-    dispatch is cancelled, claimed rows not yet handed to the sender are given back as pending; if the process
-    dies, up to batch + concurrency claimed rows that were never sent are recovered as 'uncertain' with the rest,
-    so the batch is kept small (several dispatchers also share the last rows more evenly).
+    sent), at most `concurrency` sends are in flight (while pause() is true, one every bulk_every seconds), and
+    outcomes are written in batches (see Ledger). A row is marked 'sending' only just before its request leaves
+    (WireMarks). When dispatch is cancelled, rows whose request had not left are given back as pending and those
+    in flight are 'uncertain': no row stays claimed or 'sending'. If the process dies, recovery (recover_sending)
+    does the same from the rows' statuses.
     """
     stats = DispatchStats()
     quiet = quiet or QuietHours()
     ledger = Ledger(uow, max_rows=ledger_rows, max_wait=ledger_wait)
+    wire = WireMarks(uow)
+    interrupted: list[Outcome] = []
     queue: deque[OutboxRow] = deque()
     low_water = max(1, min(batch, concurrency))  # claim the next batch when fewer rows than this wait
     refill: asyncio.Task[bool] | None = None
@@ -215,12 +308,25 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
                 return None
             await asyncio.wait([refill])  # (a worker cancelled here does not cancel the claim)
 
+    shared_at = -math.inf
+
+    async def wait_for_chat() -> None:
+        """People talking to the bot (pause() true) go before bulk sends, but one bulk send may still go every
+        bulk_every seconds, so that a notice finishes in bounded time under steady chat traffic."""
+        nonlocal shared_at
+        loop = asyncio.get_running_loop()
+        while pause is not None and pause():
+            if bulk_every is not None and loop.time() - shared_at >= bulk_every:
+                shared_at = loop.time()
+                return
+            await asyncio.sleep(0.05 if bulk_every is None else min(0.05, bulk_every))
+
     async def worker() -> None:
         while (row := await next_row()) is not None:
-            while pause is not None and pause():  # people talking to the bot go before bulk sends
-                await asyncio.sleep(0.05)
-            # an exception other than SendError stops the dispatch: that row's outcome is unknown, it stays 'sending'
-            ledger.add(await _send_one(sender, row, now, stats))
+            # an exception other than SendError stops the dispatch (the row's outcome goes to interrupted)
+            outcome = await _send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
+            if outcome is not None:
+                ledger.add(outcome)
 
     try:
         workers = [asyncio.create_task(worker(), name=f"outbox-send-{i}") for i in range(max(1, concurrency))]
@@ -235,7 +341,8 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
         if refill is not None:  # a claim under way when we stopped: its rows are given back too
             with contextlib.suppress(BaseException):
                 await refill
-        unsent = [release(r) for r in queue]
+        await wire.close()
+        unsent = [release(r) for r in queue] + interrupted
         queue.clear()
         try:
             await ledger.close()

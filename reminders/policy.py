@@ -119,8 +119,9 @@ def milestone_warnings(plan: Plan, policy: Policy, statuses: Mapping[str, Status
 
 
 def digest_day(d: date) -> date:
-    """The day the digest of d's week goes out: the first working day within 7 days from d, else d itself."""
-    for k in range(7):
+    """The day the digest of d's week goes out: the first working day from d (a week of holidays: the next week's,
+    which then has one digest; see digests)."""
+    for k in range(31):
         if is_workday(day := d + timedelta(days=k)):
             return day
     return d
@@ -145,8 +146,9 @@ def digests(policy: Policy, start: datetime, end: datetime, until: date | None =
     while d <= hi.date():
         send_at = at(digest_day(d), policy.send_time)
         if lo < send_at <= hi:
-            y, w, _ = d.isocalendar()
-            out.append(Reminder("digest", f"digest:{y}-W{w:02d}", send_at, "leaders"))
+            y, w, _ = send_at.date().isocalendar()  # one digest per ISO week it is sent in
+            if not out or out[-1].send_at != send_at:
+                out.append(Reminder("digest", f"digest:{y}-W{w:02d}", send_at, "leaders"))
         d += timedelta(days=7)
     return out
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
 from bot.db.outbox import recover_sending
@@ -18,31 +21,61 @@ from reminders.sweep import SweepResult, sweep
 
 log = logging.getLogger(__name__)
 JOB_ID = "planbot-tick"
-LOCK_KEY = 0x706C616E626F74  # "planbot": one scheduler leader per PostgreSQL database
+LOCK_KEY = 0x706C616E626F74  # "planbot": one scheduler leader per PostgreSQL database (and schema)
+LOCK = "hashtextextended(current_schema(), :k)"
 
 
 class Ticker:
     """Each tick: the leader sweeps the policy into the outbox; every instance dispatches what is due."""
 
     def __init__(self, app: App, senders: list[Sender], *, catch_up_workdays: int = 1,
-                 pause: Callable[[], bool] | None = None) -> None:
+                 pause: Callable[[], bool] | None = None, bulk_every: float | None = None) -> None:
         self.app, self.senders, self.catch_up, self.pause = app, senders, catch_up_workdays, pause
+        self.bulk_every = bulk_every  # while pause() is true, one bulk send still goes every bulk_every seconds
         self._lock_conn: Any = None
         self.scheduler: AsyncIOScheduler | None = None
+        self._ticking: asyncio.Task[Any] | None = None
+        self._closing = False
+        self._recover = False  # set when a tick failed on the database
+        self._jobs = 0  # ticks submitted by the scheduler and not yet finished
+        self._no_jobs: asyncio.Event | None = None
 
     def is_leader(self) -> bool:
-        """On PostgreSQL, whether this instance holds the advisory lock (taken on first ask); SQLite: always."""
+        """On PostgreSQL, whether this instance holds the advisory lock (taken on first ask, and asked again each
+        time: when its connection has died, the server has released the lock, so this instance no longer leads
+        until it takes the lock again); SQLite: always."""
         if self.app.engine.dialect.name != "postgresql":
             return True
-        if self._lock_conn is None:
+        if self._lock_conn is not None:
+            try:
+                self._lock_conn.execute(text("SELECT 1")).scalar()
+                self._lock_conn.commit()
+                return True
+            except DBAPIError:
+                log.warning("the scheduler's leader lock connection was lost; taking the lock again if it is free")
+                self._drop_lock_conn()
+        try:
             conn = self.app.engine.connect()
-            held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        except DBAPIError:
+            return False
+        try:
+            held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({LOCK})"), {"k": LOCK_KEY}).scalar())
             conn.commit()
-            if not held:
-                conn.close()
-                return False
-            self._lock_conn = conn
+        except DBAPIError:
+            held = False
+        if not held:
+            conn.close()
+            return False
+        self._lock_conn = conn
         return True
+
+    def _drop_lock_conn(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # a dead connection goes, not back to the pool
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def sweep_now(self, now: datetime) -> SweepResult:
         """One sweep at now, in its own transaction (leader only)."""
@@ -53,30 +86,89 @@ class Ticker:
 
     async def tick(self) -> list[DispatchStats]:
         """Sweep (if leader), then dispatch every channel."""
+        if self._closing:  # submitted just before aclose(): nothing to do
+            return []
+        self._ticking = asyncio.current_task()
+        try:
+            return await self._tick()
+        except asyncio.CancelledError:
+            if self._closing:  # stopped by aclose(): not an error (APScheduler would log it as one)
+                return []
+            raise
+
+    async def _tick(self) -> list[DispatchStats]:
+        try:
+            if self._recover:  # a tick failed on the database: what it left claimed or 'sending' is settled now
+                await asyncio.to_thread(self.recover)
+                self._recover = False
+            return await self._sweep_and_dispatch()
+        except (DBAPIError, OSError) as e:
+            self._recover = True
+            log.warning("reminder tick failed on the database (%s); trying again on the next tick",
+                        type(getattr(e, "orig", None) or e).__name__)
+            return []
+
+    def recover(self) -> int:
+        """Give back rows left claimed (never sent) and make rows left 'sending' uncertain; how many."""
+        with self.app.uow.begin() as s:
+            stuck = recover_sending(s)
+        if stuck:
+            log.warning("%d messages were claimed or being sent when a run stopped: claimed ones are pending again, "
+                        "those being sent are uncertain", stuck)
+        return stuck
+
+    async def _sweep_and_dispatch(self) -> list[DispatchStats]:
         result = await asyncio.to_thread(self.sweep_now, self.app.clock.now())
         if result.queued or result.missed:
             log.info("sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued,
                      result.missed)
-        return [await dispatch(self.app.uow, sender, self.app.clock.now, pause=self.pause) for sender in self.senders]
+        return [await dispatch(self.app.uow, sender, self.app.clock.now, pause=self.pause,
+                               bulk_every=self.bulk_every) for sender in self.senders]
 
     def start(self) -> AsyncIOScheduler:
-        """Recover rows a crashed instance left 'sending', then tick every minute from now."""
-        with self.app.uow.begin() as s:
-            stuck = recover_sending(s)
-        if stuck:
-            log.warning("%d messages were being sent when the last run stopped: marked uncertain", stuck)
+        """Recover rows a crashed instance left claimed or 'sending', then tick every minute from now."""
+        self.recover()
         self.scheduler = AsyncIOScheduler(timezone=str(self.app.clock.tz))
+        self._no_jobs = asyncio.Event()
+        self._no_jobs.set()
+        self.scheduler.add_listener(self._count_jobs, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(self.tick, "interval", minutes=1, id=JOB_ID, replace_existing=True, coalesce=True,
                                misfire_grace_time=600, max_instances=1, next_run_time=datetime.now(self.app.clock.tz))
         self.scheduler.start()
         return self.scheduler
 
+    def _count_jobs(self, event: JobEvent) -> None:
+        self._jobs += 1 if event.code == EVENT_JOB_SUBMITTED else -1
+        if self._no_jobs is not None:
+            self._no_jobs.clear() if self._jobs > 0 else self._no_jobs.set()
+
     def stop(self) -> None:
-        """Stop ticking and release the leader lock."""
+        """Stop ticking and release the leader lock (a lock whose connection is gone was released by the server)."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._lock_conn is not None:  # pooled connections outlive close(): unlock explicitly
-            self._lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            self._lock_conn.commit()
-            self._lock_conn.close()
-            self._lock_conn = None
+            try:
+                self._lock_conn.execute(text(f"SELECT pg_advisory_unlock({LOCK})"), {"k": LOCK_KEY})
+                self._lock_conn.commit()
+                self._lock_conn.close()
+                self._lock_conn = None
+            except DBAPIError as e:
+                log.warning("could not release the leader lock (%s): its connection is gone, and the lock with it",
+                            type(e.orig or e).__name__)
+                self._drop_lock_conn()
+
+    async def aclose(self) -> None:
+        """Stop ticking, cancel a tick under way (its dispatch gives back what it had not sent), release the lock."""
+        self._closing = True
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new ticks; one submitted already returns at once (see tick)
+        ticking, self._ticking = self._ticking, None
+        if ticking is not None and not ticking.done():
+            ticking.cancel()
+        if self._no_jobs is not None:  # let the scheduler see its ticks end (cancelled there, it logs an ERROR)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_jobs.wait(), 5)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        await asyncio.to_thread(self.stop)

@@ -69,9 +69,14 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
     progress = assess_all(s, plan_row, plan, local(now).date())
     statuses = {p.indicator.code: p.status for p in progress}
     if last < floor:
-        result.missed = len(due_between(plan, policy, reported, statuses, last, floor))
-    due, superseded = latest_only(due_between(plan, policy, reported, statuses, start, now))
+        too_old = due_between(plan, policy, reported, statuses, last, floor)
+        result.missed = len(too_old)
+        record_missed(s, plan_row, too_old, now)
+    window = due_between(plan, policy, reported, statuses, start, now)
+    due, superseded = latest_only(window)
     result.missed += superseded
+    kept = {id(r) for r in due}
+    record_missed(s, plan_row, [r for r in window if id(r) not in kept], now)
     for r in due:
         result.reminders += 1
         result.queued += _queue(s, plan_row, plan, r, progress, now)
@@ -124,3 +129,16 @@ def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: lis
         queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, text, now, buttons=buttons, priority=REMINDER,
                           not_before=max(now, r.send_at))
     return queued
+
+
+def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now: datetime) -> int:
+    """Record reminders that are no longer worth sending as outbox rows with status 'missed', one per recipient
+    (under the key the reminder would have had, so it is never sent later either); how many rows."""
+    recorded = 0
+    for r in reminders:
+        for person in recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units):
+            to = delivery_for(s, person)
+            if to is not None:
+                recorded += enqueue(s, f"{r.key}:{person.id}", to, r.kind, r.key, now, priority=REMINDER,
+                                    not_before=r.send_at, status="missed")
+    return recorded

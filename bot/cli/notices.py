@@ -33,15 +33,19 @@ def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
 
 
 def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
-    """Delivered, signed, failed and pending counts of recent notices; --resend N re-queues the unsigned."""
+    """Delivered, signed, failed and pending counts of recent notices; --resend N re-queues the undelivered,
+    --resend-unsigned N everyone who has not signed."""
+    from bot.db.outbox import counts
     from bot.render.notices import notice_line
     from bot.services import notices
     from bot.views import notices as notice_views
 
     with app.uow.begin() as s:
-        if args.resend:
-            count = notices.resend_unsigned(s, args.resend, app.clock.now())
-            print(t("Notice {n} queued again for {count} people.", n=args.resend, count=count))
+        if args.resend or args.resend_unsigned:
+            n = args.resend or args.resend_unsigned
+            again = notices.resend_undelivered if args.resend else notices.resend_unsigned
+            count = again(s, n, app.clock.now())
+            print(t("Notice {n} queued again for {count} people.", n=n, count=count))
             return 0
         found = notice_views.recent(s, 20)
         if args.json:
@@ -52,4 +56,7 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
             return 0
         for notice in found:
             print(notice_line(notice_views.stats(s, notice.id), t, app.clock.tz))
+        missed = counts(s).get("missed", 0)
+        if missed:
+            print(t("Reminders recorded as missed (too old to send late): {n}.", n=missed))
     return 0

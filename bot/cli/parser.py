@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--at", help="send at this ISO date-time instead of now")
     bc.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     nt = sub.add("notices", "who has received and signed for recent notices")
-    nt.add_argument("--resend", type=int, metavar="N", help="re-send notice N to those who have not signed")
+    resend = nt.add_mutually_exclusive_group()
+    resend.add_argument("--resend", type=int, metavar="N", help="re-send notice N to those it could not reach")
+    resend.add_argument("--resend-unsigned", type=int, metavar="N",
+                        help="re-send notice N to everyone who has not signed, received or not")
     ex = sub.add("export", "the assessment workbook (.xlsx) or a flat .csv")
     ex.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     ex.add_argument("--as-of", help="the date the workbook is as of (default: today)")

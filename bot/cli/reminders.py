@@ -20,6 +20,7 @@ def cmd_remind(app: App, args: argparse.Namespace, t: Translator) -> int:
 
     at = instant(app, args.now)
     ticker = Ticker(app, [], catch_up_workdays=args.catch_up)
+    ticker.recover()  # rows a stopped run left claimed go out now; a run still sending loses nothing by it
     result = ticker.sweep_now(at)
     console = ConsoleSender(out=sys.stdout)
     stats = asyncio.run(dispatch(app.uow, console, lambda: at))

@@ -9,8 +9,11 @@ import sys
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
+from bot.errors import ChannelRefused
 from bot.services.plans import active_plan
 from i18n import Translator
+
+EXIT_REFUSED = 3  # a chat platform refused planbot's credentials
 
 
 def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
@@ -28,7 +31,12 @@ def cmd_run(app: App, args: argparse.Namespace, t: Translator) -> int:
             print(t("Telegram channel starting; press Ctrl+C to stop."))
         if app.settings.wecom_configured:
             print(t("WeCom channel starting; press Ctrl+C to stop."))
-        asyncio.run(run_channels(app))
+        try:
+            asyncio.run(run_channels(app))
+        except ChannelRefused:
+            print(t("Telegram refused the bot token: it was revoked or is wrong. planbot stopped; set "
+                    "TELEGRAM_BOT_TOKEN to a valid token and start it again."), file=sys.stderr)
+            return EXIT_REFUSED
         return 0
     console = ConsoleChannel(app)
     console.make_admin(args.user)

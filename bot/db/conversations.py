@@ -24,14 +24,15 @@ UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
 # statements built once (each caches its own cache key): identity + person + roles + conversation in one Core query,
 # a row per role (one with role NULL for a person without any); ORM objects are loaded only when a handler asks
 SENDER = (select(IDENTITIES.c.id, IDENTITIES.c.person_id, IDENTITIES.c.chat_id, PERSONS.c.display_name,
-                 PERSONS.c.lang, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role, UNITS.c.code,
-                 UNITS.c.plan_id)
+                 PERSONS.c.lang, PERSONS.c.active, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role,
+                 UNITS.c.code, UNITS.c.plan_id)
           .join(PERSONS, PERSONS.c.id == IDENTITIES.c.person_id)
           .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IDENTITIES.c.id)
           .outerjoin(ROLES, ROLES.c.person_id == PERSONS.c.id)
           .outerjoin(UNITS, UNITS.c.id == ROLES.c.unit_id)
           .where(IDENTITIES.c.channel == bindparam("c"), IDENTITIES.c.external_id == bindparam("x"))
           .order_by(ROLES.c.id))
+REACTIVATE = update(PERSONS).where(PERSONS.c.id == bindparam("person")).values(active=True)
 SET_CHAT = update(IDENTITIES).where(IDENTITIES.c.id == bindparam("id")).values(chat_id=bindparam("chat"))
 SAVE_STATE = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
               .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("at")))
@@ -49,6 +50,11 @@ def first_sight(s: Session, channel: str, message_id: str, now: datetime) -> boo
 def sender_rows(s: Session, channel: str, external_id: str) -> Sequence[Any]:
     """The sender's identity, person, conversation and roles (a row per role; none for an unknown sender)."""
     return s.connection().execute(SENDER, {"c": channel, "x": external_id}).all()
+
+
+def reactivate(s: Session, person_id: int) -> None:
+    """A person marked inactive (they had blocked the bot) wrote to it again: push to them again."""
+    s.connection().execute(REACTIVATE, {"person": person_id})
 
 
 def move_chat(s: Session, ident_id: int, chat: str) -> None:

@@ -53,15 +53,17 @@ def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datet
 
 
 def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:
-    """Take up to limit due rows of a channel (replies first) and mark them sending, in one UPDATE ... RETURNING,
-    so that two dispatchers never take the same row (SKIP LOCKED on PostgreSQL; SQLite's single writer)."""
+    """Take up to limit due rows of a channel (replies first) and mark them claimed, in one UPDATE ... RETURNING,
+    so that two dispatchers never take the same row (SKIP LOCKED on PostgreSQL; SQLite's single writer).
+
+    A claimed row has not left: it becomes 'sending' (mark_sending) just before its request is written."""
     due = (select(OutboxRow.id).where(OutboxRow.channel == channel, OutboxRow.status == "pending",
                                        OutboxRow.not_before <= now)
            .order_by(OutboxRow.priority, OutboxRow.id).limit(limit))
     if s.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     stmt = (update(OutboxRow).where(OutboxRow.id.in_(due.scalar_subquery()))
-            .values(status="sending", attempts=OutboxRow.attempts + 1).returning(OutboxRow))
+            .values(status="claimed", attempts=OutboxRow.attempts + 1).returning(OutboxRow))
     rows = list(s.scalars(stmt, execution_options={"synchronize_session": False}))
     return sorted(rows, key=lambda r: (r.priority, r.id))
 
@@ -113,11 +115,22 @@ def buttons_of(row: OutboxRow) -> list[Button]:
     return [Button(label, payload) for label, payload in json.loads(row.buttons or "[]")]
 
 
+def mark_sending(s: Session, row_ids: list[int]) -> set[int]:
+    """Claimed rows whose requests are about to be written: from now on their outcome is unknown until answered.
+    Returns the ids marked: a row missing there is no longer claimed (recovery gave it back) and must not be sent."""
+    stmt = (update(OutboxRow).where(OutboxRow.id.in_(row_ids), OutboxRow.status == "claimed")
+            .values(status="sending").returning(OutboxRow.id))
+    return set(s.scalars(stmt, execution_options={"synchronize_session": False}))
+
+
 def recover_sending(s: Session) -> int:
-    """Rows left 'sending' by a process that died: their outcome is unknown, so they become 'uncertain'."""
-    result = s.execute(update(OutboxRow).where(OutboxRow.status == "sending")
-                       .values(status="uncertain", last_error="interrupted while sending"))
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Rows a process that died left behind: 'claimed' ones never left, so they are pending again (their claim's
+    attempt not counted); 'sending' ones may have reached the person, so they become 'uncertain'. How many."""
+    given_back = s.execute(update(OutboxRow).where(OutboxRow.status == "claimed")
+                           .values(status="pending", attempts=OutboxRow.attempts - 1))
+    unknown = s.execute(update(OutboxRow).where(OutboxRow.status == "sending")
+                        .values(status="uncertain", last_error="interrupted while sending"))
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (given_back, unknown))
 
 
 def counts(s: Session, notice_id: int | None = None) -> dict[str, int]:

@@ -23,7 +23,7 @@ class OutboxRow(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[str] = mapped_column(Text, default="[]")
     priority: Mapped[int] = mapped_column(Integer, default=10)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # pending sending sent failed uncertain missed
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending claimed sending sent failed uncertain missed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

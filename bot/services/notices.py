@@ -105,15 +105,37 @@ def sign(s: Session, notice_id: int, person_id: int, now: datetime) -> bool:
 
 
 def resend_unsigned(s: Session, notice_id: int, now: datetime) -> int:
-    """Queue the notice again for everyone who has not signed for it; returns how many."""
+    """Queue the notice again for everyone who has not signed for it, whether or not they received it (an
+    explicit reminder); returns how many."""
+    notice = _notice(s, notice_id)
+    signed = set(s.scalars(select(SignatureRow.person_id).where(SignatureRow.notice_id == notice_id)))
+    people = set(s.scalars(select(OutboxRow.person_id).where(OutboxRow.notice_id == notice_id)))
+    return _queue_again(s, notice, people - signed, now)
+
+
+def resend_undelivered(s: Session, notice_id: int, now: datetime) -> int:
+    """Queue the notice again for those it could not be delivered to (every send of it to them failed); not for
+    those who received it, nor for those whose delivery is uncertain or still under way. Returns how many."""
+    notice = _notice(s, notice_id)
+    statuses: dict[int, set[str]] = {}
+    for person_id, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
+                                       .where(OutboxRow.notice_id == notice_id)):
+        statuses.setdefault(person_id, set()).add(status)
+    return _queue_again(s, notice, {p for p, st in statuses.items() if st == {"failed"}}, now)
+
+
+def _notice(s: Session, notice_id: int) -> NoticeRow:
     notice = s.get(NoticeRow, notice_id)
     if notice is None:
         raise UserError("There is no notice number {n}.", n=notice_id)
-    signed = set(s.scalars(select(SignatureRow.person_id).where(SignatureRow.notice_id == notice_id)))
-    people = set(s.scalars(select(OutboxRow.person_id).where(OutboxRow.notice_id == notice_id)))
+    return notice
+
+
+def _queue_again(s: Session, notice: NoticeRow, people: set[int], now: datetime) -> int:
+    notice_id = notice.id
     rounds = len(list(s.scalars(select(OutboxRow.id).where(OutboxRow.notice_id == notice_id))))
     queued = 0
-    for person_id in sorted(people - signed):
+    for person_id in sorted(people):
         person = s.get(PersonRow, person_id)
         if person is not None:
             queued += _queue(s, notice, person, now, f"notice:{notice_id}:{person_id}:again{rounds}")

@@ -30,15 +30,16 @@ def stats(s: Session, notice_id: int) -> NoticeStats:
     if notice is None:
         raise UserError("There is no notice number {n}.", n=notice_id)
     best: dict[int, str] = {}
-    rank = {"sent": 0, "uncertain": 1, "sending": 2, "pending": 3, "failed": 4}
+    rank = {"sent": 0, "uncertain": 1, "sending": 2, "claimed": 3, "pending": 3, "failed": 4}
     for person, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
                                     .where(OutboxRow.notice_id == notice_id)):
         if person not in best or rank.get(status, 9) < rank.get(best[person], 9):
             best[person] = status
     signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
     values = list(best.values())
-    return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"),
-                       values.count("pending") + values.count("sending"), values.count("uncertain"))
+    waiting = sum(values.count(status) for status in ("pending", "claimed", "sending"))
+    return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"), waiting,
+                       values.count("uncertain"))
 
 
 def recent(s: Session, limit: int = 5) -> list[NoticeRow]:

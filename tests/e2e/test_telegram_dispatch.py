@@ -74,14 +74,13 @@ def statuses(app: App) -> dict[str, str]:
 async def test_outcomes_are_recorded_as_they_happened(setup: tuple[FakeBotApi, App, LeanBot]) -> None:
     fake, app, bot = setup
     people = queue(app, 4)
-    fake.fail_next("sendMessage", 502)                        # a server error: retried later
+    fake.fail_next("sendMessage", 502)  # a gateway error: Telegram may or may not have delivered it
     stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW, concurrency=1)
-    assert stats.sent == 3 and stats.retried == 1
-    assert sorted(statuses(app).values()) == ["pending", "sent", "sent", "sent"]
+    assert stats.sent == 3 and stats.uncertain == 1
+    assert sorted(statuses(app).values()) == ["sent", "sent", "sent", "uncertain"]
     later = lambda: NOW.replace(minute=5)  # noqa: E731
-    assert (await dispatch(app.uow, TelegramSender(bot), later)).sent == 1
-    assert list(statuses(app).values()) == ["sent"] * 4
-    assert len(fake.sent()) == 4
+    assert (await dispatch(app.uow, TelegramSender(bot), later)).sent == 0  # never re-sent blindly
+    assert len(fake.sent()) == 3
 
     more = queue_more(app, people)
     fake.fail_next("sendMessage", 403, description="Forbidden: bot was blocked by the user")
@@ -106,6 +105,46 @@ def queue_more(app: App, people: list[int], suffix: str = "") -> list[int]:
             enqueue(s, f"again{'-' + suffix if suffix else ''}:{i}", Delivery(pid, "telegram", str(100 + i)),
                     "notice", f"再次 {i}", NOW)
     return people
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_server_error_after_delivery_is_uncertain_and_never_resent(
+        setup: tuple[FakeBotApi, App, LeanBot], status: int) -> None:
+    """A gateway in front of Telegram answers 5xx for a message Telegram delivered: a blind retry doubles it."""
+    fake, app, bot = setup
+    queue(app, 3)
+    fake.fail_next("sendMessage", status, times=3, after_delivery=True)
+    stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW)
+    assert (stats.sent, stats.uncertain, stats.retried) == (0, 3, 0)
+    for minutes in (5, 30):
+        await dispatch(app.uow, TelegramSender(bot), lambda m=minutes: NOW.replace(minute=m))  # type: ignore[misc]
+    assert sorted(m["chat_id"] for m in fake.sent()) == [100, 101, 102]  # each delivered once, not again
+    assert list(statuses(app).values()) == ["uncertain"] * 3
+
+
+async def test_a_refused_connection_never_left_so_it_is_retried(env: dict[str, str]) -> None:
+    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
+    try:
+        queue(app, 2)
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()  # nobody listens there now
+        for transport in (HTTPXRequest(connection_pool_size=2), AiohttpRequest(2)):
+            bot = LeanBot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+                          rate_limiter=FloodLimiter(overall_per_second=200, max_retries=0), request=transport)
+            await transport.initialize()  # (not the bot: its getMe would fail the same way)
+            try:
+                stats = await dispatch(app.uow, TelegramSender(bot), lambda: NOW)
+            finally:
+                await transport.shutdown()
+            assert (stats.sent, stats.retried, stats.uncertain) == (0, 2, 0)
+            with app.uow.begin() as s:
+                for row in s.scalars(select(OutboxRow)):
+                    row.not_before = NOW
+        assert list(statuses(app).values()) == ["pending"] * 2
+    finally:
+        app.close()
 
 
 async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, App, LeanBot]) -> None:

@@ -97,7 +97,7 @@ class FakeBotApi:
         self._chats: dict[int, Params] = {}
         self._last_message_id: dict[int, int] = {}
         self._messages: dict[tuple[int, int], Params] = {}
-        self._failures: dict[str, deque[tuple[int, int, str | None]]] = {}
+        self._failures: dict[str, deque[tuple[int, int, str | None, bool]]] = {}
         self._send_times: deque[float] = deque()
         self._held_until = 0.0  # time.monotonic() until which requests wait before being handled (hold())
         self._ids = itertools.count(1)
@@ -212,10 +212,13 @@ class FakeBotApi:
         return commands
 
     def fail_next(self, method: str, status: int = 429, *, retry_after: int = 1, times: int = 1,
-                  description: str | None = None) -> None:
-        """The next `times` calls of `method` answer `status` (429: "retry after N" with parameters.retry_after)."""
+                  description: str | None = None, after_delivery: bool = False) -> None:
+        """The next `times` calls of `method` answer `status` (429: "retry after N" with parameters.retry_after).
+        after_delivery: the call is carried out first (the message is delivered), as when a gateway in front of
+        Telegram answers 502/504 for a request that Telegram did handle."""
         with self._cond:
-            self._failures.setdefault(method.lower(), deque()).extend([(status, retry_after, description)] * times)
+            self._failures.setdefault(method.lower(), deque()).extend(
+                [(status, retry_after, description, after_delivery)] * times)
 
     def hold(self, seconds: float) -> None:
         """A hiccup: requests wait from now for `seconds` and are then handled (and counted) one after another."""
@@ -266,13 +269,15 @@ class FakeBotApi:
         try:
             if handler is None:
                 raise ApiError(404)
-            if fail and fail[0] == 429:
+            if fail and fail[0] == 429 and not fail[3]:
                 raise ApiError(429, fail[2] or f"Too Many Requests: retry after {fail[1]}", {"retry_after": fail[1]})
-            if fail:
+            if fail and not fail[3]:
                 raise ApiError(fail[0], fail[2])
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
+            if fail:  # after delivery
+                raise ApiError(fail[0], fail[2])
         except ApiError as e:
             with self._cond:
                 self.too_many_requests += e.status == 429

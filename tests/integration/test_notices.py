@@ -79,22 +79,86 @@ def test_a_restart_in_the_middle_of_a_broadcast_loses_nothing(bot: TestBot) -> N
         notice_id = notice.id
     sender = ConsoleSender()
 
-    async def interrupted() -> None:  # the process dies after a few sends, two more were in flight
-        from bot.db.outbox import claim
+    async def interrupted() -> None:  # the process dies after 4 sends; 2 more had left, 4 were still waiting
+        from bot.db.outbox import claim, mark_sending
 
         with bot.app.uow.begin() as s:
-            rows = claim(s, "console", NOW, 6)
+            rows = claim(s, "console", NOW, 10)
         for r in rows[:4]:
             await sender.send(r.chat_id, r.text, [])
             with bot.app.uow.begin() as s:
                 s.get(OutboxRow, r.id).status = "sent"  # type: ignore[union-attr]
+        with bot.app.uow.begin() as s:
+            mark_sending(s, [r.id for r in rows[4:6]])
+        for r in rows[4:6]:  # they left; the process died before the answers came
+            await sender.send(r.chat_id, r.text, [])
 
     asyncio.run(interrupted())
     with bot.app.uow.begin() as s:  # the next start
-        assert recover_sending(s) == 2
+        assert recover_sending(s) == 6  # 4 claimed ones given back, 2 that had left are uncertain
     asyncio.run(dispatch(bot.app.uow, sender, lambda: NOW))
     chats = [chat for chat, _ in sender.delivered]
-    assert len(chats) == len(set(chats)) == 10  # nobody twice; the two uncertain ones are not re-sent blindly
+    assert len(chats) == len(set(chats)) == 12  # nobody twice, nobody left out: the claimed ones went after all
     with bot.app.uow() as s:
         st = notice_views.stats(s, notice_id)
     assert (st.recipients, st.delivered, st.uncertain, st.pending) == (12, 10, 2, 0)
+
+
+def test_resend_reaches_only_the_unreached_and_resend_unsigned_is_its_own_choice(bot: TestBot) -> None:
+    from reminders.dispatch import Permanent, Uncertain
+
+    for n in range(5):
+        bot.join(f"r{n}", "contact", ("panshan", "dawa", "liaohekou")[n % 3])
+    with bot.app.uow.begin() as s:
+        row, plan = active_plan(s)
+        notice_id = notices.broadcast(s, row, plan, "请签收", "role:contact", "test", NOW).id
+    with bot.app.uow() as s:
+        chat = {r.person_id: r.chat_id for r in s.scalars(select(OutboxRow).where(OutboxRow.notice_id == notice_id))}
+    people = sorted(chat)
+    script = {chat[people[0]]: Permanent("chat not found"), chat[people[1]]: Uncertain("timed out")}
+
+    class Scripted(ConsoleSender):
+        async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
+            if chat_id in script:
+                raise script[chat_id]
+            return await super().send(chat_id, text, buttons)
+
+    first = Scripted()
+    asyncio.run(dispatch(bot.app.uow, first, lambda: NOW))
+    assert len(first.delivered) == 3
+    with bot.app.uow.begin() as s:
+        notices.sign(s, notice_id, people[2], NOW)
+        assert notices.resend_undelivered(s, notice_id, NOW) == 1  # the failed one only
+    again = ConsoleSender()
+    asyncio.run(dispatch(bot.app.uow, again, lambda: NOW))
+    assert [c for c, _ in again.delivered] == [chat[people[0]]]
+    with bot.app.uow.begin() as s:
+        assert notices.resend_undelivered(s, notice_id, NOW) == 0  # now it was delivered
+        assert notices.resend_unsigned(s, notice_id, NOW) == 4  # explicit: all but the signer, received or not
+
+
+def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(bot: TestBot) -> None:
+    from bot.db.chat_models import PersonRow
+    from bot.db.outbox import delivery_for
+    from reminders.dispatch import Blocked
+
+    bot.join("back", "contact", "panshan")
+    with bot.app.uow.begin() as s:
+        row, plan = active_plan(s)
+        first = notices.broadcast(s, row, plan, "第一份通知", "role:contact", "test", NOW).id
+
+    class Blocking(ConsoleSender):
+        async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
+            raise Blocked("Forbidden: bot was blocked by the user")
+
+    assert asyncio.run(dispatch(bot.app.uow, Blocking(), lambda: NOW)).blocked == 1
+    with bot.app.uow() as s:
+        person = s.scalar(select(PersonRow).join(OutboxRow, OutboxRow.person_id == PersonRow.id)
+                          .where(OutboxRow.notice_id == first))
+        assert person is not None and not person.active and delivery_for(s, person) is None
+    bot.say("back", "帮助")  # they unblocked the bot and wrote to it
+    with bot.app.uow.begin() as s:
+        person = s.get(PersonRow, person.id)
+        assert person is not None and person.active
+        row, plan = active_plan(s)
+        assert notices.broadcast(s, row, plan, "第二份通知", "role:contact", "test", NOW).recipients == 1

@@ -260,7 +260,9 @@ def test_outcomes_written_together_keep_every_status_and_mark_blocked_people_ina
     # every outcome waits for the one write at the end: one transaction for all eight
     stats = asyncio.run(dispatch(app.uow, sender, lambda: T0, ledger_rows=100, ledger_wait=30))
     assert (stats.sent, stats.blocked, stats.retried, stats.uncertain, stats.failed) == (2, 2, 2, 1, 1)
-    assert len(commits) <= 3  # a claim, the claim that finds nothing left, the outcomes (was: one per outcome)
+    # a claim, the eight marked 'sending' just before they left (one group commit), the claim that finds nothing
+    # left, the outcomes (was: one per outcome)
+    assert len(commits) <= 4
     rows = rows_by_chat(app)
     assert {c: r.status for c, r in rows.items()} == {
         "ok1": "sent", "ok2": "sent", "blocked1": "failed", "blocked2": "failed", "flood": "pending",
@@ -305,13 +307,14 @@ def test_a_stopped_dispatch_records_what_it_sent_and_gives_back_what_it_had_not_
     delivered = {chat for chat, _ in sender.delivered}
     assert delivered and len(delivered) < len(names)
     assert {c for c, r in rows.items() if r.status == "sent"} == delivered  # written although the batch was not full
-    in_flight = {c for c, r in rows.items() if r.status == "sending"}
+    assert not {c for c, r in rows.items() if r.status in ("claimed", "sending")}  # none left behind
+    in_flight = {c for c, r in rows.items() if r.status == "uncertain"}
     assert len(in_flight) <= 2  # cancelled inside send(): their outcome is unknown
     given_back = [r for r in rows.values() if r.status == "pending"]
     assert len(given_back) == len(names) - len(delivered) - len(in_flight)
     assert all(r.attempts == 0 and r.not_before == T0 for r in given_back)
     with app.uow.begin() as s:
-        assert recover_sending(s) == len(in_flight)
+        assert recover_sending(s) == 0
     again = ConsoleSender()
     asyncio.run(dispatch(app.uow, again, lambda: T0))
     assert {c for c, _ in again.delivered} == {r.chat_id for r in given_back}
@@ -407,3 +410,69 @@ def test_two_dispatchers_on_one_database_send_each_message_once(env: dict[str, s
     finally:
         first.close()
         second.close()
+
+
+def test_bulk_sends_keep_a_share_while_people_talk(bot: TestBot) -> None:
+    """Chat never stops (pause() is always true): a notice still finishes, one send every bulk_every seconds,
+    instead of waiting for a quiet moment that never comes."""
+    app = bot.app
+    names = [f"s{i:02d}" for i in range(12)]
+    queue_people(app, names)
+    sender = ConsoleSender()
+
+    async def under_steady_chat() -> None:
+        await asyncio.wait_for(dispatch(app.uow, sender, lambda: T0, pause=lambda: True, bulk_every=0.01), 60)
+
+    asyncio.run(under_steady_chat())
+    assert sorted(c for c, _ in sender.delivered) == names
+    assert counts_now(app) == {"sent": len(names)}
+
+
+def test_missed_reminders_are_recorded_and_shown(bot: TestBot, env: dict[str, str]) -> None:
+    """After downtime, the reminders too old to send are rows with status 'missed' (never sent later), and
+    `planbot notices` says how many."""
+    import subprocess
+    import sys
+
+    bot.join("pan", "contact", "panshan")
+    ticker = Ticker(bot.app, [])
+    ticker.sweep_now(at("2018-09-20T09:00"))
+    result = ticker.sweep_now(at("2018-10-12T10:00"))  # down since 20 September
+    with bot.app.uow() as s:
+        missed = counts(s).get("missed", 0)
+    assert result.missed >= 4 and missed >= 4  # each missed reminder, for its one recipient
+    sender = ConsoleSender()
+    asyncio.run(dispatch(bot.app.uow, sender, lambda: at("2018-10-12T10:00")))
+    with bot.app.uow() as s:
+        assert counts(s).get("missed") == missed  # none of them went out late
+    out = subprocess.run([str(Path(sys.executable).parent / "planbot"), "--lang", "en", "notices"], env=env,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert f"Reminders recorded as missed (too old to send late): {missed}." in out
+
+
+def test_rows_given_back_by_another_runs_recovery_are_not_sent_by_the_first_too(bot: TestBot) -> None:
+    """A dispatcher holds claimed rows (waiting while people talk); another process starts, recovers them as
+    never sent and sends them. The first must not send them as well when it resumes."""
+    from bot.db.outbox import recover_sending
+
+    app = bot.app
+    names = [f"g{i:02d}" for i in range(6)]
+    queue_people(app, names)
+    first, second = ConsoleSender(), ConsoleSender()
+    talking = True
+
+    async def both() -> None:
+        nonlocal talking
+        held = asyncio.create_task(dispatch(app.uow, first, lambda: T0, pause=lambda: talking))
+        while counts_now(app).get("claimed", 0) < len(names):  # the first has claimed every row
+            await asyncio.sleep(0.01)
+        with app.uow.begin() as s:
+            assert recover_sending(s) == len(names)  # the other process's start: never sent, so pending again
+        await dispatch(app.uow, second, lambda: T0)
+        talking = False
+        await held
+
+    asyncio.run(both())
+    assert sorted(c for c, _ in second.delivered) == names
+    assert first.delivered == []  # its claims were lost: nothing sent twice
+    assert counts_now(app) == {"sent": len(names)}

@@ -172,14 +172,21 @@ def test_milestone_warnings_cover_every_milestone_and_need_a_status() -> None:
     assert milestone_warnings(PLAN, POLICY, {}, sh("2017-01-01T00:00"), sh("2021-01-01T00:00")) == []
 
 
+def test_a_week_of_holidays_gets_no_digest_of_its_own_on_a_holiday_nor_a_second_one_after() -> None:
+    """National Day 2018 (Oct 1-7): one digest, on Monday Oct 8, however the window is cut (a catch-up too)."""
+    for start in (sh("2018-09-30T10:00"), sh("2018-10-01T08:00"), sh("2018-10-07T23:00")):
+        rs = digests(POLICY, start, sh("2018-10-08T09:00"))
+        assert [(r.key, r.send_at) for r in rs] == [("digest:2018-W41", sh("2018-10-08T09:00"))]
+
+
 @pytest.mark.parametrize(("monday", "sent", "key"), [
     ("2018-09-17", "2018-09-17", "digest:2018-W38"),
     ("2018-09-24", "2018-09-25", "digest:2018-W39"),  # Mid-Autumn Festival Monday: the next working day
-    ("2018-10-01", "2018-10-01", "digest:2018-W40"),  # the whole week is a holiday: leaders still get it
+    ("2018-10-01", "2018-10-08", "digest:2018-W41"),  # a week of holidays: with the next week's, one digest
     ("2018-10-08", "2018-10-08", "digest:2018-W41"),
     ("2018-04-30", "2018-05-02", "digest:2018-W18"),  # Labour Day Monday and Tuesday
     ("2018-12-31", "2019-01-02", "digest:2019-W01"),  # ISO year
-    ("2019-02-04", "2019-02-04", "digest:2019-W06"),  # Spring Festival week
+    ("2019-02-04", "2019-02-11", "digest:2019-W07"),  # Spring Festival week: with the next one
 ])
 def test_digests(monday: str, sent: str, key: str) -> None:
     assert digest_day(D(monday)) == D(sent)
@@ -190,8 +197,10 @@ def test_digests(monday: str, sent: str, key: str) -> None:
 def test_one_digest_a_week() -> None:
     rs = digests(POLICY, sh("2017-12-31T23:00"), sh("2019-01-01T00:00"))
     keys = [r.key for r in rs]
-    assert len(keys) == len(set(keys)) == 52  # the Mondays of 2018 (Jan 1 is one); Dec 31 is sent on Jan 2
-    assert keys[0] == "digest:2018-W01" and keys[-1] == "digest:2018-W52"
+    # the Mondays of 2018 (Jan 1 is one) but National Day's week, whose digest is the next week's; Dec 31 is
+    # sent on Jan 2 (2019-W01: not in this window)
+    assert len(keys) == len(set(keys)) == 51
+    assert keys[0] == "digest:2018-W01" and keys[-1] == "digest:2018-W52" and "digest:2018-W40" not in keys
     for r in rs:
         year, week = r.key.removeprefix("digest:").split("-W")
         monday = date.fromisocalendar(int(year), int(week), 1)

@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 
 from bot.app import App
@@ -23,6 +30,7 @@ from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.db.inbox import Inbox
+from bot.errors import ChannelRefused
 from bot.messages import Inbound, Reply
 from handlers.commands import menu
 from handlers.router import Router
@@ -31,6 +39,7 @@ from i18n import N_, translator_for
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
+SEND_FAILED = N_("Sorry, something went wrong sending my answer. Please try again.")
 EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
             "to correct a saved one.")
 
@@ -143,6 +152,8 @@ class TelegramChannel:
         self.application.add_handler(TypeHandler(Update, self.on_update))
         self.received: dict[int, dict[str, Any]] = {}  # update_id -> the update as stored, until it is handled
         self._poller: asyncio.Task[None] | None = None
+        self.refused: ChannelRefused | None = None  # set when Telegram refuses the token: the process must stop
+        self.on_refused: Callable[[], None] | None = None  # called then (run_channels: set its stop event)
         self.active = 0  # updates being handled now: bulk sends wait while people are talking to the bot
 
     @property
@@ -197,7 +208,12 @@ class TelegramChannel:
             await self.bot.set_my_commands(commands, language_code=None if lang == "zh_Hans" else "en")
 
     async def poll(self) -> None:
-        """Long-poll getUpdates; each batch is stored before the next call acknowledges it."""
+        """Long-poll getUpdates; each batch is stored before the next call acknowledges it.
+
+        Polling never ends by itself on an error: network errors, 5xx and 409 Conflict (another process polls with
+        this token, or a webhook is set) are retried with back-off; 401/404 (the token was revoked or is wrong)
+        stops the channel: `refused` is set and `on_refused` called, so that the process exits with a clear error.
+        """
         offset: int | None = None
         backoff = 1.0
         while True:
@@ -207,7 +223,19 @@ class TelegramChannel:
             except RetryAfter as e:
                 await asyncio.sleep(e.retry_after if isinstance(e.retry_after, int) else e.retry_after.total_seconds())
                 continue
-            except (TimedOut, NetworkError) as e:
+            except InvalidToken:  # (its message may quote the token: not logged)
+                log.error("getUpdates: Telegram refused the bot token (401/404: revoked or wrong); stopping")
+                self.refused = ChannelRefused("Telegram refused the bot token (revoked or wrong).")
+                if self.on_refused is not None:
+                    self.on_refused()
+                return
+            except Conflict:
+                log.warning("getUpdates: 409 Conflict: another process is polling with this bot token (or a "
+                            "webhook is set); retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            except TelegramError as e:  # TimedOut, NetworkError (5xx) and anything else Telegram answers
                 log.warning("getUpdates failed (%s); retrying in %.0f s", type(e).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
@@ -284,8 +312,12 @@ class TelegramChannel:
         """Answer the update; True if the router handled it (and so marked it handled)."""
         query = update.callback_query
         if query is not None:
-            with contextlib.suppress(BadRequest):  # too old to answer; the press is still handled
+            try:
                 await query.answer()
+            except BadRequest:  # too old to answer; the press is still handled
+                pass
+            except TelegramError as e:  # the spinner stays a while; the press is still handled
+                log.warning("update %s: answerCallbackQuery failed (%s)", update.update_id, type(e).__name__)
         if update.edited_message is not None and update.effective_chat is not None:
             t = translator_for(update.effective_user.language_code if update.effective_user else None)
             await self.send(update.effective_chat.id, Reply(t(EDITED)))
@@ -303,12 +335,27 @@ class TelegramChannel:
             outcome = await self.db(self.router.handle, inbound,
                                     functools.partial(self.inbox.claim, update_id=update_id, now=now, raw=raw))
         if query is not None and query.message is not None and not outcome.duplicate:
-            with contextlib.suppress(BadRequest):  # grey out the buttons just pressed
+            try:  # grey out the buttons just pressed
                 await self.bot.post("editMessageReplyMarkup", {"chat_id": query.message.chat.id,
                                                                "message_id": query.message.message_id})
+            except BadRequest:
+                pass
+            except TelegramError as e:
+                log.warning("update %s: removing the buttons failed (%s)", update.update_id, type(e).__name__)
         for reply in outcome.replies:
-            await self.send(int(reply.chat or inbound.chat), reply)
+            await self.reply(update.update_id, int(reply.chat or inbound.chat), reply, inbound.lang_hint)
         return True
+
+    async def reply(self, update_id: int, chat_id: int, reply: Reply, lang: str | None) -> None:
+        """Send one reply of a handled update. If Telegram refuses it or fails, the failure is logged with the
+        update id, and the person is told, where that can still reach them, that something went wrong."""
+        try:
+            await self.send(chat_id, reply)
+        except TelegramError as e:
+            log.error("update %s: the reply to chat %s was not sent (%s: %s)", update_id, chat_id,
+                      type(e).__name__, e)
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_text(chat_id, translator_for(lang)(SEND_FAILED))
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         """Send one reply (text, photo) with its buttons."""

@@ -14,6 +14,7 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 
 from bot.channels.shared.pacing import ChatPacer, ServerWindow
+from reminders.dispatch import on_the_wire
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 POSTS = ("send", "copy", "forward")  # Bot API methods that post a new message in a chat
@@ -35,6 +36,9 @@ class FloodLimiter(AIORateLimiter):
     For the same reason, when the calling bot's transport can hold a connection for a task (AiohttpRequest.connection),
     the slot is taken only once a connection is free: while a slow server holds every connection, requests do not
     take slots that they would then use all at once.
+
+    Just before each request leaves (slot taken), the dispatcher's on_the_wire() hook marks its outbox row
+    'sending' (see reminders.dispatch): a row still waiting for its slot when the process dies was never sent.
 
     One message a second per private chat counts messages sent (send*, copy*, forward*): editing a message, e.g.
     greying out the buttons of a prompt just answered, does not delay the reply that follows it.
@@ -87,6 +91,7 @@ class FloodLimiter(AIORateLimiter):
             await self._pause()  # not holding a connection meanwhile
             async with hold() if hold is not None else contextlib.nullcontext():
                 await self._slot()
+                await on_the_wire()  # an outbox row is marked 'sending' now, not while it waited for its slot
                 sent, answered = await self._window.admit(), False
                 try:
                     result = await callback(*a, **kw)

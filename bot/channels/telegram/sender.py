@@ -9,6 +9,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import BaseRateLimiter
 
 from bot.channels.telegram.channel import LeanBot, base_url
+from bot.channels.telegram.limits import FloodLimiter
 from bot.channels.telegram.transport import AiohttpRequest, NotSent
 from bot.messages import Button, Reply
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
@@ -19,9 +20,9 @@ def _seconds(e: RetryAfter) -> float:
     return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
 
 
-def _not_sent(e: TimedOut) -> bool:
-    """A timeout before the request left: no free connection in the pool, or no connection made."""
-    return isinstance(e.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout | NotSent)
+def _not_sent(e: TelegramError) -> bool:
+    """A failure before the request left: no free connection in the pool, or no connection made."""
+    return isinstance(e.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.ConnectError | NotSent)
 
 
 class TelegramSender:
@@ -31,9 +32,11 @@ class TelegramSender:
 
     def __init__(self, bot: LeanBot) -> None:
         self.bot = bot
+        self.marks_wire = isinstance(bot.rate_limiter, FloodLimiter)  # it calls on_the_wire() after its slot
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
-        """Send one message; map Telegram's answers to Blocked, RetryLater, Transient, Uncertain, Permanent."""
+        """Send one message; map Telegram's answers to Blocked, RetryLater, Transient (it never left), Uncertain
+        (it left, and the answer says nothing of whether it arrived: a timeout, a 5xx), Permanent."""
         try:
             message = await self.bot.send_text(int(chat_id), text, Reply(text, tuple((b,) for b in buttons)))
         except Forbidden as e:
@@ -46,8 +49,12 @@ class TelegramSender:
             raise Uncertain(str(e) or "timed out") from None  # it may have reached Telegram: outcome unknown
         except BadRequest as e:
             raise Permanent(str(e)) from None
-        except NetworkError as e:  # 5xx and refused connections: Telegram did not take the message
-            raise Transient(str(e)) from None
+        except NetworkError as e:
+            if _not_sent(e):  # the connection was refused: Telegram never saw the request
+                raise Transient(str(e)) from None
+            # a 5xx (a gateway's 502/504 may come after Telegram delivered it) or a connection dropped after the
+            # request was written: unknown, never re-sent blindly (Telegram has no idempotency key to make it safe)
+            raise Uncertain(str(e) or "no answer") from None
         except TelegramError as e:
             raise Permanent(str(e)) from None
         return str(message["message_id"])

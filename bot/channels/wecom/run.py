@@ -62,7 +62,7 @@ async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True) ->
             await stop.wait()
     finally:
         if ticker is not None:
-            ticker.stop()
+            await ticker.aclose()
         await channel.stop()
 
 
