@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
+
+from bot.db.models import FigureRow
 
 DATA = Path(__file__).parent.parent / "data"
 WORKED = DATA / "worked-example.yaml"
@@ -21,6 +24,16 @@ def planbot(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Comp
         assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
+
+
+def figure_rows(env: dict[str, str]) -> list[tuple[object, ...]]:
+    """Every figure row in the database the command used, as stored."""
+    engine = create_engine(env["PLANBOT_DATABASE_URL"])
+    try:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(select(FigureRow).order_by(FigureRow.id))]
+    finally:
+        engine.dispose()
 
 
 def planbot_json(env: dict[str, str], *args: str) -> Any:
@@ -139,10 +152,15 @@ def test_import_is_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
     for r in (["单位", "指标", "期间", "数值"], ["东区", "高企", "2018Q1", 40], ["西区", "高企", "2018Q1", "35"]):
         ws.append(r)
     wb.save(good)
-    assert "2" in planbot(env, "import", str(good)).stdout
+    assert planbot(env, "--lang", "en", "import", str(good)).stdout == f"Imported 2 figures from {good}.\n"
     assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {
         "east": 40, "west": 35}
-    planbot(env, "import", str(good))  # the same file again changes nothing
+    history = figure_rows(env)
+    assert len(history) == 2
+    assert planbot(env, "--lang", "en", "import", str(good)).stdout == f"Imported 0 figures from {good}.\n"
+    assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {
+        "east": 40, "west": 35}
+    assert figure_rows(env) == history  # no second entry, no correction
 
 
 def test_database_down_is_a_clear_error(env: dict[str, str]) -> None:
