@@ -35,6 +35,7 @@ from bot.db.outbox_models import OutboxRow
 from bot.services.people import identity_for
 from fakes import FakeBotApi
 from reminders.dispatch import Transient, Uncertain, dispatch
+from support import DEADLINE
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -387,16 +388,18 @@ async def test_a_server_hiccup_does_not_crowd_its_rate_window(env: dict[str, str
 
 
 async def test_editing_a_message_does_not_take_the_chats_one_message_a_second() -> None:
-    """Greying out a prompt's buttons is an edit, not a message: the reply that follows it need not wait a second."""
+    """Greying out a prompt's buttons is an edit, not a message: it neither waits for its chat's next message slot
+    nor takes one from the reply that follows it. With one message per 100 s per chat, any wait for a slot would
+    outlast the generous deadline."""
     with FakeBotApi(TOKEN) as fake:
-        limiter = FloodLimiter(overall_per_second=100)
-        bot = sending_bot(TOKEN, fake.base_url, limiter)
+        bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=100, per_chat_per_second=0.01))
         async with bot:
             yes = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="yes")]])
-            prompt = await bot.send_message(77, "确认吗？", reply_markup=yes)
-            assert len(limiter._chats or ()) == 1
-            limiter._chats = ChatPacer(1.0)  # forget the prompt's slot
-            await bot.edit_message_reply_markup(77, prompt.message_id)
-            assert len(limiter._chats) == 0  # the edit took no slot of the chat's
-            await bot.send_message(77, "已保存")
-            assert len(limiter._chats) == 1
+            prompt = await bot.send_message(77, "确认吗？", reply_markup=yes)  # chat 77's slot is taken for 100 s
+            await asyncio.wait_for(bot.edit_message_reply_markup(77, prompt.message_id), DEADLINE)
+            await bot.edit_message_text("已确认", chat_id=78, message_id=1)  # chat 78: an edit first ...
+            await asyncio.wait_for(bot.send_message(78, "已保存"), DEADLINE)  # ... then a message, at once
+            with pytest.raises(TimeoutError):  # the check can fail: a second message in chat 77 does wait
+                await asyncio.wait_for(bot.send_message(77, "已保存"), 0.5)
+    assert [(m["method"], m["chat_id"]) for m in fake.sent()] == [
+        ("sendMessage", 77), ("editMessageText", 78), ("sendMessage", 78)]
