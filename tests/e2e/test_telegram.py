@@ -23,7 +23,7 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
-from support import TELEGRAM_TOKEN, Chat, figures, idle, invite, until
+from support import DEADLINE, TELEGRAM_TOKEN, Chat, figures, idle, invite, until
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -91,6 +91,39 @@ async def test_group_chats_photos_and_edits(fake: FakeBotApi, tg_app: App, chann
     before = len(fake.sent(LEE))
     fake.push_update(fake.message_update(LEE, "高企 13家", edited=True, lang="en"))
     assert "edited" in (await lee._await_reply(before))["text"]
+
+
+async def test_one_chats_messages_are_answered_in_order(fake: FakeBotApi, tg_app: App,
+                                                       channel: TelegramChannel) -> None:
+    """A burst from one chat, sent without waiting for answers: every reply of one message (/lagging's text and
+    chart) comes before any reply of the next."""
+    lee = Chat(fake, LEE)
+    await lee.say(invite(tg_app, "leader"))
+    burst = ["/lagging", "/missing", "/units", "/lagging"]
+    for text in burst:
+        fake.push_update(fake.message_update(LEE, text))
+    await fake.wait_for_sent_async(1 + 6, LEE, timeout=DEADLINE)
+    await idle(channel, fake)
+    got = [(m["method"], str(m.get("text") or m.get("caption") or "")) for m in fake.sent(LEE)[1:]]
+    lagging, chart = ("sendMessage", "截至2018年10月15日：\n共 17 项指标"), ("sendPhoto", "")
+    missing, units = ("sendMessage", "截至2018年10月15日，以下数据尚未报送"), ("sendMessage", "各单位报送情况")
+    expected = [lagging, chart, missing, units, lagging, chart]
+    assert len(got) == len(expected) and all(
+        method == m and text.startswith(t) for (method, text), (m, t) in zip(got, expected, strict=True)), got
+
+
+async def test_different_chats_are_handled_in_parallel(fake: FakeBotApi, tg_app: App,
+                                                       channel: TelegramChannel) -> None:
+    """Eight chats write at once while every Bot API call takes 0.3 s: their replies are in flight together."""
+    chats = [3000 + i for i in range(8)]
+    fake.delay = 0.3
+    for chat in chats:
+        fake.push_update(fake.message_update(chat, "hello", lang="en"))
+    for chat in chats:
+        assert "invite code" in (await fake.wait_for_sent_async(1, chat, timeout=DEADLINE))[0]["text"]
+    await idle(channel, fake)
+    assert fake.most_in_flight >= 2  # one at a time would be 1
+    assert all(len(fake.sent(chat)) == 1 for chat in chats)
 
 
 async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app: App,

@@ -91,6 +91,8 @@ class FakeBotApi:
         self.max_per_second: float | None = None
         self.too_many_requests = 0
         self.arrivals: list[tuple[float, str, int]] = []  # (time.monotonic(), method, chat_id) of every message sent
+        self.in_flight = 0  # send/edit requests being handled now (each takes `delay`), and the most at once
+        self.most_in_flight = 0
         self._cond = threading.Condition()  # guards all the state below; the server thread notifies on sends
         self._updates: list[Params] = []
         self._next_update_id = 1
@@ -271,6 +273,20 @@ class FakeBotApi:
             self.calls.append((name, params))
             failure = self._failures.get(name.lower())
             fail = failure.popleft() if failure else None
+        counted = name in SENT_METHODS
+        if counted:
+            with self._cond:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(handler, params, fail)
+        finally:
+            if counted:
+                with self._cond:
+                    self.in_flight -= 1
+
+    async def _answer(self, handler: Callable[[Params], Any] | None, params: Params,
+                      fail: tuple[int, int, str | None] | None) -> JSONResponse:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         if (held := self._held_until - time.monotonic()) > 0:
