@@ -126,6 +126,52 @@ async def test_different_chats_are_handled_in_parallel(fake: FakeBotApi, tg_app:
     assert all(len(fake.sent(chat)) == 1 for chat in chats)
 
 
+def arrivals(fake: FakeBotApi, chat_id: int | None = None) -> list[float]:
+    """When each message (to chat_id) reached the fake, in order."""
+    return [t for t, _, c in fake.arrivals if chat_id is None or c == chat_id]
+
+
+async def test_one_message_a_second_per_private_chat(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    """Six replies to one private chat take at least 5 s; the bound asserted is half that, as a lower bound (a slow
+    machine only stretches it), and without the per-chat pace they arrive within a fraction of a second."""
+    lee = Chat(fake, LEE)
+    await lee.say(invite(tg_app, "leader"))
+    for text in ["/lagging", "/missing", "/units", "/lagging"]:  # 6 replies: /lagging sends a chart too
+        fake.push_update(fake.message_update(LEE, text))
+    await fake.wait_for_sent_async(1 + 6, LEE, timeout=DEADLINE)
+    times = arrivals(fake, LEE)[1:]
+    assert len(times) == 6 and times[-1] - times[0] >= 2.5
+
+
+async def test_twenty_messages_a_minute_per_group(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    """22 replies to a group: 20 may go at once, then one every 3 s, so the 22nd comes at least 6 s after the
+    first (asserted: 3 s, a lower bound)."""
+    for _ in range(22):
+        fake.push_update(fake.message_update(GROUP, "/report", user_id=LEE, chat_type="group"))
+    sent = await fake.wait_for_sent_async(22, GROUP, timeout=DEADLINE)
+    assert [m["text"] for m in sent] == ["请在与我的私聊中进行此操作。"] * 22
+    times = arrivals(fake, GROUP)
+    assert times[21] - times[0] >= 3.0
+
+
+async def test_the_global_pace_is_telegram_max_rate(fake: FakeBotApi, tg_env: dict[str, str]) -> None:
+    """TELEGRAM_MAX_RATE=5: eleven chats answered take at least 2 s (asserted: 1 s, a lower bound), not a burst."""
+    assert Settings.from_env({}).telegram_max_rate == 25  # the README's default
+    app = bootstrap(Settings.from_env(dict(tg_env, TELEGRAM_MAX_RATE="5")))
+    try:
+        async with running(app) as ch:
+            chats = [4000 + i for i in range(11)]
+            for chat in chats:
+                fake.push_update(fake.message_update(chat, "hello", lang="en"))
+            for chat in chats:
+                await fake.wait_for_sent_async(1, chat, timeout=DEADLINE)
+            await idle(ch, fake)
+        times = arrivals(fake)
+        assert len(times) == 11 and times[-1] - times[0] >= 1.0
+    finally:
+        app.close()
+
+
 async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app: App,
                                                        channel: TelegramChannel) -> None:
     alice = Chat(fake, ALICE)
