@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.app import App
+from bot.db.engine import WRITER
 from bot.db.outbox import recover_sending
 from reminders.dispatch import DispatchStats, Sender, dispatch
 from reminders.sweep import SweepResult, sweep
@@ -49,6 +50,7 @@ class Ticker:
         if not self.is_leader():
             return SweepResult()
         with self.app.uow.begin() as s:
+            s.connection(execution_options={WRITER: True})  # it reads, then writes: take SQLite's write lock first
             return sweep(s, now, catch_up_workdays=self.catch_up)
 
     async def tick(self) -> list[DispatchStats]:
