@@ -16,10 +16,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from telegram import Update
+from telegram.error import NetworkError
 
 from bot.app import App
 from bot.bootstrap import bootstrap, run_channels
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.channel import LeanBot, TelegramChannel
+from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
@@ -335,6 +337,27 @@ async def test_the_token_never_reaches_the_logs(fake: FakeBotApi, tg_app: App, c
     await Chat(fake, ALICE).say("你好")
     assert caplog.records, "nothing was logged: the check would prove nothing"
     assert TELEGRAM_TOKEN not in caplog.text and TELEGRAM_TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_the_token_never_reaches_the_logs_when_requests_fail(fake: FakeBotApi, tg_app: App,
+                                                                  channel: TelegramChannel,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Failed Bot API calls, and the tracebacks logged with them, carry no token either."""
+    caplog.set_level(logging.DEBUG)
+    fake.fail_next("sendMessage", 502, times=10)
+    fake.fail_next("getUpdates", 502)
+    fake.push_update(fake.message_update(ALICE, "你好"))
+    await until(lambda: any(m == "sendMessage" for m, _ in fake.calls), "the failing send")
+    await idle(channel, fake)
+    gone = f"http://127.0.0.1:{free_port()}/bot"  # nobody listens there: the request never connects
+    bot = LeanBot(TELEGRAM_TOKEN, base_url=gone, request=AiohttpRequest(1, read_timeout=2))
+    with pytest.raises(NetworkError) as failed:
+        await bot.post("sendMessage", {"chat_id": ALICE, "text": "x"})
+    logging.getLogger("telegram.ext").exception("a failed call", exc_info=failed.value)
+    failures = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+    assert failures, "no failure was logged: the check would prove nothing"
+    text = "\n".join(caplog.handler.format(r) for r in caplog.records)
+    assert TELEGRAM_TOKEN not in text and TELEGRAM_TOKEN.split(":")[1] not in text, text
 
 
 async def listening(port: int) -> bool:
