@@ -183,3 +183,46 @@ def test_export_and_units_on_the_command_line(env: dict[str, str], tmp_path: Pat
     assert load_workbook(book).sheetnames[0] == "Summary"
     rates = planbot_json(env, "units", "--as-of", "2018-07-20", "--json")
     assert {r["unit"]: (r["on_time"], r["missing"]) for r in rates}["west"] == (0, 2)  # Q1 and Q2 fell due
+
+
+def test_remind_catch_up_records_late_reminders_as_missed(env: dict[str, str]) -> None:
+    """The reminder of 26 September 09:00 swept a working day late with --catch-up 0 is recorded as missed and never
+    sent; the next one (30 September, a make-up working day) goes out on time."""
+    env = dict(env, PLANBOT_NOW="2018-09-26T08:00:00+08:00")
+    code = planbot(env, "invite", "--unit", "panshan", "--role", "contact").stdout.split()[0]
+    subprocess.run([str(PLANBOT), "chat", "--user", "pan"], input=f"{code}\n", env=env, capture_output=True,
+                   text=True, check=True, timeout=120)
+    assert "→ pan" not in planbot(env, "remind", "--now", "2018-09-26T08:30").stdout  # the last sweep before 09:00
+    late = planbot(env, "--lang", "en", "remind", "--now", "2018-09-27T09:00", "--catch-up", "0").stdout
+    assert late == "Reminders due: 0; messages queued: 0; sent now: 0; too old (marked missed): 9.\n"  # 9 units
+    again = planbot(env, "--lang", "en", "remind", "--now", "2018-09-27T09:05").stdout
+    assert "→ pan" not in again, again  # missed stays missed, even with the default catch-up of one working day
+    on_time = planbot(env, "remind", "--now", "2018-09-30T09:00").stdout
+    assert [line for line in on_time.splitlines() if line.startswith("→ pan")] == [
+        "→ pan: 提醒：盘山县人民政府2018Q3数据将于2018年10月10日截止报送（还剩3个工作日）。"
+        "尚未填报：高新技术企业总数、科技型中小企业总数、核心技术攻关项目、产业技术研究院总数、"
+        "引进高层次创新人才、引进创新团队、重点科技成果转化项目。"], on_time
+
+
+def test_broadcast_at_a_later_time_and_resend_on_the_command_line(env: dict[str, str]) -> None:
+    env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
+    code = planbot(env, "invite", "--unit", "panshan", "--role", "contact").stdout.split()[0]
+    subprocess.run([str(PLANBOT), "chat", "--user", "pan"], input=f"{code}\n", env=env, capture_output=True,
+                   text=True, check=True, timeout=120)
+    out = planbot(env, "--lang", "en", "broadcast", "--audience", "units:panshan", "--text", "年报材料请于周五前报送",
+                  "--at", "2018-10-16T09:00", "--yes").stdout
+    assert "Notice 1 queued for 1 people" in out, out
+
+    def notice_lines(now: str) -> list[str]:
+        lines = planbot(env, "remind", "--now", now).stdout.splitlines()
+        return [line for line in lines if line.startswith("→ pan: 通知")]
+
+    assert notice_lines("2018-10-15T10:05") == []  # not before its time
+    assert notice_lines("2018-10-16T09:00") == ["→ pan: 通知：年报材料请于周五前报送"]
+    assert notice_lines("2018-10-16T09:10") == []  # once
+    assert planbot_json(env, "notices", "--json")[0] | {"text": ""} == {
+        "id": 1, "text": "", "audience": "units:panshan", "recipients": 1, "delivered": 1, "signed": 0, "failed": 0,
+        "pending": 0, "uncertain": 0}
+    out = planbot(env, "--lang", "en", "notices", "--resend", "1").stdout
+    assert out == "Notice 1 queued again for 1 people.\n"
+    assert notice_lines("2018-10-16T09:20") == ["→ pan: 通知：年报材料请于周五前报送"]
