@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import sqlite3
 import threading
@@ -67,6 +68,17 @@ async def test_polling_guided_report_with_inline_buttons(fake: FakeBotApi, tg_ap
     assert fake.my_commands("")[0]["description"] != fake.my_commands("en")[0]["description"]
 
 
+async def test_an_invite_in_chat_comes_with_a_deep_link_that_binds(fake: FakeBotApi, tg_app: App,
+                                                                   channel: TelegramChannel) -> None:
+    ada = Chat(fake, LEE, lang="en")
+    await ada.say(invite(tg_app, "admin"))
+    reply = (await ada.say("/invite 盘山县 contact"))["text"]
+    links = re.findall(r"https://t\.me/planbot_test_bot\?start=([A-Za-z0-9_-]+)", reply)
+    assert len(links) == 1, reply
+    welcome = await Chat(fake, ALICE).say(f"/start {links[0]}")  # what Telegram sends when the link is opened
+    assert "欢迎！您已登记为盘山县人民政府单位联络员。" in welcome["text"]
+
+
 async def test_forged_and_stale_buttons_are_refused(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
     alice = Chat(fake, ALICE, lang="en")
     await alice.say(invite(tg_app, "contact", "panshan"))
@@ -87,9 +99,10 @@ async def test_group_chats_photos_and_edits(fake: FakeBotApi, tg_app: App, chann
     photo = fake.sent(GROUP)[-1]
     assert photo["method"] == "sendPhoto" and photo["photo"]["size"] > 10_000  # the overview chart
     assert "private chat" in (await group.say("/report"))["text"]
-    before = len(fake.sent(LEE))
-    fake.push_update(fake.media_update(LEE, "sticker", lang="en"))
-    assert "send text" in (await lee._await_reply(before))["text"]
+    for kind in ("sticker", "photo", "voice"):
+        before = len(fake.sent(LEE))
+        fake.push_update(fake.media_update(LEE, kind, lang="en"))
+        assert "send text" in (await lee._await_reply(before))["text"], kind
     before = len(fake.sent(LEE))
     fake.push_update(fake.message_update(LEE, "高企 13家", edited=True, lang="en"))
     assert "edited" in (await lee._await_reply(before))["text"]
