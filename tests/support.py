@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.channels.console import ConsoleChannel, render
 from bot.channels.telegram.channel import TelegramChannel
+from bot.db.engine import WRITER
 from bot.db.models import FigureRow
 from bot.db.outbox_models import OutboxRow
 from bot.services.people import create_invite, parse_duration
@@ -95,6 +96,7 @@ class TestBot:
     def invite(self, role: str, unit: str | None = None, expires: str = "7d") -> str:
         """A fresh invite code, as `planbot invite` makes it."""
         with self.app.uow.begin() as s:
+            s.connection(execution_options={WRITER: True})  # it reads, then writes, maybe while the bot writes
             row, _ = active_plan(s)
             code, _ = create_invite(s, row, role, unit, parse_duration(expires), "test", self.app.clock.now())
         return code
@@ -106,6 +108,7 @@ class TestBot:
 
 def invite(app: App, role: str, unit: str | None = None) -> str:
     with app.uow.begin() as s:
+        s.connection(execution_options={WRITER: True})  # it reads, then writes, maybe while the bot writes
         row, _ = active_plan(s)
         code, _ = create_invite(s, row, role, unit, parse_duration("7d"), "test", app.clock.now())
     return code
