@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
+from bot.db.engine import WRITER
 from bot.db.outbox import recover_sending
 from reminders.dispatch import DispatchStats, Sender, dispatch
 from reminders.sweep import SweepResult, sweep
@@ -82,6 +83,7 @@ class Ticker:
         if not self.is_leader():
             return SweepResult()
         with self.app.uow.begin() as s:
+            s.connection(execution_options={WRITER: True})  # it reads, then writes: take SQLite's write lock first
             return sweep(s, now, catch_up_workdays=self.catch_up)
 
     async def tick(self) -> list[DispatchStats]:

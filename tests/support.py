@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -9,12 +12,63 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel, render
+from bot.channels.telegram.channel import TelegramChannel
+from bot.db.engine import WRITER
 from bot.db.models import FigureRow
+from bot.db.outbox_models import OutboxRow
 from bot.services.people import create_invite, parse_duration
 from bot.services.plans import active_plan
 from fakes import FakeBotApi
 
 TELEGRAM_TOKEN = "987654:SECRET-token-value"  # the bot the Telegram tests' fake Bot API serves
+DEADLINE = 30.0  # seconds a test waits for the system to get somewhere before it fails: generous, never a pace
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    """Block until condition() holds, checking every few milliseconds; AssertionError naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.005)
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = DEADLINE,
+                every: float = 0.005) -> None:
+    """wait_until on the test's event loop (which keeps running the bot meanwhile); condition may be async."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        held = condition()
+        if not isinstance(held, bool):
+            held = await held
+        if held:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        await asyncio.sleep(every)
+
+
+def outbox_busy(app: App) -> int:
+    """Outbox rows still to be sent or being sent."""
+    with app.uow() as s:
+        return sum(1 for r in s.scalars(select(OutboxRow.status)) if r in ("pending", "sending"))
+
+
+async def idle(channel: TelegramChannel, fake: FakeBotApi | None = None, timeout: float = DEADLINE) -> None:
+    """Wait until the Telegram channel has nothing left to do: every update fetched from the fake acknowledged,
+    none queued or being handled (replies sent), the inbox drained and the outbox with nothing pending."""
+
+    async def quiet() -> bool:
+        if fake is not None and fake.pending_updates:
+            return False
+        if channel.received or not channel.application.update_queue.empty() or channel.active:
+            return False
+        if any(w.busy for w in channel.workers):
+            return False
+        pending = await asyncio.to_thread(channel.inbox.pending)
+        return not pending and not await asyncio.to_thread(outbox_busy, channel.app)
+
+    await until(quiet, "the Telegram channel idle (updates handled, inbox and outbox drained)", timeout)
 
 
 class TestBot:
@@ -42,6 +96,7 @@ class TestBot:
     def invite(self, role: str, unit: str | None = None, expires: str = "7d") -> str:
         """A fresh invite code, as `planbot invite` makes it."""
         with self.app.uow.begin() as s:
+            s.connection(execution_options={WRITER: True})  # it reads, then writes, maybe while the bot writes
             row, _ = active_plan(s)
             code, _ = create_invite(s, row, role, unit, parse_duration(expires), "test", self.app.clock.now())
         return code
@@ -53,6 +108,7 @@ class TestBot:
 
 def invite(app: App, role: str, unit: str | None = None) -> str:
     with app.uow.begin() as s:
+        s.connection(execution_options={WRITER: True})  # it reads, then writes, maybe while the bot writes
         row, _ = active_plan(s)
         code, _ = create_invite(s, row, role, unit, parse_duration("7d"), "test", app.clock.now())
     return code

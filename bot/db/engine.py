@@ -32,6 +32,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, busy_timeout: bool = True)
 
 
 RELAXED = "planbot_relaxed_durability"  # execution option: this transaction's commit may skip the fsync
+WRITER = "planbot_writer"  # execution option: on SQLite, take the write lock at BEGIN (waiting for it if need be)
 
 
 def insert_or_skip(s: Session, table: Any) -> Any:
@@ -48,7 +49,9 @@ def _sqlite_begin(conn: Any) -> None:
     if conn.info.get("synchronous") != level:
         conn.exec_driver_sql(f"PRAGMA synchronous={level}")
         conn.info["synchronous"] = level
-    conn.exec_driver_sql("BEGIN")
+    # A transaction that reads and then writes, while another process writes, fails at its first write at once
+    # ("database is locked": its snapshot is stale); one that asked to be a WRITER waits for the lock at BEGIN instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITER) else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:

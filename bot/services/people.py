@@ -124,7 +124,7 @@ def redeem_invite(s: Session, ident: IdentityRow, code: str, now: datetime) -> R
         InviteAttemptRow.channel == ident.channel, InviteAttemptRow.external_id == ident.external_id,
         InviteAttemptRow.at > since)))
     if len(failures) >= MAX_FAILURES:
-        until = max(_aware(f, now) for f in failures) + LOCK_WINDOW
+        until = (max(_aware(f, now) for f in failures) + LOCK_WINDOW).astimezone(now.tzinfo)  # stored in UTC
         raise UserError("Too many wrong codes. Please try again after {time}.", time=until.strftime("%H:%M"))
     invite = s.scalar(select(InviteRow).where(InviteRow.code_hash == _hash(code)).with_for_update(of=InviteRow))
     problem = None

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
+
+from bot.db.models import FigureRow
 
 DATA = Path(__file__).parent.parent / "data"
 WORKED = DATA / "worked-example.yaml"
@@ -21,6 +24,16 @@ def planbot(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Comp
         assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
+
+
+def figure_rows(env: dict[str, str]) -> list[tuple[object, ...]]:
+    """Every figure row in the database the command used, as stored."""
+    engine = create_engine(env["PLANBOT_DATABASE_URL"])
+    try:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(select(FigureRow).order_by(FigureRow.id))]
+    finally:
+        engine.dispose()
 
 
 def planbot_json(env: dict[str, str], *args: str) -> Any:
@@ -142,10 +155,15 @@ def test_import_is_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
     for r in (["单位", "指标", "期间", "数值"], ["东区", "高企", "2018Q1", 40], ["西区", "高企", "2018Q1", "35"]):
         ws.append(r)
     wb.save(good)
-    assert "2" in planbot(env, "import", str(good)).stdout
+    assert planbot(env, "--lang", "en", "import", str(good)).stdout == f"Imported 2 figures from {good}.\n"
     assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {
         "east": 40, "west": 35}
-    planbot(env, "import", str(good))  # the same file again changes nothing
+    history = figure_rows(env)
+    assert len(history) == 2
+    assert planbot(env, "--lang", "en", "import", str(good)).stdout == f"Imported 0 figures from {good}.\n"
+    assert planbot_json(env, "status", "enterprises", "--as-of", "2018-04-20", "--json")["units"] == {
+        "east": 40, "west": 35}
+    assert figure_rows(env) == history  # no second entry, no correction
 
 
 def test_database_down_is_a_clear_error(env: dict[str, str]) -> None:
@@ -168,3 +186,46 @@ def test_export_and_units_on_the_command_line(env: dict[str, str], tmp_path: Pat
     assert load_workbook(book).sheetnames[0] == "Summary"
     rates = planbot_json(env, "units", "--as-of", "2018-07-20", "--json")
     assert {r["unit"]: (r["on_time"], r["missing"]) for r in rates}["west"] == (0, 2)  # Q1 and Q2 fell due
+
+
+def test_remind_catch_up_records_late_reminders_as_missed(env: dict[str, str]) -> None:
+    """The reminder of 26 September 09:00 swept a working day late with --catch-up 0 is recorded as missed and never
+    sent; the next one (30 September, a make-up working day) goes out on time."""
+    env = dict(env, PLANBOT_NOW="2018-09-26T08:00:00+08:00")
+    code = planbot(env, "invite", "--unit", "panshan", "--role", "contact").stdout.split()[0]
+    subprocess.run([str(PLANBOT), "chat", "--user", "pan"], input=f"{code}\n", env=env, capture_output=True,
+                   text=True, check=True, timeout=120)
+    assert "→ pan" not in planbot(env, "remind", "--now", "2018-09-26T08:30").stdout  # the last sweep before 09:00
+    late = planbot(env, "--lang", "en", "remind", "--now", "2018-09-27T09:00", "--catch-up", "0").stdout
+    assert late == "Reminders due: 0; messages queued: 0; sent now: 0; too old (marked missed): 9.\n"  # 9 units
+    again = planbot(env, "--lang", "en", "remind", "--now", "2018-09-27T09:05").stdout
+    assert "→ pan" not in again, again  # missed stays missed, even with the default catch-up of one working day
+    on_time = planbot(env, "remind", "--now", "2018-09-30T09:00").stdout
+    assert [line for line in on_time.splitlines() if line.startswith("→ pan")] == [
+        "→ pan: 提醒：盘山县人民政府2018Q3数据将于2018年10月10日截止报送（还剩3个工作日）。"
+        "尚未填报：高新技术企业总数、科技型中小企业总数、核心技术攻关项目、产业技术研究院总数、"
+        "引进高层次创新人才、引进创新团队、重点科技成果转化项目。"], on_time
+
+
+def test_broadcast_at_a_later_time_and_resend_on_the_command_line(env: dict[str, str]) -> None:
+    env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
+    code = planbot(env, "invite", "--unit", "panshan", "--role", "contact").stdout.split()[0]
+    subprocess.run([str(PLANBOT), "chat", "--user", "pan"], input=f"{code}\n", env=env, capture_output=True,
+                   text=True, check=True, timeout=120)
+    out = planbot(env, "--lang", "en", "broadcast", "--audience", "units:panshan", "--text", "年报材料请于周五前报送",
+                  "--at", "2018-10-16T09:00", "--yes").stdout
+    assert "Notice 1 queued for 1 people" in out, out
+
+    def notice_lines(now: str) -> list[str]:
+        lines = planbot(env, "remind", "--now", now).stdout.splitlines()
+        return [line for line in lines if line.startswith("→ pan: 通知")]
+
+    assert notice_lines("2018-10-15T10:05") == []  # not before its time
+    assert notice_lines("2018-10-16T09:00") == ["→ pan: 通知：年报材料请于周五前报送"]
+    assert notice_lines("2018-10-16T09:10") == []  # once
+    assert planbot_json(env, "notices", "--json")[0] | {"text": ""} == {
+        "id": 1, "text": "", "audience": "units:panshan", "recipients": 1, "delivered": 1, "signed": 0, "failed": 0,
+        "pending": 0, "uncertain": 0}
+    out = planbot(env, "--lang", "en", "notices", "--resend", "1").stdout
+    assert out == "Notice 1 queued again for 1 people.\n"
+    assert notice_lines("2018-10-16T09:20") == ["→ pan: 通知：年报材料请于周五前报送"]

@@ -131,6 +131,31 @@ def test_invite_codes_single_use_expiry_and_lockout(testbot: TestBot) -> None:
     assert actions.count("invite.redeem") == 2 and actions.count("invite.create") == 4
 
 
+def test_the_invite_lockout_lasts_15_minutes_and_counts_only_the_last_15(testbot: TestBot) -> None:
+    """Wrong codes older than 15 minutes stop counting; a lock lifts 15 minutes after the last wrong code, and the
+    count starts again from nothing."""
+    clock, t0 = testbot.app.clock, testbot.app.clock.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    clock.set(t0)
+    for _ in range(3):
+        assert "not valid" in testbot.say("e", "x" * 24, lang="en")
+    clock.set(t0 + timedelta(minutes=16))  # those three no longer count
+    for _ in range(2):
+        assert "not valid" in testbot.say("e", "y" * 24, lang="en")
+    assert "Welcome" in testbot.say("e", testbot.invite("leader"), lang="en")  # 2 in the window, not 5
+
+    clock.set(t0 + timedelta(minutes=20))
+    for _ in range(5):
+        assert "not valid" in testbot.say("g", "z" * 24, lang="en")
+    code = testbot.invite("contact", "dawa")
+    assert "Too many wrong codes. Please try again after 10:35." in testbot.say("g", code, lang="en")
+    clock.set(t0 + timedelta(minutes=34))
+    assert "Too many wrong codes" in testbot.say("g", code, lang="en")
+    clock.set(t0 + timedelta(minutes=36))  # the lock has lifted, and the count starts again
+    for _ in range(4):
+        assert "not valid" in testbot.say("g", "w" * 24, lang="en")
+    assert "Welcome" in testbot.say("g", code, lang="en")
+
+
 def test_stale_and_forged_buttons_are_refused(testbot: TestBot) -> None:
     testbot.join("alice", "contact", "panshan")
     testbot.say("alice", "填报")

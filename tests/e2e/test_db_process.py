@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import signal
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.config import ConfigError, Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
-from support import Chat, figures, invite
+from support import Chat, figures, idle, invite, until
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")
 ALICE = 1001
@@ -84,7 +83,7 @@ async def test_a_database_process_that_dies_is_started_again_and_no_report_is_lo
     assert figures(app) == [("2018Q3", Decimal(12), "telegram")]
     assert "the database process ended" in caplog.text
     assert any(w.proc is not None and w.proc.returncode is None for w in channel.workers)  # started again
-    await asyncio.sleep(0.3)
+    await idle(channel, fake)
     assert len(fake.sent(ALICE)) == 3 and Inbox(app.uow, "telegram").pending() == []
 
 
@@ -98,17 +97,15 @@ async def test_a_database_process_killed_while_updates_wait_for_it_loses_none(
         await chat.say(invite(app, "contact", unit))
     for chat in chats:
         fake.push_update(fake.message_update(chat.chat_id, "高新技术企业 12家", user_id=chat.chat_id))
-    deadline = asyncio.get_running_loop().time() + 20
-    while not any(w.busy for w in channel.workers):  # updates sent to the process and not yet answered
-        assert asyncio.get_running_loop().time() < deadline, "no update reached the database process"
-        await asyncio.sleep(0.001)
+    await until(lambda: any(w.busy for w in channel.workers), "an update sent to the database process",
+                every=0.001)
     for worker in channel.workers:
         assert worker.proc is not None
         worker.proc.kill()
     for chat in chats:
         sent = await fake.wait_for_sent_async(2, chat.chat_id, timeout=20)
         assert "12家" in sent[1]["text"]
-    await asyncio.sleep(0.5)
+    await idle(channel, fake)
     assert all(len(fake.sent(c.chat_id)) == 2 for c in chats)
     assert Inbox(app.uow, "telegram").pending() == []
 

@@ -18,7 +18,7 @@ from bot.channels.console import render
 from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from fakes import FakeBotApi
-from support import Chat, TestBot, figures, invite
+from support import Chat, TestBot, figures, invite, until
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -152,19 +152,18 @@ async def webhook_app(scenario_env: dict[str, str]) -> AsyncIterator[tuple[FakeB
         stop = asyncio.Event()
         task = asyncio.create_task(run_channels(app, stop, reminders=False))
         try:
-            async with httpx.AsyncClient(timeout=1) as client:
-                deadline = asyncio.get_running_loop().time() + 60  # a loaded machine starts it slowly
-                while asyncio.get_running_loop().time() < deadline:
-                    if fake.webhook and fake.webhook.get("url"):
-                        try:
-                            if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            pass
+            async with httpx.AsyncClient(timeout=5) as client:
+
+                async def up() -> bool:
                     assert not task.done(), task.exception()
-                    await asyncio.sleep(0.05)
-                else:
-                    pytest.fail("the webhook server did not come up within 60 s")
+                    if not (fake.webhook and fake.webhook.get("url")):
+                        return False
+                    try:
+                        return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await until(up, "the webhook registered and its server answering /healthz", timeout=60)
             yield fake, app
         finally:
             stop.set()

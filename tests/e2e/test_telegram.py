@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import sqlite3
 import threading
@@ -16,14 +17,16 @@ import httpx
 import pytest
 import pytest_asyncio
 from telegram import Update
+from telegram.error import NetworkError
 
 from bot.app import App
 from bot.bootstrap import bootstrap, run_channels
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.channel import LeanBot, TelegramChannel
+from bot.channels.telegram.transport import AiohttpRequest
 from bot.config import Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
-from support import TELEGRAM_TOKEN, Chat, figures, invite
+from support import DEADLINE, TELEGRAM_TOKEN, Chat, figures, idle, invite, until
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -57,12 +60,23 @@ async def test_polling_guided_report_with_inline_buttons(fake: FakeBotApi, tg_ap
     confirm = await alice.say("12家")
     assert "12家" in confirm["text"]
     saved = await alice.press("确认")
-    assert "已保存" in saved["text"] or "12家" in saved["text"]
+    assert saved["text"].startswith("已填报：高新技术企业总数，2018Q3：12家。\n下一项：科技型中小企业总数？")
     assert figures(tg_app) == [("2018Q3", Decimal(12), "telegram")]
     methods = [m for m, _ in fake.calls]
     assert "answerCallbackQuery" in methods and "editMessageReplyMarkup" in methods
     assert [c["command"] for c in fake.my_commands("en")][:2] == ["report", "correct"]
     assert fake.my_commands("")[0]["description"] != fake.my_commands("en")[0]["description"]
+
+
+async def test_an_invite_in_chat_comes_with_a_deep_link_that_binds(fake: FakeBotApi, tg_app: App,
+                                                                   channel: TelegramChannel) -> None:
+    ada = Chat(fake, LEE, lang="en")
+    await ada.say(invite(tg_app, "admin"))
+    reply = (await ada.say("/invite 盘山县 contact"))["text"]
+    links = re.findall(r"https://t\.me/planbot_test_bot\?start=([A-Za-z0-9_-]+)", reply)
+    assert len(links) == 1, reply
+    welcome = await Chat(fake, ALICE).say(f"/start {links[0]}")  # what Telegram sends when the link is opened
+    assert "欢迎！您已登记为盘山县人民政府单位联络员。" in welcome["text"]
 
 
 async def test_forged_and_stale_buttons_are_refused(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
@@ -87,12 +101,92 @@ async def test_group_chats_photos_and_edits(fake: FakeBotApi, tg_app: App, chann
     photo = fake.sent(GROUP)[-1]
     assert photo["method"] == "sendPhoto" and photo["photo"]["size"] > 10_000  # the overview chart
     assert "private chat" in (await group.say("/report"))["text"]
-    before = len(fake.sent(LEE))
-    fake.push_update(fake.media_update(LEE, "sticker", lang="en"))
-    assert "send text" in (await lee._await_reply(before))["text"]
+    for kind in ("sticker", "photo", "voice"):
+        before = len(fake.sent(LEE))
+        fake.push_update(fake.media_update(LEE, kind, lang="en"))
+        assert "send text" in (await lee._await_reply(before))["text"], kind
     before = len(fake.sent(LEE))
     fake.push_update(fake.message_update(LEE, "高企 13家", edited=True, lang="en"))
     assert "edited" in (await lee._await_reply(before))["text"]
+
+
+async def test_one_chats_messages_are_answered_in_order(fake: FakeBotApi, tg_app: App,
+                                                       channel: TelegramChannel) -> None:
+    """A burst from one chat, sent without waiting for answers: every reply of one message (/lagging's text and
+    chart) comes before any reply of the next."""
+    lee = Chat(fake, LEE)
+    await lee.say(invite(tg_app, "leader"))
+    burst = ["/lagging", "/missing", "/units", "/lagging"]
+    for text in burst:
+        fake.push_update(fake.message_update(LEE, text))
+    await fake.wait_for_sent_async(1 + 6, LEE, timeout=DEADLINE)
+    await idle(channel, fake)
+    got = [(m["method"], str(m.get("text") or m.get("caption") or "")) for m in fake.sent(LEE)[1:]]
+    lagging, chart = ("sendMessage", "截至2018年10月15日：\n共 17 项指标"), ("sendPhoto", "")
+    missing, units = ("sendMessage", "截至2018年10月15日，以下数据尚未报送"), ("sendMessage", "各单位报送情况")
+    expected = [lagging, chart, missing, units, lagging, chart]
+    assert len(got) == len(expected) and all(
+        method == m and text.startswith(t) for (method, text), (m, t) in zip(got, expected, strict=True)), got
+
+
+async def test_different_chats_are_handled_in_parallel(fake: FakeBotApi, tg_app: App,
+                                                       channel: TelegramChannel) -> None:
+    """Eight chats write at once while every Bot API call takes 0.3 s: their replies are in flight together."""
+    chats = [3000 + i for i in range(8)]
+    fake.delay = 0.3
+    for chat in chats:
+        fake.push_update(fake.message_update(chat, "hello", lang="en"))
+    for chat in chats:
+        assert "invite code" in (await fake.wait_for_sent_async(1, chat, timeout=DEADLINE))[0]["text"]
+    await idle(channel, fake)
+    assert fake.most_in_flight >= 2  # one at a time would be 1
+    assert all(len(fake.sent(chat)) == 1 for chat in chats)
+
+
+def arrivals(fake: FakeBotApi, chat_id: int | None = None) -> list[float]:
+    """When each message (to chat_id) reached the fake, in order."""
+    return [t for t, _, c in fake.arrivals if chat_id is None or c == chat_id]
+
+
+async def test_one_message_a_second_per_private_chat(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    """Six replies to one private chat take at least 5 s; the bound asserted is half that, as a lower bound (a slow
+    machine only stretches it), and without the per-chat pace they arrive within a fraction of a second."""
+    lee = Chat(fake, LEE)
+    await lee.say(invite(tg_app, "leader"))
+    for text in ["/lagging", "/missing", "/units", "/lagging"]:  # 6 replies: /lagging sends a chart too
+        fake.push_update(fake.message_update(LEE, text))
+    await fake.wait_for_sent_async(1 + 6, LEE, timeout=DEADLINE)
+    times = arrivals(fake, LEE)[1:]
+    assert len(times) == 6 and times[-1] - times[0] >= 2.5
+
+
+async def test_twenty_messages_a_minute_per_group(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
+    """22 replies to a group: 20 may go at once, then one every 3 s, so the 22nd comes at least 6 s after the
+    first (asserted: 3 s, a lower bound)."""
+    for _ in range(22):
+        fake.push_update(fake.message_update(GROUP, "/report", user_id=LEE, chat_type="group"))
+    sent = await fake.wait_for_sent_async(22, GROUP, timeout=DEADLINE)
+    assert [m["text"] for m in sent] == ["请在与我的私聊中进行此操作。"] * 22
+    times = arrivals(fake, GROUP)
+    assert times[21] - times[0] >= 3.0
+
+
+async def test_the_global_pace_is_telegram_max_rate(fake: FakeBotApi, tg_env: dict[str, str]) -> None:
+    """TELEGRAM_MAX_RATE=5: eleven chats answered take at least 2 s (asserted: 1 s, a lower bound), not a burst."""
+    assert Settings.from_env({}).telegram_max_rate == 25  # the README's default
+    app = bootstrap(Settings.from_env(dict(tg_env, TELEGRAM_MAX_RATE="5")))
+    try:
+        async with running(app) as ch:
+            chats = [4000 + i for i in range(11)]
+            for chat in chats:
+                fake.push_update(fake.message_update(chat, "hello", lang="en"))
+            for chat in chats:
+                await fake.wait_for_sent_async(1, chat, timeout=DEADLINE)
+            await idle(ch, fake)
+        times = arrivals(fake)
+        assert len(times) == 11 and times[-1] - times[0] >= 1.0
+    finally:
+        app.close()
 
 
 async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app: App,
@@ -106,7 +200,7 @@ async def test_a_redelivered_update_does_nothing_twice(fake: FakeBotApi, tg_app:
     await fake.wait_for_sent_async(3, ALICE)  # welcome, confirm?, saved
     assert "update_id" in press
     await channel.receive([press])  # Telegram delivers the same update_id again
-    await asyncio.sleep(1.5)
+    await idle(channel, fake)
     assert figures(tg_app) == [("2018Q3", Decimal(12), "telegram")]
     assert len(fake.sent(ALICE)) == 3
 
@@ -131,8 +225,8 @@ async def test_an_update_received_but_not_handled_is_replayed_after_a_crash(fake
     try:
         sent = await fake.wait_for_sent_async(1, ALICE)
         assert "盘山县人民政府" in sent[0]["text"]
-        await asyncio.sleep(0.2)
-        assert Inbox(tg_app.uow, "telegram").pending() == []
+        await idle(ch, fake)
+        assert len(fake.sent(ALICE)) == 1 and Inbox(tg_app.uow, "telegram").pending() == []
     finally:
         await ch.stop()
 
@@ -146,7 +240,7 @@ async def test_an_update_handled_without_being_stored_is_recorded_so_a_redeliver
     assert "12" in fake.sent(ALICE)[-1]["text"] and len(fake.sent(ALICE)) == 2
     assert Inbox(tg_app.uow, "telegram").pending() == []
     await channel.receive([update])  # Telegram delivers it again
-    await asyncio.sleep(1.0)
+    await idle(channel, fake)
     assert len(fake.sent(ALICE)) == 2
 
 
@@ -226,22 +320,22 @@ async def test_an_update_the_locked_database_keeps_refusing_stays_pending_and_is
             await ch.on_update(Update.de_json(update, ch.bot), None)
         assert len(fake.sent(ALICE)) == 1
         assert [u["update_id"] for u in Inbox(app.uow, "telegram").pending()] == [9002]
-    async with running(app):  # replays what the inbox holds
+    async with running(app) as ch:  # replays what the inbox holds
         sent = await fake.wait_for_sent_async(2, ALICE)
         assert "12" in sent[1]["text"]
-        await asyncio.sleep(0.5)
+        await idle(ch, fake)
         assert len(fake.sent(ALICE)) == 2 and Inbox(app.uow, "telegram").pending() == []
 
 
 async def test_updates_that_cannot_be_stored_are_not_acknowledged_and_are_fetched_again(
         fake: FakeBotApi, impatient_sqlite: tuple[App, str]) -> None:
     app, db_file = impatient_sqlite
-    async with running(app):
+    async with running(app) as ch:
         async with write_locked(db_file, 1.5):
             fake.push_update(fake.message_update(ALICE, "你好", lang="en"))  # getUpdates brings it while locked
         sent = await fake.wait_for_sent_async(1, ALICE, timeout=20)
         assert "invite code" in sent[0]["text"]
-        await asyncio.sleep(0.5)
+        await idle(ch, fake)
         assert len(fake.sent(ALICE)) == 1 and Inbox(app.uow, "telegram").pending() == []
 
 
@@ -260,6 +354,36 @@ async def test_the_token_never_reaches_the_logs(fake: FakeBotApi, tg_app: App, c
     assert TELEGRAM_TOKEN not in caplog.text and TELEGRAM_TOKEN.split(":")[1] not in caplog.text
 
 
+async def test_the_token_never_reaches_the_logs_when_requests_fail(fake: FakeBotApi, tg_app: App,
+                                                                  channel: TelegramChannel,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Failed Bot API calls, and the tracebacks logged with them, carry no token either."""
+    caplog.set_level(logging.DEBUG)
+    fake.fail_next("sendMessage", 502, times=10)
+    fake.fail_next("getUpdates", 502)
+    fake.push_update(fake.message_update(ALICE, "你好"))
+    await until(lambda: any(m == "sendMessage" for m, _ in fake.calls), "the failing send")
+    await idle(channel, fake)
+    gone = f"http://127.0.0.1:{free_port()}/bot"  # nobody listens there: the request never connects
+    bot = LeanBot(TELEGRAM_TOKEN, base_url=gone, request=AiohttpRequest(1, read_timeout=2))
+    with pytest.raises(NetworkError) as failed:
+        await bot.post("sendMessage", {"chat_id": ALICE, "text": "x"})
+    logging.getLogger("telegram.ext").exception("a failed call", exc_info=failed.value)
+    failures = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+    assert failures, "no failure was logged: the check would prove nothing"
+    text = "\n".join(caplog.handler.format(r) for r in caplog.records)
+    assert TELEGRAM_TOKEN not in text and TELEGRAM_TOKEN.split(":")[1] not in text, text
+
+
+async def listening(port: int) -> bool:
+    """The webhook server answers its health check."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -275,12 +399,10 @@ async def test_webhook_mode_checks_the_secret_and_answers(fake: FakeBotApi, tg_e
     stop = asyncio.Event()
     task = asyncio.create_task(run_channels(app, stop))
     try:
-        for _ in range(100):
-            if fake.webhook and fake.webhook.get("url"):
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: task.done() or bool(fake.webhook and fake.webhook.get("url")), "the webhook registered")
         assert fake.webhook is not None and fake.webhook["secret_token"] == "s3cret-for-tests"
-        await asyncio.sleep(0.3)  # the server is listening once the webhook is registered and uvicorn has started
+        await until(lambda: task.done() or listening(port), "the webhook server answering /healthz")
+        assert not task.done(), task
         update = fake.message_update(ALICE, invite(app, "leader"), lang="en")
         assert await fake.deliver_webhook_async(dict(update), secret="wrong") == 403
         assert await fake.deliver_webhook_async(dict(update), secret=None) == 403

@@ -90,6 +90,9 @@ class FakeBotApi:
         self.commands: dict[tuple[str, str], list[Params]] = {}  # (scope as JSON, language_code) -> commands
         self.max_per_second: float | None = None
         self.too_many_requests = 0
+        self.arrivals: list[tuple[float, str, int]] = []  # (time.monotonic(), method, chat_id) of every message sent
+        self.in_flight = 0  # send/edit requests being handled now (each takes `delay`), and the most at once
+        self.most_in_flight = 0
         self._cond = threading.Condition()  # guards all the state below; the server thread notifies on sends
         self._updates: list[Params] = []
         self._next_update_id = 1
@@ -206,6 +209,17 @@ class FakeBotApi:
         """wait_for_sent for a test whose event loop also runs the bot (which must not be blocked)."""
         return await asyncio.to_thread(self.wait_for_sent, n, chat_id, timeout)
 
+    def busiest(self, window: float, chat_id: int | None = None) -> int:
+        """The most messages sent (to chat_id) that arrived within any `window` seconds of each other."""
+        with self._cond:
+            times = [t for t, _, c in self.arrivals if chat_id is None or c == chat_id]
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def my_commands(self, language_code: str = "", scope: Params | None = None) -> list[Params]:
         """The commands set for this scope (default: {"type": "default"}) and language ("": all languages)."""
         commands: list[Params] = self._commands({"language_code": language_code, "scope": scope})
@@ -262,6 +276,20 @@ class FakeBotApi:
             self.calls.append((name, params))
             failure = self._failures.get(name.lower())
             fail = failure.popleft() if failure else None
+        counted = name in SENT_METHODS
+        if counted:
+            with self._cond:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(handler, params, fail)
+        finally:
+            if counted:
+                with self._cond:
+                    self.in_flight -= 1
+
+    async def _answer(self, handler: Callable[[Params], Any] | None, params: Params,
+                      fail: tuple[int, int, str | None] | None) -> JSONResponse:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         if (held := self._held_until - time.monotonic()) > 0:
@@ -406,6 +434,7 @@ class FakeBotApi:
             msg |= self._inline_markup(p)
             self._messages[(chat["id"], msg["message_id"])] = msg
             self._sent.append({"method": method, **p, "chat_id": chat["id"], "message_id": msg["message_id"]})
+            self.arrivals.append((time.monotonic(), method, chat["id"]))
             self._cond.notify_all()
             return msg
 

@@ -16,7 +16,6 @@ from bot.domain.period import parse_period
 from bot.render.workbook import export_csv, export_xlsx
 from bot.services.figures import Entry, submit
 from bot.services.plans import active_plan
-from i18n import translator_for
 
 SH = ZoneInfo("Asia/Shanghai")
 AS_OF = date(2018, 10, 15)
@@ -143,12 +142,11 @@ def test_workbook_sheets_statuses_figures_and_provenance(app: App, tmp_path: Pat
 
 def test_chinese_workbook_names_sheets_and_statuses_in_chinese(app: App, tmp_path: Path) -> None:
     seed(app)
-    t = translator_for("zh")
     with app.uow() as s:
         row, plan = active_plan(s)
         wb = load_workbook(export_xlsx(s, row, plan, AS_OF, tmp_path / "考核.xlsx"))
-    assert wb.sheetnames[0] == t("Summary") and wb.sheetnames[-1] == t("Provenance")
-    assert wb.sheetnames[1:3] == [t("Milestone results"), "1 高新技术企业总数"]
+    assert wb.sheetnames[0] == "汇总" and wb.sheetnames[-1] == "来源"
+    assert wb.sheetnames[1:3] == ["节点目标考核表", "1 高新技术企业总数"]
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in wb.sheetnames)
     assert len({n.casefold() for n in wb.sheetnames}) == len(wb.sheetnames)
     summary = wb.worksheets[0]
@@ -163,15 +161,14 @@ def test_chinese_workbook_names_sheets_and_statuses_in_chinese(app: App, tmp_pat
 
 def test_csv_has_a_bom_and_one_row_per_figure(app: App, tmp_path: Path) -> None:
     seed(app)
-    t = translator_for("zh")
     with app.uow() as s:
         row, plan = active_plan(s)
         out = export_csv(s, row, plan, AS_OF, tmp_path / "figures.csv")
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     with out.open(encoding="utf-8-sig", newline="") as fh:
         table = list(csv.reader(fh))
-    assert table[0] == [t("Indicator code"), t("Indicator"), t("Unit code"), t("Unit"), t("Period"), t("Value"),
-                        t("Status"), t("Entered by"), t("Entered at"), t("Via"), t("Revision"), t("Indicator status")]
+    assert table[0] == ["指标代码", "指标", "单位代码", "单位", "报告期", "数值", "状态", "填报人", "填报时间", "渠道",
+                        "版本", "指标状态"]
     assert len(table) == 1 + 10  # current figures, not revisions
     assert table[1:4] == [  # the status is the figure's own: the indicator's is in the last column
         ["hightech_enterprises", "高新技术企业总数", "sci_tech_bureau", "市科技局", "2017", "50", "基数",

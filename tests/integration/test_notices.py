@@ -15,6 +15,7 @@ from bot.channels.console import ConsoleSender
 from bot.config import Settings
 from bot.db.outbox import recover_sending
 from bot.db.outbox_models import OutboxRow
+from bot.errors import UserError
 from bot.services import notices
 from bot.services.plans import active_plan
 from bot.views import notices as notice_views
@@ -162,3 +163,32 @@ def test_a_person_who_blocked_the_bot_and_writes_again_is_reached_again(bot: Tes
         assert person is not None and person.active
         row, plan = active_plan(s)
         assert notices.broadcast(s, row, plan, "第二份通知", "role:contact", "test", NOW).recipients == 1
+
+
+def delivered_to(bot: TestBot, audience: str) -> list[str]:
+    """Broadcast to an audience and send: who got it, sorted."""
+    with bot.app.uow.begin() as s:
+        row, plan = active_plan(s)
+        notices.broadcast(s, row, plan, f"致 {audience}", audience, "test", bot.app.clock.now())
+    return sorted(chat for chat, text in send_all(bot).delivered if audience in text)
+
+
+def test_each_audience_reaches_exactly_its_people(bot: TestBot) -> None:
+    bot.join("pan", "contact", "panshan")
+    bot.join("da", "contact", "dawa")
+    bot.join("xing", "contact", "xinglongtai")
+    bot.join("lee", "leader")
+    bot.join("boss", "leader", "panshan")  # Panshan's leader contact
+    bot.join("ada", "admin")
+    for text in ("高新技术企业 30家", "科技型中小企业 40家", "核心技术攻关 3项", "产业技术研究院 2家",
+                 "高层次人才 2人", "创新团队 1个", "成果转化 9项"):  # Dawa owes nothing any more
+        assert "2018Q3" in bot.say("da", text), text
+        assert "Saved" in bot.say("da", "1")
+    assert delivered_to(bot, "overdue") == ["pan", "xing"]
+    assert delivered_to(bot, "units:panshan,dawa") == ["da", "pan"]
+    assert delivered_to(bot, "role:leader") == ["boss", "lee"]
+    assert delivered_to(bot, "role:contact") == ["da", "pan", "xing"]
+    assert delivered_to(bot, "all") == ["ada", "boss", "da", "lee", "pan", "xing"]
+    with bot.app.uow.begin() as s, pytest.raises(UserError, match="No unit matches"):
+        row, plan = active_plan(s)
+        notices.resolve(s, row, plan, "units:panshan,atlantis", bot.app.clock.now())

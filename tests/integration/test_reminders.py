@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from bot.app import App
 from bot.bootstrap import bootstrap
 from bot.channels.console import ConsoleSender
 from bot.config import Settings
 from bot.db.chat_models import PersonRow
-from bot.db.outbox import counts, recover_sending
+from bot.db.outbox import claim, counts, recover_sending
 from bot.db.outbox_models import OutboxRow
 from reminders.dispatch import Transient, dispatch
 from reminders.scheduler import Ticker
@@ -476,3 +477,27 @@ def test_rows_given_back_by_another_runs_recovery_are_not_sent_by_the_first_too(
     assert sorted(c for c, _ in second.delivered) == names
     assert first.delivered == []  # its claims were lost: nothing sent twice
     assert counts_now(app) == {"sent": len(names)}
+
+
+def test_on_postgresql_two_dispatchers_hold_claims_at_once_and_neither_waits(postgres_url: str,
+                                                                             tmp_path: Path) -> None:
+    """SKIP LOCKED: while one dispatcher holds its claimed rows (its transaction open), a second one claims others at
+    once. With a plain FOR UPDATE, or none, the second would wait for the first's row locks: here it would give up
+    after lock_timeout (a deadline, not a pace: without waiting it takes milliseconds)."""
+    env = {"PLANBOT_DATABASE_URL": postgres_url, "PLANBOT_DATA_DIR": str(tmp_path), "PLANBOT_NOW": T0.isoformat()}
+    first, second = bootstrap(Settings.from_env(env)), bootstrap(Settings.from_env(env), ensure_plan=False)
+    try:
+        queue_people(first, [f"h{i:02d}" for i in range(10)])
+        with first.uow() as a, second.uow() as b:
+            for s in (a, b):
+                s.execute(sql("SET LOCAL lock_timeout = '10s'"))
+            held = claim(a, "console", T0, 4)
+            also = claim(b, "console", T0, 4)  # the first still holds its 4 rows locked
+            assert len(held) == len(also) == 4
+            assert not {r.id for r in held} & {r.id for r in also}
+            a.commit()
+            b.commit()
+        assert counts_now(first) == {"sending": 8, "pending": 2}
+    finally:
+        first.close()
+        second.close()

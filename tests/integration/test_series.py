@@ -109,13 +109,18 @@ def test_a_question_about_the_past_reads_the_figures(app: App) -> None:
     ind = plan.indicator("hightech_enterprises")
     submit(app.uow, Entry(plan.unit(ind.reporting_units[-1]), ind, quarter(2018, 2), Decimal(5)), "t", "chat",
            datetime(2018, 7, 3, 10, tzinfo=SH))
+
+
+    unit = plan.unit(ind.reporters[-1])
+    submit(app.uow, Entry(unit, ind, quarter(2018, 1), Decimal(4)), "t", "chat", datetime(2018, 4, 3, 10, tzinfo=SH))
+    submit(app.uow, Entry(unit, ind, quarter(2018, 2), Decimal(5)), "t", "chat", datetime(2018, 7, 3, 10, tzinfo=SH))
     with app.uow() as s:
         row, plan = active_plan(s)
         assert assess_from_series(s, row, plan, date(2018, 6, 1)) is None
         assert assess_from_series(s, row, plan, date(2018, 7, 3)) is not None
         past = {p.indicator.code: p for p in assess_all(s, row, plan, date(2018, 6, 1))}
-    assert past["hightech_enterprises"].actual_period is None or past["hightech_enterprises"].actual_period.end < \
-        date(2018, 6, 30)
+    then = past["hightech_enterprises"]
+    assert (then.actual_period, then.actual, then.unit_values) == (quarter(2018, 1), Decimal(4), {unit.code: 4})
 
 
 def test_loading_a_changed_plan_rebuilds_the_series(app: App, tmp_path: Path) -> None:
