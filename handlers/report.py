@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from bot.domain.digits import odd_digit
 from bot.domain.figures import FigureError, ParsedFigure, find_figure
 from bot.domain.owed import owed
 from bot.domain.period import Period, parse_period, period_of, reporting_period, year
@@ -24,7 +25,7 @@ from bot.services.entry import (
     match_indicator,
     read_value,
 )
-from bot.services.figures import Entry, added_before, reason_text, save, saved_value
+from bot.services.figures import Entry, added_before, note_text, reason_text, save, saved_value
 from handlers.context import Ctx, text_reply
 from handlers.states import State
 from i18n import N_
@@ -166,7 +167,7 @@ def _named_value(ctx: Ctx, ind: Indicator, text: str) -> Decimal | None:
 
 def stage(ctx: Ctx, arg: str) -> list[Reply]:
     """A stage chosen for a staged indicator."""
-    if ctx.state != State.REPORT_VALUE or not arg.isdigit() or len(arg) > 3:
+    if ctx.state != State.REPORT_VALUE:
         raise UserError("That button is no longer valid. Please start again.")
     ind = ctx.plan.indicator(ctx.data["ind"])
     if ind.kind is not Kind.STAGED or arg not in {str(i) for i in range(len(ind.stages))}:
@@ -179,6 +180,7 @@ def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, rea
     """Check the figure against the plan's rules, then ask to confirm (or for a reason, when it corrects one)."""
     from bot.services.figures import validate
 
+    note = note_text(note)  # on one line, no control or bidi characters, capped: as it will be stored
     entry = Entry(ctx.plan.unit(unit), ind, period, v)
     validate(ctx.plan, entry, ctx.now)
     saved = reported(ctx, unit, ind.code, period.label)
@@ -318,6 +320,10 @@ CADENCE_WORDS = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "yearly
 def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply] | None:
     """A sentence like "高新技术企业 12家" (with a unit, a period, a note, a sign or a running total in it): the
     figure it gives, to be confirmed. None if it is not one."""
+    if odd_digit(text) is not None:  # ①② or ²: read by nobody as a figure (NFKC would make them digits)
+        if not (forced or mentions_indicator(ctx, text)):
+            return None
+        raise UserError(FIGURE_MESSAGES["not_a_number"], text=text, n=MAX_DECIMALS)
     body, note = split_note(text)
     named, body = find_unit_in(ctx.plan, body)
     said, rest_text = find_said(body, ctx.today)

@@ -197,7 +197,7 @@ def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list
     stay the person's current ones); a step just finished takes up the messages kept while it was open."""
     last = replies[-1] if replies else None
     if ctx.state and ctx.state == before and prompt is not None and prompts.prompt_of(last) is None \
-            and not prompt.get("expects_text"):
+            and not prompt.get("expects_text") and ctx.inbound.payload is None:  # a pressed button's row is still there
         replies = [*replies, prompts.again(ctx, prompt, ctx.t("Back to where we were:"))]
     for _ in range(3):
         if ctx.state in HOLDING or not ctx.queue:
