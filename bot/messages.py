@@ -27,6 +27,7 @@ class Button:
 
     label: str
     payload: str
+    words: tuple[str, ...] = ()  # other things a person may type to choose it (an indicator's aliases, 全体)
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,5 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     duplicate: bool = False
+    handled: str = ""  # what understood it: "command:lagging", "button:confirm", "figure", "reask", "unknown", ...
+    refused: bool = False  # answered with a polite refusal (a figure that does not fit, a role that may not)

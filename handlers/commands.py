@@ -43,6 +43,7 @@ class Action:
     run: Handler
     may: tuple[str, ...] = ()
     anytime: bool = False
+    words: tuple[str, ...] = ()  # what a person may type instead of pressing it (both languages)
 
 
 def cancel(ctx: Ctx, _: str) -> list[Reply]:
@@ -58,7 +59,9 @@ def show_help(ctx: Ctx, _: str) -> list[Reply]:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("report", lambda ctx, arg: report.start(ctx, arg), ("/report",), ("填报", "报送", "上报", "report"),
+    Command("report", lambda ctx, arg: report.start(ctx, arg), ("/report",), (
+                "填报", "报送", "上报", "我要填报", "报数", "报数据", "填数", "怎么报", "如何填报", "怎么填",
+                "report", "how do i report", "how to report"),
             may=(CONTACT, ADMIN), private=True, menu=N_("Report this period's figures"),
             help=(N_("• 填报 or /report: report this period's figures, step by step"),
                   N_("• a figure in one sentence, e.g. 高新技术企业 12家"))),
@@ -66,22 +69,30 @@ COMMANDS: tuple[Command, ...] = (
             may=(CONTACT, ADMIN), private=True, menu=N_("Correct a figure"),
             help=(N_("• 更正 or /correct: correct a figure, with a reason"),)),
     Command("lagging", lambda ctx, _: query.lagging(ctx), ("/lagging",),
-            ("滞后", "落后", "lagging", "behind", "哪些指标", "which targets"), may=(LEADER,),
+            ("滞后", "落后", "进度慢", "完成得不好", "完成不好", "没完成", "未完成", "拖后腿", "lagging", "behind",
+             "哪些指标", "which targets", "behind schedule", "off track", "off-track"), may=(LEADER,),
             help=(N_("• 哪些指标滞后 or /lagging: targets behind their pace"),), menu=N_("Targets behind their pace")),
     Command("status", query.status, ("/status",),
-            ("进展", "进度", "怎么样", "如何", "情况", "status", "progress", "how is", "how are"), may=(LEADER,),
+            ("进展", "进度", "怎么样", "如何", "情况", "多少", "有多少", "占比", "比重", "完成了多少", "达到多少",
+             "status", "progress", "how is", "how are", "how many", "how much", "doing"), may=(LEADER,),
             help=(N_("• 高新技术企业进展如何 or /status NAME: one indicator"),), menu=N_("How one indicator is doing")),
     Command("missing", lambda ctx, _: query.missing(ctx), ("/missing",),
-            ("谁还没报", "谁没报", "没报", "未报", "还没报", "未报送", "not reported", "missing", "who has not"),
+            ("谁还没报", "谁没报", "没报", "未报", "还没报", "未报送", "迟报", "没交", "未交", "还没交", "逾期",
+             "拖欠", "欠报", "超期", "没报送", "未报数", "没报数", "not reported", "hasn't reported", "missing",
+             "who has not", "late", "overdue", "not yet reported", "haven't reported", "has not reported"),
             may=(LEADER,), help=(N_("• 谁还没报 or /missing: units that have not reported"),),
             menu=N_("Units that have not reported")),
     Command("scorecard", lambda ctx, _: query.scorecard(ctx), ("/scorecard",),
             ("考核表", "考核", "成绩单", "节点目标完成", "scorecard", "milestone results"), may=(LEADER,),
             help=(N_("• 考核表 or /scorecard: every milestone's result (reached, not reached, no data)"),)),
     Command("units", lambda ctx, _: leaders.units(ctx), ("/units",),
-            ("各单位报送情况", "报送情况", "报送率", "reporting rates", "league table"), may=(LEADER,),
+            ("各单位报送情况", "报送情况", "报送率", "各单位", "按单位", "单位排名", "reporting rates", "league table",
+             "reporting by unit", "by unit", "per unit", "on-time rate"), may=(LEADER,),
             help=(N_("• 各单位报送情况 or /units: on-time, late and missing reports by unit"),)),
-    Command("source", source.source, ("/source",), ("来源", "出处", "谁报的", "source"), may=(LEADER, CONTACT),
+    Command("source", source.source, ("/source",),
+            ("来源", "出处", "谁报的", "是谁报的", "谁填的", "从哪来", "哪来的", "source", "come from", "who reported",
+             "where did"),
+            may=(LEADER, CONTACT),
             help=(N_("• /source NAME: who reported each figure, and its corrections"),)),
     Command("export", lambda ctx, _: leaders.export(ctx), ("/export",), ("导出", "export", "excel"), may=(LEADER,),
             help=(N_("• 导出 or /export: the Excel workbook for the annual assessment"),)),
@@ -93,7 +104,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("language", onboarding.language, ("/language", "/lang"),
             ("english", "英文", "中文", "chinese", "language", "语言"), private=True,
             help=(N_("• /language: 中文 / English"),), menu=N_("Switch language: 中文 / English")),
-    Command("help", show_help, ("/help",), ("帮助", "help", "怎么用", "菜单", "menu"), menu=N_("What I can do")),
+    Command("help", show_help, ("/help",),
+            ("帮助", "help", "怎么用", "菜单", "能做什么", "你能做什么", "有什么功能", "功能", "menu",
+             "what can you do"), menu=N_("What I can do")),
     Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了"),
             help=(N_("• 取消 or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
     Command("whoami", lambda ctx, _: onboarding.whoami(ctx), ("/whoami",), ("我是谁", "whoami", "who am i")),
@@ -103,22 +116,38 @@ BY_NAME = {c.name: c for c in COMMANDS}
 SLASH = {name: c.name for c in COMMANDS for name in c.slash}
 KEYWORDS = [(c.name, c.words) for c in COMMANDS if c.words]
 
+YES = ("确认", "是", "对", "好", "好的", "没问题", "确定", "提交", "可以", "行", "嗯", "嗯嗯", "是的", "对的",
+       "好滴", "确认无误", "无误", "保存", "没错", "同意", "就这样", "就这个", "👍", "👌",
+       "ok", "okay", "yes", "y", "yep", "sure", "confirm", "correct", "right")
+NO = ("取消", "算了", "不报了", "不是", "不确认", "不提交", "不用", "先不报", "不要", "不要了", "不用了", "放弃",
+      "不", "否", "no", "n", "nope", "cancel", "stop")
+LATER = ("稍后", "以后再说", "稍后再报", "晚点", "晚点再报", "等会", "先这样", "先到这", "明天再报", "回头再报",
+         "later", "not now", "done", "done for now")
 BUTTONS: dict[str, Action] = {
-    "pick": Action(report.pick, (CONTACT, ADMIN)),
+    "pick": Action(report.pick, (CONTACT, ADMIN),
+                   words=(*YES, "继续", "下一个", "下一项", "继续填报", "接着", "接着报", "next", "continue")),
     "stage": Action(report.stage, (CONTACT, ADMIN)),
-    "confirm": Action(lambda ctx, _: report.do_confirm(ctx), (CONTACT, ADMIN)),
-    "edit": Action(lambda ctx, _: report.edit(ctx), (CONTACT, ADMIN)),
-    "cancel": Action(cancel),
+    "confirm": Action(lambda ctx, _: report.do_confirm(ctx), (CONTACT, ADMIN), words=YES),
+    "edit": Action(lambda ctx, _: report.edit(ctx), (CONTACT, ADMIN),
+                   words=("修改", "改", "重填", "改一下", "重新填", "重新输入", "填错了", "错了", "不对", "有误",
+                          "写错了", "edit", "change", "redo", "wrong")),
+    "cancel": Action(cancel, words=(*NO, *LATER)),
     "lang": Action(onboarding.set_language),
     "audience": Action(notices.audience, (ADMIN,)),
-    "send": Action(lambda ctx, _: notices.send(ctx), (ADMIN,)),
-    "resend": Action(notices.resend, (ADMIN,)),
-    "report": Action(lambda ctx, _: report.start(ctx), (CONTACT, ADMIN), anytime=True),
-    "sign": Action(notices.sign, anytime=True),
-    "source": Action(source.source, (LEADER, CONTACT), anytime=True),
+    "send": Action(lambda ctx, _: notices.send(ctx), (ADMIN,), words=(*YES, "发送", "发", "发出", "send")),
+    "resend": Action(notices.resend, (ADMIN,), words=("重发", "再发", "resend")),
+    "guess": Action(report.guessed, (CONTACT, ADMIN), words=YES),
+    "report": Action(lambda ctx, _: report.start(ctx), (CONTACT, ADMIN), anytime=True,
+                     words=("立即填报", "现在填报", "马上填报", "填报", "去填报", "报", "report", "report now")),
+    "sign": Action(notices.sign, anytime=True,
+                   words=("签收", "收到", "已阅", "已收到", "已读", "知道了", "收到了", "好的收到", "sign", "signed",
+                          "received", "got it", "noted", "ok")),
+    "source": Action(source.source, (LEADER, CONTACT), anytime=True, words=("来源", "出处", "source")),
+    "status": Action(query.status, (LEADER,)),
 }
+SYNONYMS = {name: a.words for name, a in BUTTONS.items()}
 
-# steps at which typed text is the answer (only commands and cancel interrupt them)
+# steps at which typed text is the answer (only commands, cancel and help interrupt them)
 FREE_TEXT: dict[State, Handler] = {
     State.REPORT_VALUE: report.value,
     State.REPORT_REASON: report.reason,

@@ -47,6 +47,8 @@ class Ctx:
     data: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     loaded: IdentityRow | None = None  # the ORM identity (with its person), loaded when a handler first asks
+    queue: list[str] = field(default_factory=list)  # messages kept while a figure or notice awaited confirmation
+    handled: str = ""  # what understood the message (for the corpus and the understanding benchmark)
 
     @property
     def ident(self) -> IdentityRow:

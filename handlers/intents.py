@@ -29,9 +29,11 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
     one that comes first in the message ("取消填报" cancels), then the request listed first."""
     s = normalize(text)
     if s.startswith("/"):
-        head, _, rest = s.partition(" ")
+        head = s.partition(" ")[0]
         name = slash.get(head.split("@", 1)[0].lower())
-        return Intent(name or "unknown_command", rest.strip())
+        raw = text.strip()
+        rest = raw[len(raw.split(maxsplit=1)[0]):].strip() if raw.split(maxsplit=1) else ""
+        return Intent(name or "unknown_command", rest)  # the arguments as typed: a notice keeps every byte
     if s in ("?", "？"):
         return Intent("help", "")
     low = s.lower()

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from bot.domain.free_text import clean_block
 from bot.errors import UserError
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.render.notices import notice_line
 from bot.services import notices
 from bot.views import notices as notice_views
 from handlers.context import Ctx, text_reply
 from handlers.states import State
+
+AUDIENCE_WORDS = {  # what an admin may type for an audience (its label works too)
+    "all": ("所有人", "全体", "全部", "大家", "都发", "all", "everybody"),
+    "role:contact": ("联络员", "所有联络员", "各单位联络员", "contacts", "unit contacts"),
+    "role:leader": ("领导", "领导们", "各位领导", "leaders"),
+    "overdue": ("逾期", "未报", "没报的", "overdue", "late"),
+}
 
 
 def start(ctx: Ctx, text: str) -> list[Reply]:
@@ -19,7 +26,8 @@ def start(ctx: Ctx, text: str) -> list[Reply]:
         raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
     ctx.go(State.BROADCAST_AUDIENCE, text=text)
     t = ctx.t
-    rows = [[ctx.button(label, "audience", code)] for code, label in _audiences(ctx)]
+    rows = [[Button(label, ctx.button(label, "audience", code).payload, AUDIENCE_WORDS.get(code, ()))]
+            for code, label in _audiences(ctx)]
     return [text_reply(t("Who should receive it?"), *rows, [ctx.button(t("Cancel"), "cancel")])]
 
 

@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.domain.lookup import Ambiguous, find
 from bot.domain.pace import Progress, assess, city_series
 from bot.errors import UserError
 from bot.messages import Button, Reply
 from bot.render.scorecard import scorecard as milestone_rows
 from bot.render.scorecard import scorecard_text
 from bot.render.text import progress_text, unjudged_text, value_text
-from bot.services.entry import match_indicator
+from bot.services.entry import guess_indicators, match_indicator
 from bot.views.progress import assess_all, figures_by_indicator, not_reported
 from handlers.context import Ctx, text_reply
 
@@ -72,7 +73,7 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     ind = match_indicator(ctx.plan, arg) if arg else None
     if ind is None:
         if arg:
-            raise UserError("No indicator matches “{query}”.", query=arg)
+            return which_indicator(ctx, arg, "status")
         raise UserError("Which indicator? For example: /status 高新技术企业")
     figures = figures_by_indicator(ctx.s, ctx.plan_row, ind.code).get(ind.code, [])
     p = assess(ctx.plan, ind, figures, ctx.today)
@@ -87,6 +88,19 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     if chart is not None:
         replies.append(Reply(ind.name.get(t.lang), image=chart))
     return replies
+
+
+def which_indicator(ctx: Ctx, query: str, action: str) -> list[Reply]:
+    """A name that is not one indicator's: the candidates (a part of several names, or near misses) as buttons."""
+    t = ctx.t
+    found = find(query, ctx.plan.indicators)
+    candidates = list(found.candidates) if isinstance(found, Ambiguous) else guess_indicators(ctx.plan, query, 5)
+    if not candidates:
+        raise UserError("No indicator matches “{query}”.", query=query)
+    rows = [[Button(i.name.get(t.lang), ctx.button("", action, i.code).payload, (i.name.zh, i.name.en, *i.aliases))]
+            for i in candidates[:8]]
+    return [text_reply(t("“{query}” could mean several indicators. Which one?", query=query) if len(candidates) > 1
+                       else t("Did you mean {indicator}?", indicator=candidates[0].name.get(t.lang)), *rows)]
 
 
 def _chart(ctx: Ctx, name: str, drawn: object, draw: Callable[[Path], Path]) -> Path | None:

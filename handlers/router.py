@@ -6,21 +6,21 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
-from bot.domain.digits import choice_number
 from bot.errors import UserError
 from bot.messages import Inbound, Outcome, Reply
+from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, report
+from handlers import commands, onboarding, prompts, query, report
 from handlers.context import Ctx, Me, text_reply
-from handlers.intents import recognise
-from handlers.states import State
+from handlers.intents import Intent, recognise
+from handlers.states import HOLDING, State
 from i18n import translator_for
 
 if TYPE_CHECKING:  # the session is handed on; the router builds no SQL
@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # the session is handed on; the router builds no SQL
 
 log = logging.getLogger(__name__)
 
-CHOICES = "_choices"
+QUESTIONS = frozenset({"status", "lagging", "missing", "units", "source", "help", "export"})
+QUEUE = "_queue"  # messages that started something new while a figure or notice awaited confirmation
 Claim = Callable[["Session"], bool]
 
 
@@ -60,20 +61,30 @@ class Router:
             data = json.loads(conv[1]) if conv else {}
             ctx = Ctx(self.app, s, inbound, plan_row, plan, me, roles, translator_for(me.lang or inbound.lang_hint),
                       now, conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1, ident)
-            choices = ctx.data.pop(CHOICES, None)
+            choices = prompts.loaded(ctx.data.pop(prompts.CHOICES, None))
+            prompt = ctx.data.pop(prompts.PROMPT, None)
+            ctx.queue = list(ctx.data.pop(QUEUE, []))
+            before = ctx.state
             try:
-                replies = dispatch(ctx, choices)
+                replies = dispatch(ctx, choices, prompt)
+                refused = False
             except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
-                replies = [text_reply(e.render(ctx.t))]
+                replies, refused = [text_reply(e.render(ctx.t))], True
+            replies = carry_on(ctx, before, prompt, replies)
             self._save_state(ctx, conv is not None, replies)
             s.commit()
-        return Outcome(replies)
+        return Outcome(replies, handled=ctx.handled, refused=refused)
 
     def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
         data = dict(ctx.data, _v=ctx.version)
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
-            data[CHOICES] = [b.payload for b in last.flat_buttons]
+            data[prompts.CHOICES] = prompts.stored(last.buttons)
+        prompt = prompts.prompt_of(last)
+        if ctx.state and prompt is not None:
+            data[prompts.PROMPT] = prompt
+        if ctx.queue:
+            data[QUEUE] = ctx.queue
         save_conversation(ctx.s, ctx.me.ident_id, existed, ctx.state, json.dumps(data), ctx.now)
 
 
@@ -98,46 +109,128 @@ def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
     return Me(first.id, first.person_id, first.display_name, first.lang), roles, conv, None
 
 
-def dispatch(ctx: Ctx, choices: list[str] | None) -> list[Reply]:
-    """Choose the handler for this inbound: a button, a command or keyword, the step in progress, a figure."""
+def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | None) -> list[Reply]:
+    """Choose the handler for this inbound: a button (pressed, or typed as its number or words), a command or
+    keyword, the step in progress, a figure; at a prompt, anything else asks the same question again."""
     payload = ctx.inbound.payload
     text = (ctx.inbound.text or "").strip()
-    number = choice_number(text)  # ASCII or full-width digits only: int("²") would raise
-    if payload is None and choices and number is not None and 1 <= number <= len(choices):
-        payload = choices[number - 1]  # a numbered choice on a channel without buttons
+    figure = bool(text) and payload is None and not text.startswith("/") and report.is_report_of_another(
+        ctx, text, any_indicator=True)  # "高企 12家" reports a figure, whatever choice or keyword it contains
+    if payload is None and text and choices and not figure:
+        choice = prompts.choose(text, choices, commands.SYNONYMS, loose=bool(ctx.state))
+        payload = choice.payload if choice is not None else None
     if payload is not None:
         return on_button(ctx, payload)
     if not text:
+        ctx.handled = "not_text"
         return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
     if ctx.inbound.is_group and ctx.state:
         ctx.reset()
     intent = recognise(text, commands.SLASH, commands.KEYWORDS)
-    answer = commands.FREE_TEXT.get(State(ctx.state)) if ctx.state in State._value2member_map_ else None
+    if figure and intent is not None and intent.name in QUESTIONS:
+        intent = None
+    state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE
+    answer = commands.FREE_TEXT.get(state)
+    if intent is not None and intent.name == "help" and state:
+        ctx.handled = "help:prompt"
+        return prompts.explain(ctx, prompt)
+    if state in HOLDING and starts_something(ctx, text, intent):
+        ctx.handled = "queued"
+        ctx.queue.append(text)
+        return [text_reply(ctx.t("First finish the step in progress (confirm it or cancel it): I have kept “{text}” "
+                                 "and will come to it next.", text=text[:60]))]
     if intent is not None and (answer is None or text.startswith("/") or intent.name == "cancel"):
         return on_intent(ctx, intent.name, intent.rest)
     if answer is not None:
+        ctx.handled = f"answer:{state.value}"
+        if state is State.REPORT_VALUE and report.is_report_of_another(ctx, text):
+            ctx.handled = "figure"
+            return report.one_shot(ctx, text) or answer(ctx, text)
         return answer(ctx, text)
     if looks_like_code(text):  # an invite code, also for someone who already holds a role
+        ctx.handled = "code"
         return onboarding.bind(ctx, text)
     if ctx.inbound.is_group:
         return []
+    ctx.handled = "figure"
     replies = report.one_shot(ctx, text)
     if replies is not None:
         return replies
+    pushed = prompts.pushed_choice(ctx, text, commands.SYNONYMS, numbers=not choices)
+    if pushed is not None:  # 签收 typed under a notice, 立即填报 under a reminder
+        replies = on_button(ctx, pushed[1])
+        ctx.data[prompts.PUSHED_USED] = pushed[0]
+        return replies
+    if state:
+        ctx.handled = "reask"
+        return prompts.reask(ctx, text, prompt)
+    ctx.handled = "indicator"
+    named = named_indicator(ctx, text)
+    if named is not None:
+        return named
+    ctx.handled = "unknown"
     return [text_reply(ctx.t("Sorry, I did not understand that.") + "\n" + commands.help_text(ctx))]
+
+
+def named_indicator(ctx: Ctx, text: str) -> list[Reply] | None:
+    """An indicator's name alone: how it is doing (for a leader), or its figure asked for (for a contact)."""
+    ind = match_indicator(ctx.plan, text)
+    if ind is not None and commands.allowed(ctx, (commands.LEADER,)):
+        ctx.handled = "command:status"
+        return query.status(ctx, ind.code)
+    if ind is not None and ctx.roles.contact_units and ind.reporter_set & set(ctx.roles.contact_units):
+        return report.ask_indicator(ctx, ind)
+    if ind is None and commands.allowed(ctx, (commands.LEADER,)) and len(text) <= 20 and guess_indicators(ctx.plan,
+                                                                                                           text):
+        ctx.handled = "command:status"
+        return query.which_indicator(ctx, text, "status")
+    return None
+
+
+def starts_something(ctx: Ctx, text: str, intent: Intent | None) -> bool:
+    """Whether a message starts a new report or notice (it then waits until the step in progress is done)."""
+    if intent is not None:
+        return intent.name in ("report", "correct", "broadcast")
+    return report.is_report_of_another(ctx, text, any_indicator=True)
+
+
+def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list[Reply]) -> list[Reply]:
+    """After a handler: a prompt still open is asked again under an answer that was not a prompt (so its choices
+    stay the person's current ones); a step just finished takes up the messages kept while it was open."""
+    last = replies[-1] if replies else None
+    if ctx.state and ctx.state == before and prompt is not None and prompts.prompt_of(last) is None \
+            and not prompt.get("expects_text") and ctx.inbound.payload is None:  # a pressed button's row is still there
+        replies = [*replies, prompts.again(ctx, prompt, ctx.t("Back to where we were:"))]
+    for _ in range(3):
+        if ctx.state in HOLDING or not ctx.queue:
+            break
+        text = ctx.queue.pop(0)
+        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=text[:60])))
+        try:
+            replies += _redo(ctx, text)
+        except UserError as e:
+            replies.append(text_reply(e.render(ctx.t)))
+    return replies
+
+
+def _redo(ctx: Ctx, text: str) -> list[Reply]:
+    """Handle a kept message as if it had just been sent."""
+    intent = recognise(text, commands.SLASH, commands.KEYWORDS)
+    if intent is not None:
+        return on_intent(ctx, intent.name, intent.rest)
+    return report.one_shot(ctx, text) or [text_reply(ctx.t("Sorry, I did not understand that."))]
 
 
 def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
     """Run a recognised request, if this person may make it here."""
+    ctx.handled = f"command:{name}"
     if name == "unknown_command":
         return [text_reply(ctx.t("I do not know that command.") + "\n" + commands.help_text(ctx))]
     command = commands.BY_NAME[name]
     if ctx.inbound.is_group and command.private:
         return [text_reply(ctx.t("Please do that in a private chat with me."))]
     commands.require(ctx, command.may)
-    if name not in ("report", "correct", "cancel"):
-        ctx.reset()
-    return command.run(ctx, rest)
+    return command.run(ctx, rest)  # a question at a prompt is answered and the prompt kept (carry_on)
 
 
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:
@@ -149,6 +242,7 @@ def on_button(ctx: Ctx, payload: str) -> list[Reply]:
         log.warning("refused a malformed button payload")
         return [text_reply(ctx.t("That button is not valid."))]
     version, arg = int(parts[0]), parts[2]
+    ctx.handled = f"button:{parts[1]}"
     if version != ctx.version - 1 and not (version == 0 and action.anytime):
         return [text_reply(ctx.t("That button is no longer valid. Please start again."))]
     commands.require(ctx, action.may)

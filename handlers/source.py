@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from bot.domain.lookup import find
 from bot.domain.period import PeriodError, find_period
-from bot.domain.plan import Unit
 from bot.errors import UserError
 from bot.messages import Reply
 from bot.render.provenance import revision_line
-from bot.services.entry import match_indicator
+from bot.services.entry import find_unit_in, match_indicator
 from bot.views.provenance import sources
 from handlers.context import Ctx, text_reply
+from handlers.query import which_indicator
 
 
 def source(ctx: Ctx, arg: str) -> list[Reply]:
@@ -19,14 +18,13 @@ def source(ctx: Ctx, arg: str) -> list[Reply]:
         period, rest = find_period(arg)
     except PeriodError:
         period, rest = None, arg
+    named, rest = find_unit_in(ctx.plan, rest)
     ind = match_indicator(ctx.plan, rest) if rest else None
     if ind is None:
+        if rest.strip():
+            return which_indicator(ctx, rest.strip(), "source")
         raise UserError("Which indicator? For example: /source 高新技术企业")
-    unit = None
-    for word in rest.replace("，", " ").split():
-        found_unit = find(word, ctx.plan.units)
-        if isinstance(found_unit, Unit) and match_indicator(ctx.plan, word) is None:
-            unit = found_unit.code
+    unit = named.code if named is not None else None
     if ctx.roles.contact_units and not (ctx.roles.leader or ctx.roles.admin):
         if unit and unit not in ctx.roles.contact_units:
             raise UserError("You can only report for your own unit ({unit}).",

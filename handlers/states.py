@@ -15,5 +15,10 @@ class State(StrEnum):
     REPORT_REASON = "report.reason"  # typing why a saved figure changes (free text expected)
     REPORT_CONFIRM = "report.confirm"  # confirming the figure before it is saved
     REPORT_NEXT = "report.next"  # saved; offered the next indicator still owed
+    REPORT_GUESS = "report.guess"  # a name not quite matched: "did you mean ...?" with the candidates
     BROADCAST_AUDIENCE = "broadcast.audience"  # choosing who receives a notice
     BROADCAST_CONFIRM = "broadcast.confirm"  # confirming the notice after its preview
+
+
+# steps holding something the person has said but not yet confirmed: a new report or notice waits its turn
+HOLDING = frozenset({State.REPORT_REASON, State.REPORT_CONFIRM, State.BROADCAST_AUDIENCE, State.BROADCAST_CONFIRM})

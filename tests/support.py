@@ -81,13 +81,19 @@ class TestBot:
         self.console = ConsoleChannel(app)
         self.last: dict[str, list[str]] = {}
         self.last_labels: dict[str, list[str]] = {}
+        self.last_out: dict[str, str] = {}
 
     def say(self, user: str, text: str, lang: str | None = None) -> str:
         """Send one message as user; the replies rendered as the console shows them."""
         replies = self.console.send(user, text, lang=lang)
         self.last[user] = [b.payload for r in replies for b in r.flat_buttons]
         self.last_labels[user] = [b.label for r in replies for b in r.flat_buttons]
-        return "\n".join(render(r) for r in replies)
+        self.last_out[user] = "\n".join(render(r) for r in replies)
+        return self.last_out[user]
+
+    def last_text(self, user: str) -> str:
+        """The text of the last replies to user, as the console showed them."""
+        return self.last_out.get(user, "")
 
     def labels(self, user: str) -> list[str]:
         """The button labels of the last replies to user, in order (numbered from 1 on the console)."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.app import App
+from bot.db.conversations import offer_pushed
 from bot.messages import Button, Inbound, Reply
 from bot.services.people import grant, identity_for
 from handlers.router import Router
@@ -92,10 +96,14 @@ class ConsoleSender:
     out: TextIO | None = None
     channel: str = "console"
     delivered: list[tuple[str, str]] = field(default_factory=list)
+    uow: sessionmaker[Session] | None = None  # given: the buttons become the recipient's choices (签收 typed signs)
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
-        """Print the message for its recipient."""
+        """Print the message for its recipient; its buttons become choices the recipient can type."""
         self.delivered.append((chat_id, text))
+        if self.uow is not None and buttons:
+            with self.uow.begin() as s:
+                offer_pushed(s, self.channel, chat_id, [(b.label, b.payload) for b in buttons], datetime.now(UTC))
         if self.out is not None:
             labels = "  ".join(f"[{n}] {b.label}" for n, b in enumerate(buttons, 1))
             print(f"→ {chat_id}: {text}" + (f"\n  {labels}" if labels else ""), file=self.out, flush=True)

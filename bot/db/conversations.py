@@ -3,6 +3,7 @@ the conversation saved after each message, and message ids seen (a re-delivery d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,25 @@ def save_conversation(s: Session, ident_id: int, existed: bool, state: str, data
     s.flush()  # the handler's own changes first (a new identity's row, figures), in the ORM's order
     s.connection().execute(SAVE_STATE if existed else NEW_STATE,
                            {"id": ident_id, "state": state, "data": data, "at": now})
+
+
+PUSHED = "_pushed"  # the buttons of the last message pushed to a person: typed words can press them
+
+
+def offer_pushed(s: Session, channel: str, chat_id: str, buttons: list[tuple[str, str]], now: datetime) -> None:
+    """Keep a pushed message's buttons (label, payload) with the recipient's conversation, so that a channel without
+    buttons (the console) can press them by typing 签收 or 立即填报; a recipient not found is left alone."""
+    ident = s.connection().execute(select(IDENTITIES.c.id).where(IDENTITIES.c.channel == channel,
+                                                                 IDENTITIES.c.chat_id == chat_id)).first()
+    if ident is None:
+        return
+    row = s.connection().execute(select(CONVERSATIONS.c.state, CONVERSATIONS.c.data)
+                                 .where(CONVERSATIONS.c.identity_id == ident.id)).first()
+    data = json.loads(row.data) if row is not None and row.data else {}
+    data[PUSHED] = [[payload, label, []] for label, payload in buttons]
+    s.connection().execute(SAVE_STATE if row is not None else NEW_STATE,
+                           {"id": ident.id, "state": row.state if row is not None else "", "data": json.dumps(data),
+                            "at": now})
 
 
 def relax_durability(s: Session) -> None:

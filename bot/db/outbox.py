@@ -123,6 +123,17 @@ def mark_sending(s: Session, row_ids: list[int]) -> set[int]:
     return set(s.scalars(stmt, execution_options={"synchronize_session": False}))
 
 
+def latest_push(s: Session, person_id: int) -> tuple[int, list[Button]] | None:
+    """The newest message with buttons delivered to a person (a notice's 签收, a reminder's 立即填报): its id and
+    buttons, so that a person on a channel without buttons can press them by typing."""
+    row = s.execute(select(OutboxRow.id, OutboxRow.buttons).where(
+        OutboxRow.person_id == person_id, OutboxRow.status == "sent", OutboxRow.buttons != "[]")
+        .order_by(OutboxRow.sent_at.desc(), OutboxRow.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return row.id, [Button(label, payload) for label, payload in json.loads(row.buttons or "[]")]
+
+
 def recover_sending(s: Session) -> int:
     """Rows a process that died left behind: 'claimed' ones never left, so they are pending again (their claim's
     attempt not counted); 'sending' ones may have reached the person, so they become 'uncertain'. How many."""

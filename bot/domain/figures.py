@@ -25,7 +25,7 @@ REASON_TOO_MANY_DECIMALS = "too_many_decimals"
 REASON_BAD_SEPARATOR = "bad_separator"
 REASON_MIXED = "mixed"
 
-MEASURE_WORDS = ("家", "个", "项", "人次", "人", "名", "次", "件", "元")
+MEASURE_WORDS = ("家", "个人", "个", "项", "人次", "人", "名", "次", "件", "支", "位", "所", "座", "元")
 _MAX_DIGITS = 24
 _CTX = Context(prec=60)
 _MULT_EXP = {"十": 1, "百": 2, "千": 3, "万": 4, "亿": 8}
@@ -135,7 +135,7 @@ def _build(m: re.Match[str]) -> ParsedFigure:
     percent = bool(pre) or points or suffix == "%"
     if pre and suffix:
         raise FigureError(REASON_NOT_A_NUMBER, f"百分之 with {suffix}")
-    measure = None if percent else suffix or None
+    measure = None if percent else {"个人": "人"}.get(suffix, suffix) or None  # 三个人: three people
     return ParsedFigure(value, percent, points, measure, m.group(0).strip())
 
 

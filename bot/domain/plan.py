@@ -97,6 +97,9 @@ class Thresholds:
     behind: Decimal = Decimal(30)
 
 
+COUNT_WORDS = frozenset({"家", "个", "项", "人", "人次", "名", "次", "件", "支", "位", "所", "座"})
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Reporting cadence and how many days after a period ends its report is due."""
@@ -123,6 +126,7 @@ class Indicator:
     stages: tuple[Stage, ...] = ()
     task: int | None = None
     aliases: tuple[str, ...] = ()
+    measure_words: tuple[str, ...] = ()  # measure words accepted besides measure.zh (个 for 家, 人 for 人次)
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     note: Text | None = None
@@ -136,6 +140,11 @@ class Indicator:
         seen.update(dict.fromkeys(self.reporting_units))
         seen.update(dict.fromkeys(self.informational_units))
         return tuple(seen)
+
+    @cached_property
+    def is_count(self) -> bool:
+        """Whether its figures count things (enterprises, projects, people): whole numbers only."""
+        return self.kind in (Kind.STOCK, Kind.FLOW) and self.measure.zh in COUNT_WORDS
 
     @cached_property
     def reporter_set(self) -> frozenset[str]:

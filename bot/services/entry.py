@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal
 
@@ -90,6 +91,78 @@ def match_indicator(plan: Plan, text: str) -> Indicator | None:
     return None if best is None or tie else best[1]
 
 
+_UNIT_SUFFIXES = ("人民政府", "管理委员会", "管委会")
+_PLACE_SUFFIXES = ("生态经济区", "新区", "区", "县")
+
+
+def unit_names(unit: Unit) -> list[str]:
+    """What people call a unit in a sentence: its names and codes, and short forms (盘山县, 盘山; 科技局)."""
+    zh = unit.name.zh
+    names = [zh, unit.code, unit.name.en]
+    for suffix in _UNIT_SUFFIXES:
+        if zh.endswith(suffix):
+            zh = zh[: -len(suffix)]
+            names.append(zh)
+    if unit.kind in ("district", "county", "zone"):
+        for suffix in _PLACE_SUFFIXES:
+            if zh.endswith(suffix) and len(zh) - len(suffix) >= 2:
+                names.append(zh[: -len(suffix)])
+                break
+        if unit.kind != "zone":
+            names.append(unit.name.en.split()[0])
+    elif zh.startswith("市") and len(zh) >= 4:
+        names.append(zh[1:])
+    return [n for n in names if len(n) >= 2]
+
+
+def find_unit_in(plan: Plan, text: str) -> tuple[Unit | None, str]:
+    """The unit a sentence names (盘山高企12家 -> 盘山县人民政府) and the sentence without its name; the longest
+    name wins, and a name inside an indicator's name (高新区) does not count."""
+    norm = unicodedata.normalize("NFKC", text)
+    low = norm.lower()
+    best: tuple[int, int, Unit] | None = None
+    for unit in plan.units:
+        for name in unit_names(unit):
+            n = name.lower()
+            i = _find_word(low, n)
+            if i >= 0 and (best is None or len(n) > best[0]):
+                best = (len(n), i, unit)
+    if best is None:
+        return None, text
+    size, at, unit = best
+    inside = [nm for ind in plan.indicators for nm in (ind.name.zh, *ind.aliases) if len(nm) > size]
+    for nm in inside:
+        j = low.find(nm.lower())
+        if 0 <= j <= at and at + size <= j + len(nm):
+            return None, text
+    return unit, (norm[:at] + " " + norm[at + size:]).strip()
+
+
+def _find_word(low: str, name: str) -> int:
+    if name.isascii():
+        m = re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", low)
+        return m.start() if m else -1
+    return low.find(name)
+
+
+def guess_indicators(plan: Plan, text: str, limit: int = 3) -> list[Indicator]:
+    """Indicators whose name or alias is close to text (a typo: 高心技术企业), best first."""
+    from rapidfuzz import fuzz
+
+    q = _norm(text)
+    if len(q) < 2:
+        return []
+    scored: list[tuple[float, Indicator]] = []
+    for ind in plan.indicators:
+        names = [_norm(n) for n in (ind.name.zh, ind.name.en, *ind.aliases) if len(n) >= 2]
+        score = max(max(fuzz.ratio(q, n), fuzz.partial_ratio(q, n) if len(q) >= 4 and len(n) >= 4 else 0)
+                    for n in names)
+        if score >= 75:
+            scored.append((score, ind))
+    scored.sort(key=lambda si: -si[0])
+    return [ind for _, ind in scored[:limit]]
+
+
 def figure_for(ind: Indicator, parsed: ParsedFigure, text: str) -> Decimal:
     """Check that a parsed figure fits the indicator (measure word, percent) and return its value."""
     if ind.is_percent:
@@ -100,9 +173,13 @@ def figure_for(ind: Indicator, parsed: ParsedFigure, text: str) -> Decimal:
     if parsed.percent:
         raise UserError("{indicator} is counted in {measure}, not as a percentage.",
                         indicator=ind.name, measure=ind.measure)
-    if parsed.measure and parsed.measure != ind.measure.zh and not _same_measure(parsed.measure, ind.measure.zh):
+    if parsed.measure and parsed.measure not in (ind.measure.zh, *ind.measure_words) \
+            and not _same_measure(parsed.measure, ind.measure.zh):
         raise UserError("{indicator} is counted in {measure}, not {given}.", indicator=ind.name,
                         measure=ind.measure, given=parsed.measure)
+    if ind.is_count and parsed.value != parsed.value.to_integral_value():
+        raise UserError("{indicator} counts whole {measure}: “{text}” is not a whole number.", indicator=ind.name,
+                        measure=ind.measure, text=parsed.text)
     return parsed.value
 
 

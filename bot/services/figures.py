@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
@@ -93,6 +93,16 @@ def saved_value(s: Session, row: PlanRow, unit: str, indicator: str, period: str
     value: Decimal | None = s.connection().scalar(VALUE, {"i": ids.indicator(indicator), "u": ids.unit(unit),
                                                           "p": period})
     return value
+
+
+def added_before(s: Session, row: PlanRow, unit: str, indicator: str, start: date, before: date) -> Decimal:
+    """The sum of a unit's figures for a flow indicator over the periods from start to before (exclusive):
+    what a cumulative total is made of before the period being reported."""
+    ids = plan_ids(s, row)
+    total = s.connection().scalar(select(func.sum(FigureRow.value)).where(
+        FigureRow.indicator_id == ids.indicator(indicator), FigureRow.unit_id == ids.unit(unit),
+        FigureRow.period_start >= start, FigureRow.period_end < before))
+    return Decimal(total) if total is not None else Decimal(0)
 
 
 def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str, now: datetime,

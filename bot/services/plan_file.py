@@ -115,6 +115,7 @@ class IndicatorSpec(_Strict):
     aliases: list[str] = []
     kind: Literal["stock", "flow", "ratio", "growth", "staged"]
     measure: TextSpec
+    measure_words: list[str] = []  # other measure words people use for its figures (家 and 个 for enterprises)
     comparator: Literal[">=", ">"] = ">="
     baseline: Decimal | None = None
     lead: Annotated[list[str], Field(min_length=1)]
@@ -526,6 +527,7 @@ def _build(spec: PlanSpec) -> m.Plan:
                 stages=tuple(m.Stage(s.code, m.Text(s.name.zh, s.name.en)) for s in ind.stages),
                 task=ind.task,
                 aliases=tuple(ind.aliases),
+                measure_words=tuple(ind.measure_words),
                 min_value=ind.range.min if ind.range else None,
                 max_value=ind.range.max if ind.range else None,
                 note=_text(ind.note),

@@ -84,7 +84,8 @@ def test_only_ascii_and_full_width_digits_are_digits(testbot: TestBot) -> None:
     testbot.join("alice", "contact", "panshan")
     for odd in ("²", "١", "①", "𝟏"):  # with numbered choices pending: refused, not int()ed
         testbot.say("alice", "/report")
-        assert "did not understand" in testbot.say("alice", odd), odd
+        out = testbot.say("alice", odd)  # at the prompt: not a choice, the same prompt asked again (#13)
+        assert f"“{odd}” is not one of the choices" in out and "7 of 7 indicators" in out, odd
     testbot.say("alice", "/report")
     assert "please send" in testbot.say("alice", "１")  # a full-width 1 picks the first
     for odd in ("²", "①", "𝟏𝟐", "12²", "١٢", "⒓", "⑫家", "1²家"):
@@ -121,7 +122,7 @@ async def test_forged_callbacks_and_odd_digits_over_telegram_are_answered_and_ha
     menu = await alice.say("/report")
     v = int(menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split("|")[0])
     assert "not valid" in (await alice.press_data(f"{v}|pick|nope"))["text"]
-    assert "did not understand" in (await alice.say("²"))["text"]
+    assert "“²” is not one of the choices" in (await alice.say("²"))["text"]  # the prompt is kept (#13)
     await alice.say("/report")
     asked = await alice.press("High-tech enterprises")
     v = int(asked["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split("|")[0])
