@@ -6,6 +6,10 @@ from bot.domain.plan import Text
 from i18n import Translator
 
 
+class Word(str):
+    """A catalog word given as a parameter of a message (a cadence, a role): shown in the reader's language too."""
+
+
 class UserError(Exception):
     """Something the person asked for cannot be done; the message explains why, politely."""
 
@@ -15,8 +19,9 @@ class UserError(Exception):
         self.params = params
 
     def render(self, t: Translator) -> str:
-        """The message in t's language; Text parameters (names) are given in that language too."""
-        return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else v for k, v in self.params.items()})
+        """The message in t's language; Text parameters (names) and Word parameters are given in that language too."""
+        return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else t(v) if isinstance(v, Word) else v
+                                for k, v in self.params.items()})
 
 
 class ChannelRefused(Exception):

@@ -13,7 +13,7 @@ from bot.domain.period_words import PeriodWordError, Said, find_said, fit
 from bot.domain.plan import Indicator, Kind, Unit
 from bot.domain.rules import MAX_DECIMALS
 from bot.domain.sentence import approximation, says_cumulative, says_fall, split_note
-from bot.errors import UserError
+from bot.errors import UserError, Word
 from bot.messages import Button, Reply
 from bot.render.text import value_text
 from bot.services.entry import (
@@ -314,7 +314,7 @@ def _period_said(ctx: Ctx, ind: Indicator, said: Said | None) -> Period:
 
 
 _DASH = re.compile(r"[\u4e00-\u9fff）)】][-—–]\s*[0-9]")
-CADENCE_WORDS = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "yearly": N_("yearly")}
+CADENCE_WORDS = {"monthly": Word(N_("monthly")), "quarterly": Word(N_("quarterly")), "yearly": Word(N_("yearly"))}
 
 
 def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply] | None:

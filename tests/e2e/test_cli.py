@@ -227,5 +227,7 @@ def test_broadcast_at_a_later_time_and_resend_on_the_command_line(env: dict[str,
         "id": 1, "text": "", "audience": "units:panshan", "recipients": 1, "delivered": 1, "signed": 0, "failed": 0,
         "pending": 0, "uncertain": 0}
     out = planbot(env, "--lang", "en", "notices", "--resend", "1").stdout
-    assert out == "Notice 1 queued again for 1 people.\n"
+    assert out == "Notice 1 queued again for 0 people.\n"  # --resend: only those it could not reach (#16)
+    out = planbot(env, "--lang", "en", "notices", "--resend-unsigned", "1").stdout
+    assert out == "Notice 1 queued again for 1 people.\n"  # the explicit choice: everyone who has not signed
     assert notice_lines("2018-10-16T09:20") == ["→ pan: 通知：年报材料请于周五前报送"]
