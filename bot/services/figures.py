@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
@@ -99,10 +99,12 @@ def added_before(s: Session, row: PlanRow, unit: str, indicator: str, start: dat
     """The sum of a unit's figures for a flow indicator over the periods from start to before (exclusive):
     what a cumulative total is made of before the period being reported."""
     ids = plan_ids(s, row)
-    total = s.connection().scalar(select(func.sum(FigureRow.value)).where(
+    values = s.scalars(select(FigureRow.value).where(  # summed exactly here: SQLite's SUM of text is a float
         FigureRow.indicator_id == ids.indicator(indicator), FigureRow.unit_id == ids.unit(unit),
         FigureRow.period_start >= start, FigureRow.period_end < before))
-    return Decimal(total) if total is not None else Decimal(0)
+    total = sum(values, Decimal(0))
+    # as few decimal places as the value needs (PostgreSQL's NUMERIC(28, 8) gives 3 back as 3.00000000)
+    return total.quantize(Decimal(1)) if total == total.to_integral_value() else total.normalize()
 
 
 def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str, now: datetime,
