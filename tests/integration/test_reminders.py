@@ -497,7 +497,7 @@ def test_on_postgresql_two_dispatchers_hold_claims_at_once_and_neither_waits(pos
             assert not {r.id for r in held} & {r.id for r in also}
             a.commit()
             b.commit()
-        assert counts_now(first) == {"sending": 8, "pending": 2}
+        assert counts_now(first) == {"claimed": 8, "pending": 2}  # claimed: not yet handed to the platform (#16)
     finally:
         first.close()
         second.close()
