@@ -46,6 +46,16 @@ def in_memory(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
+def process_count(engine: Engine, asked: int | None, configured: int | None) -> int:
+    """How many database processes a channel runs: as asked, else as configured (PLANBOT_DB_PROCESSES), else 1 for
+    SQLite (one writer), 2 otherwise, and 0 (threads) for an in-memory database no other process can open."""
+    if asked is not None:
+        return asked
+    if configured is not None:
+        return configured
+    return 0 if in_memory(engine) else 1 if engine.dialect.name == "sqlite" else 2
+
+
 class DbProcessGone(RuntimeError):
     """The database process ended; what was sent to it may or may not have been done (it is started again)."""
 

@@ -25,7 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, 
 from bot.app import App
 from bot.channels.shared import workers
 from bot.channels.shared.redaction import protect_logs
-from bot.channels.shared.workers import DbProcess, DbProcessGone, in_memory
+from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
@@ -134,11 +134,7 @@ class TelegramChannel:
         self.inbox = Inbox(app.uow, CHANNEL)
         self.poll_timeout = poll_timeout
         one_writer = app.engine.dialect.name == "sqlite"
-        if db_processes is None:
-            db_processes = settings.db_processes
-        if db_processes is None:
-            db_processes = 0 if in_memory(app.engine) else 1 if one_writer else 2
-        self.db_processes = db_processes
+        self.db_processes = process_count(app.engine, db_processes, settings.db_processes)
         self.workers: list[DbProcess] = []
         self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="telegram-db")
         self.inbox_pool = ThreadPoolExecutor(1, thread_name_prefix="telegram-inbox")

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from bot.app import App
 from bot.channels.shared import workers
-from bot.channels.shared.workers import DbProcess, DbProcessGone, in_memory
+from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
 from bot.channels.wecom.api import WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
@@ -99,11 +99,7 @@ class WeComChannel:
         self.router = Router(app)
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"
-        if db_processes is None:
-            db_processes = s.db_processes
-        if db_processes is None:
-            db_processes = 0 if in_memory(app.engine) else 1 if one_writer else 2
-        self.db_processes = db_processes
+        self.db_processes = process_count(app.engine, db_processes, s.db_processes)
         self.workers: list[DbProcess] = []
         self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="wecom-db")
         # storing received messages has a thread of its own, so a 200 never waits behind the router's work; the
