@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from decimal import Decimal
 
@@ -96,9 +95,9 @@ _PLACE_SUFFIXES = ("生态经济区", "新区", "区", "县")
 
 
 def unit_names(unit: Unit) -> list[str]:
-    """What people call a unit in a sentence: its names and codes, and short forms (盘山县, 盘山; 科技局)."""
+    """What people call a unit in a sentence: its names, aliases and codes, and short forms (盘山县, 盘山; 科技局)."""
     zh = unit.name.zh
-    names = [zh, unit.code, unit.name.en]
+    names = [zh, unit.code, unit.name.en, *unit.aliases]
     for suffix in _UNIT_SUFFIXES:
         if zh.endswith(suffix):
             zh = zh[: -len(suffix)]
@@ -115,21 +114,44 @@ def unit_names(unit: Unit) -> list[str]:
     return [n for n in names if len(n) >= 2]
 
 
-def find_unit_in(plan: Plan, text: str) -> tuple[Unit | None, str]:
-    """The unit a sentence names (盘山高企12家 -> 盘山县人民政府) and the sentence without its name; the longest
-    name wins, and a name inside an indicator's name (高新区) does not count."""
-    norm = unicodedata.normalize("NFKC", text)
-    low = norm.lower()
-    best: tuple[int, int, Unit] | None = None
+_NameIndex = dict[str, list[tuple[str, int, Unit]]]  # first character -> (name, plan order, unit)
+_INDEXES: dict[int, tuple[Plan, _NameIndex]] = {}  # id(plan) -> (plan, its unit names by first character)
+
+
+def _unit_index(plan: Plan) -> _NameIndex:
+    """Every unit name of the plan, lower-cased, by its first character; built once per plan."""
+    hit = _INDEXES.get(id(plan))
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    index: _NameIndex = {}
+    order = 0
     for unit in plan.units:
         for name in unit_names(unit):
             n = name.lower()
-            i = _find_word(low, n)
-            if i >= 0 and (best is None or len(n) > best[0]):
-                best = (len(n), i, unit)
+            index.setdefault(n[0], []).append((n, order, unit))
+            order += 1
+    if len(_INDEXES) >= 8:  # plans are few (one active, the odd test or demo plan): keep the newest
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[id(plan)] = (plan, index)
+    return index
+
+
+def find_unit_in(plan: Plan, text: str) -> tuple[Unit | None, str]:
+    """The unit a sentence names (盘山高企12家 -> 盘山县人民政府) and the sentence without its name; the longest
+    name wins (then the first in the plan), and a name inside an indicator's name (高新区) does not count."""
+    norm = unicodedata.normalize("NFKC", text)
+    low = norm.lower()
+    index = _unit_index(plan)
+    best: tuple[int, int, int, Unit] | None = None  # (-length, plan order, position, unit): the smallest wins
+    for i, c in enumerate(low):
+        for n, order, unit in index.get(c, ()):
+            if low.startswith(n, i) and _whole_word(low, n, i):
+                key = (-len(n), order, i, unit)
+                if best is None or key[:3] < best[:3]:
+                    best = key
     if best is None:
         return None, text
-    size, at, unit = best
+    size, at, unit = -best[0], best[2], best[3]
     inside = [nm for ind in plan.indicators for nm in (ind.name.zh, *ind.aliases) if len(nm) > size]
     for nm in inside:
         j = low.find(nm.lower())
@@ -138,11 +160,16 @@ def find_unit_in(plan: Plan, text: str) -> tuple[Unit | None, str]:
     return unit, (norm[:at] + " " + norm[at + size:]).strip()
 
 
-def _find_word(low: str, name: str) -> int:
-    if name.isascii():
-        m = re.search(rf"(?<![a-z0-9_]){re.escape(name)}(?![a-z0-9_])", low)
-        return m.start() if m else -1
-    return low.find(name)
+def _whole_word(low: str, name: str, i: int) -> bool:
+    """An ASCII name counts only as a whole word ("ab" not inside "tab1"); other names anywhere."""
+    if not name.isascii():
+        return True
+    end = i + len(name)
+    return not (i > 0 and _word_char(low[i - 1])) and not (end < len(low) and _word_char(low[end]))
+
+
+def _word_char(c: str) -> bool:
+    return c.isascii() and (c.isalnum() or c == "_")
 
 
 def guess_indicators(plan: Plan, text: str, limit: int = 3) -> list[Indicator]:
