@@ -58,6 +58,7 @@ class Settings:
     wecom_aes_key: str | None = field(default=None, repr=False)
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_listen: str = "127.0.0.1:8090"
+    wecom_callback_max_age: float = 300.0  # seconds a callback's timestamp may be from now (replay protection)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -158,6 +159,7 @@ class WeComFields(TypedDict):
     wecom_aes_key: str | None
     wecom_api_url: str
     wecom_listen: str
+    wecom_callback_max_age: float
 
 
 def wecom_settings(env: Mapping[str, str]) -> WeComFields:
@@ -180,6 +182,7 @@ def wecom_settings(env: Mapping[str, str]) -> WeComFields:
         "wecom_aes_key": key,
         "wecom_api_url": (env.get("WECOM_API_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
         "wecom_listen": env.get("PLANBOT_WECOM_LISTEN") or "127.0.0.1:8090",
+        "wecom_callback_max_age": _float(env, "WECOM_CALLBACK_MAX_AGE", 300.0),
     }
 
 

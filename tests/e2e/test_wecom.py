@@ -147,8 +147,13 @@ async def test_hostile_callbacks_get_a_4xx_and_leave_nothing_behind(wecom: Serve
                                 ("inner not UTF-8", b"<xml><Content>\xff\xfe\xfd</Content></xml>"),
                                 ("inner without sender", b"<xml><MsgType>text</MsgType></xml>")):
             encrypted = cb.crypto.encrypt(bad_inner)
-            signed = {"msg_signature": cb.crypto.sign("1", "2", encrypted), "timestamp": "1", "nonce": "2"}
+            fresh = str(cb.now)
+            signed = {"msg_signature": cb.crypto.sign(fresh, "2", encrypted), "timestamp": fresh, "nonce": "2"}
             cases.append((name, 400, signed, b"<xml><Encrypt>" + encrypted.encode() + b"</Encrypt></xml>"))
+        for name, skew in (("replayed 6 minutes later", -360), ("6 minutes ahead", 360), ("a day old", -86_400)):
+            replayed = cb.envelope(cb.text("mallory", "高新技术企业 12家"), timestamp=str(cb.now + skew))
+            cases.append((name, 403, *replayed))
+        cases.append(("timestamp not a number", 400, *cb.envelope(good, timestamp="1539568800.5")))
         for name, status, q, b in cases:
             response = await cb.raw(q, b)
             assert response.status_code == status, name
@@ -192,5 +197,23 @@ async def test_a_message_that_cannot_be_stored_gets_503_so_wecom_delivers_it_aga
                 refused = await running.callbacks.post(message)
             assert refused.status_code == 503 and inbox_rows(app) == 0  # not stored: not acknowledged
             assert "盘山县人民政府" in "\n".join(await running.member("alice").deliver(message))  # WeCom's retry
+    finally:
+        app.close()
+
+
+async def test_a_late_retry_within_the_window_is_taken_and_the_window_is_configurable(
+        wecom_env: dict[str, str], wecom_api: FakeWeComApi) -> None:
+    app = bootstrap(Settings.from_env(dict(wecom_env, WECOM_CALLBACK_MAX_AGE="120")))
+    try:
+        code = invite(app, "contact", "panshan")
+        async with served(app, wecom_api, db_processes=0) as running:
+            cb = running.callbacks
+            stale = await cb.raw(*cb.envelope(cb.text("alice", code), timestamp=str(cb.now - 180)))
+            assert stale.status_code == 403 and inbox_rows(app) == 0  # 3 minutes: past this app's 2
+            late = cb.text("alice", code)  # WeCom's retry of a message first sent 100 s ago
+            query, body = cb.envelope(late, timestamp=str(cb.now - 100))
+            assert (await cb.raw(query, body)).status_code == 200
+            await running.channel.drain()
+            assert "盘山县人民政府" in wecom_api.texts("alice")[0]
     finally:
         app.close()

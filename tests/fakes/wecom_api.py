@@ -226,8 +226,10 @@ def _readable(m: Params) -> str:
 class WeComCallbacks:
     """Posts callbacks to planbot as WeCom does: the message encrypted, the envelope signed."""
 
-    def __init__(self, url: str, crypto: WeComCrypto | None = None, corp_id: str = CORP_ID) -> None:
+    def __init__(self, url: str, crypto: WeComCrypto | None = None, corp_id: str = CORP_ID, *,
+                 now: int = 1_539_568_800) -> None:
         self.url, self.corp_id = url, corp_id
+        self.now = now  # the envelope's timestamp: WeCom's clock (2018-10-15 10:00 +08:00, the tests' PLANBOT_NOW)
         self.crypto = crypto or WeComCrypto(TOKEN, AES_KEY, corp_id)
         self.http = httpx.AsyncClient(timeout=10)
         self._ids = itertools.count(7_000_000_000_000_000_001)
@@ -236,9 +238,10 @@ class WeComCallbacks:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def envelope(self, message: dict[str, str], *, timestamp: str = "1539568800", nonce: str = "1372623149"
+    def envelope(self, message: dict[str, str], *, timestamp: str | None = None, nonce: str = "1372623149"
                  ) -> tuple[dict[str, str], bytes]:
-        """(query, body) of a signed and encrypted callback."""
+        """(query, body) of a signed and encrypted callback (timestamp: WeCom's clock, self.now, by default)."""
+        timestamp = str(self.now) if timestamp is None else timestamp
         encrypted = self.crypto.encrypt(build(message))
         body = build({"ToUserName": self.corp_id, "AgentID": str(AGENT_ID), "Encrypt": encrypted})
         query = {"msg_signature": self.crypto.sign(timestamp, nonce, encrypted), "timestamp": timestamp,

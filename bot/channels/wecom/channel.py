@@ -190,6 +190,7 @@ class WeComChannel:
                                encrypted)
         except CryptoError as e:
             raise Refused(403, str(e)) from None
+        self.check_fresh(query["timestamp"])
         try:
             plain = self.crypto.decrypt(encrypted)
         except CryptoError as e:
@@ -201,6 +202,15 @@ class WeComChannel:
         if not all(message.get(k) for k in REQUIRED) or not message["CreateTime"].isdigit():
             raise Refused(400, "message without sender, time or type")
         return message
+
+    def check_fresh(self, timestamp: str) -> None:
+        """Refuse (403) a callback whose timestamp is further from now than WECOM_CALLBACK_MAX_AGE: a recorded
+        callback replayed later (its signature still holds) is refused before it is decrypted or stored."""
+        if not timestamp.isdigit() or len(timestamp) > 12:
+            raise Refused(400, "timestamp is not a number")
+        skew = abs(self.app.clock.now().timestamp() - int(timestamp))
+        if skew > self.app.settings.wecom_callback_max_age:
+            raise Refused(403, f"timestamp {skew:.0f} s from now")
 
     async def receive(self, message: dict[str, str]) -> None:
         """Store the message in the inbox (durably: a crash after this loses nothing), then queue its handling."""
