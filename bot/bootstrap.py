@@ -4,9 +4,11 @@ its channels, the senders that push the outbox and the scheduler that sweeps rem
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
-from contextlib import suppress
-from dataclasses import fields
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +19,9 @@ from bot.db.engine import migrate
 from bot.db.models import PlanRow
 from bot.services.plans import LoadResult, load_plan_file, rebuild_missing_series
 from reminders.dispatch import DispatchStats, dispatch
+from reminders.scheduler import Lane, Ticker
 
+log = logging.getLogger(__name__)
 BULK_SHARE = 0.2  # of the global rate that bulk sends keep while people are talking to the bot
 
 
@@ -39,33 +43,50 @@ def load_default_plan(app: App) -> LoadResult:
     return load_plan_file(app.uow, app.settings.plan_file, app.clock.now())
 
 
+@dataclass
+class Started:
+    """A chat channel started: the lanes its outbox rows are sent on, and what runs until stop is set."""
+
+    lanes: list[Lane]
+    serve: Callable[[], Awaitable[object]]
+
+
 async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders: bool = True) -> None:
-    """Run the configured chat channels (Telegram, WeCom), each with its reminder dispatch, until stop is set (or
-    SIGINT/SIGTERM). Raises ChannelRefused, after a clean stop, when a platform refused the credentials."""
+    """Run the configured chat channels (Telegram, WeCom) and one reminder scheduler that dispatches for all of them,
+    until stop is set (or SIGINT/SIGTERM). Raises ChannelRefused, after a clean stop, when a platform refused the
+    credentials."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    runs = []
-    if app.settings.telegram_token:
-        runs.append(_run_telegram(app, stop, reminders=reminders))
-    if app.settings.wecom_configured:  # (a Ticker each: on PostgreSQL only one sweeps; on SQLite both, harmlessly)
-        from bot.channels.wecom.run import run_wecom
+    async with AsyncExitStack() as stack:  # unwound in reverse: the scheduler stops before the channels
+        started: list[Started] = []
+        if app.settings.telegram_token:
+            started.append(await stack.enter_async_context(_telegram_started(app, stop, sending=reminders)))
+        if app.settings.wecom_configured:
+            from bot.channels.wecom.run import wecom_started
 
-        runs.append(run_wecom(app, stop, reminders=reminders))
-    await asyncio.gather(*runs)
+            lanes, serve = await stack.enter_async_context(wecom_started(app, stop))
+            started.append(Started(lanes, serve))
+        lanes = [lane for st in started for lane in st.lanes]
+        if reminders and lanes:
+            ticker = Ticker(app, lanes)
+            ticker.start()
+            stack.push_async_callback(ticker.aclose)
+            log.info("reminders: one scheduler sends on %s", ", ".join(lane.sender.channel for lane in lanes))
+        await asyncio.gather(*(st.serve() for st in started))
 
 
-async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> None:
-    """Telegram (webhook if configured, else polling) and its reminder scheduler until stop is set; ChannelRefused
-    (after a clean stop) when Telegram refused the token."""
+@asynccontextmanager
+async def _telegram_started(app: App, stop: asyncio.Event, *, sending: bool) -> AsyncIterator[Started]:
+    """Telegram (webhook if configured, else polling) while inside, with a lane of its own connections for the
+    outbox when sending; ChannelRefused (after a clean stop) when Telegram refused the token."""
     # a channel's libraries are imported when it starts, not by every command
     from bot.channels.telegram.channel import TelegramChannel
     from bot.channels.telegram.sender import TelegramSender, sending_bot
     from bot.channels.telegram.token import token_checked
     from bot.channels.telegram.webhook import serve_webhook
-    from reminders.scheduler import Ticker
 
     settings = app.settings
     channel = TelegramChannel(app)
@@ -74,23 +95,18 @@ async def _run_telegram(app: App, stop: asyncio.Event, *, reminders: bool) -> No
     await channel.start(webhook=webhook)
     # bulk sends go through their own lean connections but count against the channel's flood limits
     bulk = sending_bot(settings.telegram_token or "", settings.telegram_api_url, channel.bot.rate_limiter)
-    ticker = None
-    if reminders:
-        with token_checked():
-            await bulk.initialize()
-        # replies go first, but bulk sends keep a fifth of the global rate while people are talking
-        ticker = Ticker(app, [TelegramSender(bulk)], pause=lambda: channel.active > 0,
-                        bulk_every=1 / (BULK_SHARE * settings.telegram_max_rate))
-        ticker.start()
+    lanes = []
     try:
-        if webhook:
-            await serve_webhook(channel, stop)
-        else:
-            await stop.wait()
+        if sending:
+            with token_checked():
+                await bulk.initialize()
+            # replies go first, but bulk sends keep a fifth of the global rate while people are talking
+            lanes.append(Lane(TelegramSender(bulk), pause=lambda: channel.active > 0,
+                              bulk_every=1 / (BULK_SHARE * settings.telegram_max_rate)))
+        yield Started(lanes, (lambda: serve_webhook(channel, stop)) if webhook else stop.wait)
     finally:
         try:
-            if ticker is not None:
-                await ticker.aclose()
+            if lanes:
                 await bulk.shutdown()
         finally:
             await channel.stop()

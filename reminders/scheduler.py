@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,13 +27,25 @@ LOCK_KEY = 0x706C616E626F74  # "planbot": one scheduler leader per PostgreSQL da
 LOCK = "hashtextextended(current_schema(), :k)"
 
 
-class Ticker:
-    """Each tick: the leader sweeps the policy into the outbox; every instance dispatches what is due."""
+@dataclass(frozen=True)
+class Lane:
+    """One channel's sender, with what holds its bulk sends back: while pause() is true (people are talking to the
+    bot on that channel), one bulk send still goes every bulk_every seconds."""
 
-    def __init__(self, app: App, senders: list[Sender], *, catch_up_workdays: int = 1,
+    sender: Sender
+    pause: Callable[[], bool] | None = None
+    bulk_every: float | None = None
+
+
+class Ticker:
+    """Each tick: the leader sweeps the policy into the outbox; every instance dispatches what is due, on every
+    channel at once (one Ticker per process, whatever channels it runs)."""
+
+    def __init__(self, app: App, senders: Sequence[Sender | Lane], *, catch_up_workdays: int = 1,
                  pause: Callable[[], bool] | None = None, bulk_every: float | None = None) -> None:
-        self.app, self.senders, self.catch_up, self.pause = app, senders, catch_up_workdays, pause
-        self.bulk_every = bulk_every  # while pause() is true, one bulk send still goes every bulk_every seconds
+        self.app, self.catch_up = app, catch_up_workdays
+        # a bare sender takes pause and bulk_every from here
+        self.lanes = [s if isinstance(s, Lane) else Lane(s, pause, bulk_every) for s in senders]
         self._lock_conn: Any = None
         self.scheduler: AsyncIOScheduler | None = None
         self._ticking: asyncio.Task[Any] | None = None
@@ -121,11 +134,15 @@ class Ticker:
 
     async def _sweep_and_dispatch(self) -> list[DispatchStats]:
         result = await asyncio.to_thread(self.sweep_now, self.app.clock.now())
-        if result.queued or result.missed:
-            log.info("sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued,
-                     result.missed)
-        return [await dispatch(self.app.uow, sender, self.app.clock.now, pause=self.pause,
-                               bulk_every=self.bulk_every) for sender in self.senders]
+        log.log(logging.INFO if result.queued or result.missed else logging.DEBUG,
+                "sweep: %d reminders, %d messages queued, %d missed", result.reminders, result.queued, result.missed)
+        done = await asyncio.gather(*(  # every lane ends (giving back what it had not sent) before an error is raised
+            dispatch(self.app.uow, lane.sender, self.app.clock.now, pause=lane.pause, bulk_every=lane.bulk_every)
+            for lane in self.lanes), return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [d for d in done if isinstance(d, DispatchStats)]
 
     def start(self) -> AsyncIOScheduler:
         """Recover rows a crashed instance left claimed or 'sending', then tick every minute from now."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -15,9 +15,10 @@ from bot.app import App
 from bot.channels.wecom.channel import WeComChannel
 from bot.channels.wecom.send import WeComSender
 from reminders.dispatch import DispatchStats, dispatch
-from reminders.scheduler import Ticker
+from reminders.scheduler import Lane
 
 log = logging.getLogger(__name__)
+Serve = Callable[[], Awaitable[object]]  # what runs until the process stops
 
 
 def listen_socket(listen: str) -> socket.socket:
@@ -48,21 +49,17 @@ async def serving(channel: WeComChannel, listen: str) -> AsyncIterator[int]:
         sock.close()
 
 
-async def run_wecom(app: App, stop: asyncio.Event, *, reminders: bool = True) -> None:
-    """Serve the WeCom callback on PLANBOT_WECOM_LISTEN and dispatch WeCom's outbox rows until stop is set."""
+@asynccontextmanager
+async def wecom_started(app: App, stop: asyncio.Event) -> AsyncIterator[tuple[list[Lane], Serve]]:
+    """The WeCom channel, its callback served on PLANBOT_WECOM_LISTEN, while inside: yields the lanes its outbox rows
+    go out on (for the process's one reminder scheduler) and what to await until stop is set."""
     channel = WeComChannel(app)
     await channel.start()
-    ticker = None
-    if reminders:  # (with Telegram in the same process, each channel's Ticker dispatches its own rows)
-        ticker = Ticker(app, [WeComSender(channel.messenger)], pause=lambda: channel.active > 0)
-        ticker.start()
     try:
         async with serving(channel, app.settings.wecom_listen):
             log.info("WeCom callback listening on %s", app.settings.wecom_listen)
-            await stop.wait()
+            yield [Lane(WeComSender(channel.messenger), pause=lambda: channel.active > 0)], stop.wait
     finally:
-        if ticker is not None:
-            await ticker.aclose()
         await channel.stop()
 
 
