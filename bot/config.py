@@ -59,6 +59,8 @@ class Settings:
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
     wecom_listen: str = "127.0.0.1:8090"
     wecom_callback_max_age: float = 300.0  # seconds a callback's timestamp may be from now (replay protection)
+    wecom_daily_quota: int | None = None  # messages the app may send a day (None: not counted)
+    wecom_max_rate: float = 100.0  # message/send calls a second, overall
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +162,8 @@ class WeComFields(TypedDict):
     wecom_api_url: str
     wecom_listen: str
     wecom_callback_max_age: float
+    wecom_daily_quota: int | None
+    wecom_max_rate: float
 
 
 def wecom_settings(env: Mapping[str, str]) -> WeComFields:
@@ -183,6 +187,8 @@ def wecom_settings(env: Mapping[str, str]) -> WeComFields:
         "wecom_api_url": (env.get("WECOM_API_URL") or "https://qyapi.weixin.qq.com").rstrip("/"),
         "wecom_listen": env.get("PLANBOT_WECOM_LISTEN") or "127.0.0.1:8090",
         "wecom_callback_max_age": _float(env, "WECOM_CALLBACK_MAX_AGE", 300.0),
+        "wecom_daily_quota": _positive(env, "WECOM_DAILY_QUOTA"),
+        "wecom_max_rate": _float(env, "WECOM_MAX_RATE", 100.0),
     }
 
 
@@ -206,6 +212,13 @@ def _count(env: Mapping[str, str], key: str) -> int | None:
     if not re.fullmatch(r"\s*[0-9]+\s*", raw):
         raise ConfigError(N_("{key}={raw} is not a whole number (0 or more)"), key=key, raw=repr(raw))
     return int(raw)
+
+
+def _positive(env: Mapping[str, str], key: str) -> int | None:
+    value = _count(env, key)
+    if value == 0:
+        raise ConfigError(N_("{key} must be positive"), key=key)
+    return value
 
 
 def _redact_url(url: str) -> str:

@@ -144,6 +144,12 @@ def recover_sending(s: Session) -> int:
     return sum(int(getattr(r, "rowcount", 0) or 0) for r in (given_back, unknown))
 
 
+def sent_since(s: Session, channel: str, since: datetime) -> int:
+    """Messages of a channel sent at or after since."""
+    return int(s.scalar(select(func.count()).select_from(OutboxRow).where(
+        OutboxRow.channel == channel, OutboxRow.status == "sent", OutboxRow.sent_at >= since)) or 0)
+
+
 def counts(s: Session, notice_id: int | None = None) -> dict[str, int]:
     """Rows by status (of one notice, or of the whole outbox)."""
     stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from bot.channels.wecom.quota import DailyQuota, Pace
+
 log = logging.getLogger(__name__)
 DEFAULT_API = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = {40014, 42001, 41001}  # invalid, expired, missing access_token: fetch a new one once
@@ -75,6 +77,8 @@ class WeComClient:
         self._expires = 0.0
         self._lock = asyncio.Lock()
         self.token_fetches = 0
+        self.pace: Pace | None = None  # the app's global pace of message/send calls (quota.py)
+        self.quota: DailyQuota | None = None  # counts every message WeCom took today (quota.py)
 
     def __repr__(self) -> str:  # never the secret or the token
         return f"WeComClient(corp_id={self.corp_id!r}, agent_id={self.agent_id})"
@@ -119,7 +123,11 @@ class WeComClient:
         payload: dict[str, Any] = {"touser": touser, "msgtype": msgtype, "agentid": self.agent_id, msgtype: body}
         if dedupe:  # an identical message within 30 minutes is dropped by WeCom: a guard after a retried send
             payload |= {"enable_duplicate_check": 1, "duplicate_check_interval": 1800}
+        if self.pace is not None:
+            await self.pace.wait()
         answer = await self.call("/cgi-bin/message/send", json=payload)
+        if self.quota is not None:
+            self.quota.count()
         invalid = {u for u in str(answer.get("invaliduser") or "").split("|") if u}
         if touser.lower() in invalid:
             raise WeComApiError(81013, "invaliduser")

@@ -23,6 +23,7 @@ from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
 from bot.channels.wecom.api import WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
+from bot.channels.wecom.quota import apply_app_limits
 from bot.channels.wecom.send import CHANNEL, WeComMessenger
 from bot.channels.wecom.xml import MAX_BODY, XmlError, parse
 from bot.db.inbox import Inbox
@@ -96,6 +97,8 @@ class WeComChannel:
         self.crypto = WeComCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
         self.client = client or WeComClient(s.wecom_corp_id, s.wecom_secret, s.wecom_agent_id, s.wecom_api_url)
         self.messenger = WeComMessenger(self.client, limiter)
+        if client is None:
+            apply_app_limits(app, self.client)
         self.router = Router(app)
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"

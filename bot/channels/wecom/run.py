@@ -58,7 +58,7 @@ async def wecom_started(app: App, stop: asyncio.Event) -> AsyncIterator[tuple[li
     try:
         async with serving(channel, app.settings.wecom_listen):
             log.info("WeCom callback listening on %s", app.settings.wecom_listen)
-            yield [Lane(WeComSender(channel.messenger), pause=lambda: channel.active > 0)], stop.wait
+            yield [Lane(WeComSender(channel.messenger, app.clock.now), pause=lambda: channel.active > 0)], stop.wait
     finally:
         await channel.stop()
 
@@ -66,13 +66,16 @@ async def wecom_started(app: App, stop: asyncio.Event) -> AsyncIterator[tuple[li
 async def dispatch_wecom(app: App, at: datetime) -> DispatchStats:
     """Send WeCom's due outbox rows once (`planbot remind`)."""
     from bot.channels.wecom.api import WeComClient, protect_logs
+    from bot.channels.wecom.quota import apply_app_limits
     from bot.channels.wecom.send import WeComMessenger
 
     s = app.settings
     assert s.wecom_corp_id and s.wecom_secret and s.wecom_agent_id is not None
     protect_logs(s.wecom_secret)
     client = WeComClient(s.wecom_corp_id, s.wecom_secret, s.wecom_agent_id, s.wecom_api_url)
+    apply_app_limits(app, client)
     try:
+        # an explicit run: what is due goes now, not spread past :00 and :30 as the scheduler's pushes are
         return await dispatch(app.uow, WeComSender(WeComMessenger(client)), lambda: at)
     finally:
         await client.aclose()

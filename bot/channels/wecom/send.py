@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
 from bot.channels.console import render
 from bot.channels.wecom.api import WeComApiError, WeComClient
 from bot.channels.wecom.limits import MemberLimiter
+from bot.channels.wecom.quota import QuotaReached, spread_wait
 from bot.messages import Button, Reply
 from reminders.dispatch import Permanent, RetryLater, SendError, Transient, Uncertain
 
@@ -133,21 +136,32 @@ class WeComSender:
 
     channel = CHANNEL
 
-    def __init__(self, messenger: WeComMessenger) -> None:
+    def __init__(self, messenger: WeComMessenger, clock: Callable[[], datetime] | None = None) -> None:
         self.messenger = messenger
+        self.clock = clock  # the wall clock that keeps pushes off :00 and :30 (none: not kept off)
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
-        """Send one outbox message; a member at their limit gets RetryLater with the seconds to wait."""
-        count = message_count(text, buttons)
-        wait = self.messenger.limiter.reserve(chat_id, count)
-        if wait > 0:
+        """Send one outbox message; RetryLater with the seconds to wait before :00/:30 + the recipient's moment,
+        past the app's daily quota (QuotaReached), or when the member is at their limit."""
+        if self.clock is not None and (wait := spread_wait(chat_id, self.clock())) > 0:
             raise RetryLater(wait)
+        count = message_count(text, buttons)
+        quota = self.messenger.client.quota
+        if quota is not None and (wait := quota.reserve(count)) > 0:
+            raise QuotaReached(wait, quota.limit or 0)
         try:
-            return await self.messenger.deliver(chat_id, text, buttons, dedupe=True, reserved=True)
-        except (WeComApiError, httpx.HTTPError) as e:
-            raise send_error(e) from None
-        finally:  # stamped when the last part was answered: never earlier than WeCom counted any of them
-            self.messenger.limiter.done(chat_id, count)
+            wait = self.messenger.limiter.reserve(chat_id, count)
+            if wait > 0:
+                raise RetryLater(wait)
+            try:
+                return await self.messenger.deliver(chat_id, text, buttons, dedupe=True, reserved=True)
+            except (WeComApiError, httpx.HTTPError) as e:
+                raise send_error(e) from None
+            finally:  # stamped when the last part was answered: never earlier than WeCom counted any of them
+                self.messenger.limiter.done(chat_id, count)
+        finally:
+            if quota is not None:
+                quota.release(count)
 
 
 def message_count(text: str, buttons: list[Button]) -> int:
