@@ -70,6 +70,12 @@ async def run_channels(app: App, stop: asyncio.Event | None = None, *, reminders
             lanes, serve = await stack.enter_async_context(wecom_started(app, stop))
             started.append(Started(lanes, serve))
         lanes = [lane for st in started for lane in st.lanes]
+        if reminders and lanes and app.settings.wecom_robot_keys:  # push-only: beside a chat channel
+            from bot.channels.wecom.robot import RobotSender
+
+            robots = RobotSender(app.settings.wecom_robot_keys, app.settings.wecom_api_url)
+            stack.push_async_callback(robots.aclose)
+            lanes.append(Lane(robots))
         if reminders and lanes:
             ticker = Ticker(app, lanes)
             ticker.start()
@@ -134,6 +140,17 @@ async def dispatch_chat_channels(app: App, at: datetime) -> DispatchStats:
     if app.settings.wecom_configured:
         from bot.channels.wecom.run import dispatch_wecom
 
-        wecom = await dispatch_wecom(app, at)
-        total = DispatchStats(**{f.name: getattr(total, f.name) + getattr(wecom, f.name) for f in fields(wecom)})
+        total = _plus(total, await dispatch_wecom(app, at))
+    if app.settings.wecom_robot_keys:
+        from bot.channels.wecom.robot import RobotSender
+
+        robots = RobotSender(app.settings.wecom_robot_keys, app.settings.wecom_api_url)
+        try:
+            total = _plus(total, await dispatch(app.uow, robots, lambda: at))
+        finally:
+            await robots.aclose()
     return total
+
+
+def _plus(a: DispatchStats, b: DispatchStats) -> DispatchStats:
+    return DispatchStats(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(b)})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from bot.domain.groups import AUDIENCES
 from i18n import N_, Translator
 
 REPO_PLANS = Path(__file__).resolve().parent.parent / "plans"
@@ -19,6 +20,8 @@ DEFAULT_PLAN = REPO_PLANS / "panjin-2018-2020.yaml"
 
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for setWebhook's secret_token
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the ports Telegram posts webhooks to (a local Bot API server: any)
+ROBOT_CHANNEL = "wecom_robot"  # the outbox channel of WeCom group robots (a chat id is an audience)
+ROBOT_KEY = re.compile(r"[A-Za-z0-9-]{8,64}")  # a robot's webhook key: a UUID
 
 
 class ConfigError(ValueError):
@@ -61,6 +64,8 @@ class Settings:
     wecom_callback_max_age: float = 300.0  # seconds a callback's timestamp may be from now (replay protection)
     wecom_daily_quota: int | None = None  # messages the app may send a day (None: not counted)
     wecom_max_rate: float = 100.0  # message/send calls a second, overall
+    # WeCom group robots: (audience, webhook key) pairs from WECOM_ROBOT_KEYS; the keys are secrets
+    wecom_robot_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +100,11 @@ class Settings:
         )
 
     @property
+    def group_targets(self) -> tuple[tuple[str, str], ...]:
+        """The push-only chat groups, (channel, audience): a WeCom group robot per audience in WECOM_ROBOT_KEYS."""
+        return tuple((ROBOT_CHANNEL, audience) for audience, _ in self.wecom_robot_keys)
+
+    @property
     def wecom_configured(self) -> bool:
         """Whether every WeCom setting the channel needs is set (wecom_settings refuses a partial set)."""
         return bool(self.wecom_corp_id and self.wecom_agent_id is not None and self.wecom_secret
@@ -111,6 +121,7 @@ class Settings:
             else "not configured",
             "telegram_api": self.telegram_api_url or "https://api.telegram.org",
             "wecom": f"callback on {self.wecom_listen}" if self.wecom_configured else "not configured",
+            "wecom_robots": ", ".join(a for a, _ in self.wecom_robot_keys) or "none",
         }
 
 
@@ -164,6 +175,7 @@ class WeComFields(TypedDict):
     wecom_callback_max_age: float
     wecom_daily_quota: int | None
     wecom_max_rate: float
+    wecom_robot_keys: tuple[tuple[str, str], ...]
 
 
 def wecom_settings(env: Mapping[str, str]) -> WeComFields:
@@ -189,7 +201,26 @@ def wecom_settings(env: Mapping[str, str]) -> WeComFields:
         "wecom_callback_max_age": _float(env, "WECOM_CALLBACK_MAX_AGE", 300.0),
         "wecom_daily_quota": _positive(env, "WECOM_DAILY_QUOTA"),
         "wecom_max_rate": _float(env, "WECOM_MAX_RATE", 100.0),
+        "wecom_robot_keys": robot_keys(env.get("WECOM_ROBOT_KEYS") or ""),
     }
+
+
+def robot_keys(raw: str) -> tuple[tuple[str, str], ...]:
+    """WECOM_ROBOT_KEYS, "leaders=KEY,contacts=KEY": a group robot's webhook key per audience (errors never quote
+    a key)."""
+    pairs: dict[str, str] = {}
+    for item in (i.strip() for i in raw.split(",")):
+        if not item:
+            continue
+        audience, sep, key = (part.strip() for part in item.partition("="))
+        if not sep or audience not in AUDIENCES:
+            raise ConfigError(N_("WECOM_ROBOT_KEYS takes AUDIENCE=KEY pairs separated by commas; the audience is one "
+                                 "of {audiences}."), audiences=", ".join(AUDIENCES))
+        if not ROBOT_KEY.fullmatch(key):
+            raise ConfigError(N_("WECOM_ROBOT_KEYS: the key for {audience} is not a group robot's webhook key (the "
+                                 "key=... part of its webhook address)."), audience=audience)
+        pairs[audience] = key
+    return tuple(pairs.items())
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:

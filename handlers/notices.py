@@ -58,7 +58,7 @@ def send(ctx: Ctx) -> list[Reply]:
     if ctx.state != State.BROADCAST_CONFIRM:
         raise UserError("That button is no longer valid. Please start again.")
     notice = notices.broadcast(ctx.s, ctx.plan_row, ctx.plan, ctx.data["text"], ctx.data["audience"], ctx.who,
-                               ctx.now)
+                               ctx.now, groups=ctx.app.settings.group_targets)
     ctx.reset()
     return [text_reply(ctx.t("Notice {n} queued for {count} people. Ask /notices to see who has signed.",
                              n=notice.id, count=notice.recipients))]

@@ -97,7 +97,7 @@ class Ticker:
             return SweepResult()
         with self.app.uow.begin() as s:
             s.connection(execution_options={WRITER: True})  # it reads, then writes: take SQLite's write lock first
-            return sweep(s, now, catch_up_workdays=self.catch_up)
+            return sweep(s, now, catch_up_workdays=self.catch_up, groups=self.app.settings.group_targets)
 
     async def tick(self) -> list[DispatchStats]:
         """Sweep (if leader), then dispatch every channel."""

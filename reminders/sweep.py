@@ -9,15 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.db.outbox import REMINDER, delivery_for, enqueue
+from bot.db.outbox import REMINDER, Delivery, delivery_for, enqueue
 from bot.db.outbox_models import SchedulerStateRow
+from bot.domain.groups import for_reminder, receiving
 from bot.domain.pace import Progress
 from bot.domain.plan import Plan
 from bot.domain.schedule import Policy, local
 from bot.services.plans import active_plan
 from bot.views import recipients
 from bot.views.progress import assess_all, not_reported
-from i18n import translator_for
+from i18n import Translator, translator_for
 from reminders import messages
 from reminders.calendar import add_workdays
 from reminders.policy import Reminder, due_between
@@ -52,8 +53,10 @@ def catch_up_start(now: datetime, workdays: int) -> datetime:
     return datetime.combine(day, time(0), tzinfo=now.tzinfo)
 
 
-def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Policy | None = None) -> SweepResult:
-    """Queue every reminder that fell due since the last sweep (or the catch-up window); older ones are missed."""
+def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Policy | None = None,
+          groups: tuple[tuple[str, str], ...] = ()) -> SweepResult:
+    """Queue every reminder that fell due since the last sweep (or the catch-up window); older ones are missed.
+    groups: push-only chat groups, (channel, audience), that get a copy of the reminders meant for them."""
     plan_row, plan = active_plan(s)
     policy = policy or Policy.from_mapping(plan.reminders)
     mark = s.get(SchedulerStateRow, BOOKMARK)
@@ -71,15 +74,15 @@ def sweep(s: Session, now: datetime, *, catch_up_workdays: int = 1, policy: Poli
     if last < floor:
         too_old = due_between(plan, policy, reported, statuses, last, floor)
         result.missed = len(too_old)
-        record_missed(s, plan_row, too_old, now)
+        record_missed(s, plan_row, too_old, now, groups)
     window = due_between(plan, policy, reported, statuses, start, now)
     due, superseded = latest_only(window)
     result.missed += superseded
     kept = {id(r) for r in due}
-    record_missed(s, plan_row, [r for r in window if id(r) not in kept], now)
+    record_missed(s, plan_row, [r for r in window if id(r) not in kept], now, groups)
     for r in due:
         result.reminders += 1
-        result.queued += _queue(s, plan_row, plan, r, progress, now)
+        result.queued += _queue(s, plan_row, plan, r, progress, now, groups)
     if mark is None:
         s.add(SchedulerStateRow(name=BOOKMARK, at=now))
     else:
@@ -108,7 +111,17 @@ def _chain_key(r: Reminder) -> tuple[str | None, str]:
     return ("", "digest") if r.kind == "digest" else (r.unit, r.period.label if r.period else "")
 
 
-def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:
+def _text(plan: Plan, r: Reminder, progress: list[Progress], now: datetime, t: Translator) -> str:
+    if r.kind == "milestone":
+        return messages.milestone_text(plan, r, next(p for p in progress if p.indicator.code == r.indicators[0]), t)
+    if r.kind == "digest":
+        overdue = len({o.unit for o in not_reported(progress)})
+        return messages.digest_text(plan, progress, overdue, local(now).date(), t)
+    return messages.reminder_text(plan, r, local(now).date(), t)
+
+
+def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime,
+           groups: tuple[tuple[str, str], ...]) -> int:
     people = recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units)
     queued = 0
     for person in people:
@@ -116,26 +129,26 @@ def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: lis
         if to is None:
             continue
         t = translator_for(person.lang)
-        buttons = None
-        if r.kind == "milestone":
-            p = next(p for p in progress if p.indicator.code == r.indicators[0])
-            text = messages.milestone_text(plan, r, p, t)
-        elif r.kind == "digest":
-            overdue = len({o.unit for o in not_reported(progress)})
-            text = messages.digest_text(plan, progress, overdue, local(now).date(), t)
-        else:
-            text = messages.reminder_text(plan, r, local(now).date(), t)
-            buttons = messages.report_button(t) if r.audience == "contacts" else None
-        queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, text, now, buttons=buttons, priority=REMINDER,
+        reports = r.kind not in ("milestone", "digest") and r.audience == "contacts"
+        buttons = messages.report_button(t) if reports else None
+        queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, _text(plan, r, progress, now, t), now,
+                          buttons=buttons, priority=REMINDER, not_before=max(now, r.send_at))
+    for channel, audience in receiving(groups, for_reminder(r.kind)):  # in the default language, no buttons
+        queued += enqueue(s, f"{r.key}:group:{audience}", Delivery(None, channel, audience), r.kind,
+                          _text(plan, r, progress, now, translator_for(None)), now, priority=REMINDER,
                           not_before=max(now, r.send_at))
     return queued
 
 
-def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now: datetime) -> int:
+def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now: datetime,
+                  groups: tuple[tuple[str, str], ...] = ()) -> int:
     """Record reminders that are no longer worth sending as outbox rows with status 'missed', one per recipient
-    (under the key the reminder would have had, so it is never sent later either); how many rows."""
+    and group (under the key the reminder would have had, so it is never sent later either); how many rows."""
     recorded = 0
     for r in reminders:
+        for channel, audience in receiving(groups, for_reminder(r.kind)):
+            recorded += enqueue(s, f"{r.key}:group:{audience}", Delivery(None, channel, audience), r.kind, r.key,
+                                now, priority=REMINDER, not_before=r.send_at, status="missed")
         for person in recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units):
             to = delivery_for(s, person)
             if to is not None:

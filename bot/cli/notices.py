@@ -26,7 +26,8 @@ def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
             if answer not in ("y", "yes", "是", "确认"):
                 print(t("Cancelled."))
                 return 0
-        notice = notices.broadcast(s, row, plan, args.text, args.audience, who(), now, send_at)
+        notice = notices.broadcast(s, row, plan, args.text, args.audience, who(), now, send_at,
+                                   groups=app.settings.group_targets)
         print(t("Notice {n} queued for {count} people. Ask /notices to see who has signed.", n=notice.id,
                 count=notice.recipients))
     return 0

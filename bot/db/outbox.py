@@ -19,9 +19,9 @@ REPLY, REMINDER, BULK = 0, 5, 10  # priorities: lower goes first
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a person is reached: a channel and a chat."""
+    """Where a person is reached: a channel and a chat (a chat group's: no person)."""
 
-    person_id: int
+    person_id: int | None
     channel: str
     chat_id: str
 

@@ -11,13 +11,14 @@ from bot.db.models import Base, UtcDateTime
 
 
 class OutboxRow(Base):
-    """One message to push to one person, with an idempotency key so it is never queued twice."""
+    """One message to push to one person (or to a chat group's webhook), with an idempotency key so it is never
+    queued twice."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     channel: Mapped[str] = mapped_column(String(20), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)  # None: a chat group
     chat_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)

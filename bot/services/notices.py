@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from bot.db.chat_models import PersonRow
 from bot.db.models import PlanRow
-from bot.db.outbox import BULK, delivery_for, enqueue
+from bot.db.outbox import BULK, Delivery, delivery_for, enqueue
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
 from bot.domain.free_text import clean_block
+from bot.domain.groups import for_notice, receiving
 from bot.domain.plan import Plan
 from bot.errors import UserError
 from bot.messages import Button
@@ -63,9 +64,10 @@ def _notice_text(text: str, lang: str | None) -> str:
 
 
 def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: str, by: str, now: datetime,
-              send_at: datetime | None = None) -> NoticeRow:
-    """Create a notice and queue it for every recipient (at send_at, or now); control and bidi characters are
-    removed from its text."""
+              send_at: datetime | None = None, groups: tuple[tuple[str, str], ...] = ()) -> NoticeRow:
+    """Create a notice and queue it for every recipient (at send_at, or now), and a copy without the 签收 button
+    for each push-only chat group, (channel, audience), of its audience; control and bidi characters are removed
+    from its text."""
     text = clean_block(text)
     if not text:
         raise UserError("A notice needs some text.")
@@ -78,6 +80,9 @@ def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: st
     s.flush()
     for person in people:
         notice.recipients += _queue(s, notice, person, now, f"notice:{notice.id}:{person.id}")
+    for channel, group in receiving(groups, for_notice(audience)):  # (not counted among its recipients)
+        enqueue(s, f"notice:{notice.id}:group:{group}", Delivery(None, channel, group), "notice",
+                _notice_text(notice.text, None), now, priority=BULK, not_before=max(now, notice.send_at))
     return notice
 
 
@@ -109,7 +114,7 @@ def resend_unsigned(s: Session, notice_id: int, now: datetime) -> int:
     explicit reminder); returns how many."""
     notice = _notice(s, notice_id)
     signed = set(s.scalars(select(SignatureRow.person_id).where(SignatureRow.notice_id == notice_id)))
-    people = set(s.scalars(select(OutboxRow.person_id).where(OutboxRow.notice_id == notice_id)))
+    people = {p for p in s.scalars(select(OutboxRow.person_id).where(OutboxRow.notice_id == notice_id)) if p}
     return _queue_again(s, notice, people - signed, now)
 
 
@@ -120,7 +125,8 @@ def resend_undelivered(s: Session, notice_id: int, now: datetime) -> int:
     statuses: dict[int, set[str]] = {}
     for person_id, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
                                        .where(OutboxRow.notice_id == notice_id)):
-        statuses.setdefault(person_id, set()).add(status)
+        if person_id is not None:
+            statuses.setdefault(person_id, set()).add(status)
     return _queue_again(s, notice, {p for p, st in statuses.items() if st == {"failed"}}, now)
 
 

@@ -33,6 +33,8 @@ def stats(s: Session, notice_id: int) -> NoticeStats:
     rank = {"sent": 0, "uncertain": 1, "sending": 2, "claimed": 3, "pending": 3, "failed": 4}
     for person, status in s.execute(select(OutboxRow.person_id, OutboxRow.status)
                                     .where(OutboxRow.notice_id == notice_id)):
+        if person is None:  # (a chat group's copy: a notice's group copies carry no notice id)
+            continue
         if person not in best or rank.get(status, 9) < rank.get(best[person], 9):
             best[person] = status
     signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))

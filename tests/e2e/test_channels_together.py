@@ -1,4 +1,5 @@
-"""Telegram and WeCom in one process: one reminder scheduler sweeps once and sends on both channels."""
+"""Telegram and WeCom in one process: one reminder scheduler sweeps once and sends on both channels (and the
+leaders' group robot)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from support import until
 pytestmark = pytest.mark.asyncio
 DUE = "2018-10-10T09:10:00+08:00"  # Q3 reports fall due today, 10 October (09:10: past the :00 spread)
 TELEGRAM_CHAT = 4242
+ROBOT_KEY = "5e6f7a8b-1c2d-4e3f-9a0b-leaders00042"
 
 
 @pytest.fixture
 def wecom_api() -> Iterator[FakeWeComApi]:
-    with FakeWeComApi() as api:
+    with FakeWeComApi(robots=(ROBOT_KEY,)) as api:
         yield api
 
 
@@ -36,7 +38,8 @@ def both(tg_env: dict[str, str], wecom_api: FakeWeComApi) -> Iterator[App]:
     """An app with Telegram (the fake Bot API) and WeCom (the fake WeCom API) both configured."""
     app = bootstrap(Settings.from_env(dict(
         tg_env, PLANBOT_NOW=DUE, WECOM_CORP_ID=CORP_ID, WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=SECRET,
-        WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY, WECOM_API_URL=wecom_api.url, PLANBOT_WECOM_LISTEN="127.0.0.1:0")))
+        WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY, WECOM_API_URL=wecom_api.url, PLANBOT_WECOM_LISTEN="127.0.0.1:0",
+        WECOM_ROBOT_KEYS=f"leaders={ROBOT_KEY}")))
     yield app
     app.close()
 
@@ -69,7 +72,7 @@ async def test_one_scheduler_sweeps_once_and_each_person_gets_the_reminder_once_
     cards = [m for m in wecom_api.to("wu") if m["msgtype"] == "template_card"]  # (its long text comes before it)
     assert len(cards) == 1 and "大洼区" in "".join(wecom_api.texts("wu")) and "[立即填报]" in wecom_api.texts("wu")[-1]
     schedulers = [r for r in caplog.records if r.getMessage().startswith("reminders: one scheduler")]
-    assert [r.getMessage() for r in schedulers] == ["reminders: one scheduler sends on telegram, wecom"]
+    assert [r.getMessage() for r in schedulers] == ["reminders: one scheduler sends on telegram, wecom, wecom_robot"]
     sweeps = [r for r in caplog.records if r.getMessage().startswith("sweep:")]
     assert len(sweeps) == 1 and "2 messages queued" in sweeps[0].getMessage()
     with both.uow() as s:

@@ -1,5 +1,5 @@
-"""A fake WeCom API server on 127.0.0.1 (gettoken, message/send, update_template_card, media/upload), and a client
-that signs and encrypts callbacks as WeCom does."""
+"""A fake WeCom API server on 127.0.0.1 (gettoken, message/send, update_template_card, media/upload, the group
+robots' webhook/send), and a client that signs and encrypts callbacks as WeCom does."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ class FakeWeComApi:
     """WeCom's API as planbot uses it, with its manners: errors as HTTP 200 + errcode, silent drops past 30/min."""
 
     def __init__(self, corp_id: str = CORP_ID, secret: str = SECRET, agent_id: int = AGENT_ID, *,
-                 per_minute: int = 30, per_hour: int = 1000, expires_in: int = 7200) -> None:
+                 per_minute: int = 30, per_hour: int = 1000, expires_in: int = 7200,
+                 robots: tuple[str, ...] = (), robot_per_minute: int = 20) -> None:
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
         self.per_minute, self.per_hour, self.expires_in = per_minute, per_hour, expires_in
         self.lock = threading.Lock()
@@ -50,8 +51,13 @@ class FakeWeComApi:
         self.media: dict[str, Params] = {}
         self.task_ids: set[str] = set()
         self.calls: list[str] = []
+        self.robots: dict[str, list[Params]] = {key: [] for key in robots}  # group robot key -> messages posted
+        self.robot_per_minute = robot_per_minute
+        self.robot_refused: list[tuple[str, int]] = []  # (key, errcode) of robot posts refused
+        self._robot_recent: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
         self.server = AsgiServer(Starlette(routes=[
+            Route("/cgi-bin/webhook/send", self._robot, methods=["POST"]),
             Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
             Route("/cgi-bin/message/send", self._send, methods=["POST"]),
             Route("/cgi-bin/message/update_template_card", self._update_card, methods=["POST"]),
@@ -196,6 +202,46 @@ class FakeWeComApi:
         self.media[media_id] = {"type": kind, "filename": media.filename, "size": len(content)}
         return JSONResponse({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,
                              "created_at": str(int(time.time()))})
+
+    async def _robot(self, request: Request) -> JSONResponse:
+        """A group robot's webhook: no access token, the key in the query; at most 20 messages a minute per robot
+        (beyond: 45009, not delivered); text up to 2,048 bytes, markdown up to 4,096."""
+        self.calls.append("webhook/send")
+        key = request.query_params.get("key", "")
+        with self.lock:
+            if key not in self.robots:
+                return self._robot_error(key, 93000, "invalid webhook url")
+            recent = self._robot_recent.setdefault(key, deque())
+            now = time.monotonic()
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) >= self.robot_per_minute:
+                return self._robot_error(key, 45009, "api freq out of limit")
+            recent.append(now)  # (WeCom counts the call)
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._robot_error(key, 40016, "invalid json")
+        kind = body.get("msgtype") if isinstance(body, dict) else None
+        if kind not in ("text", "markdown"):
+            return self._robot_error(key, 40008, "invalid message type")
+        content = (body.get(kind) or {}).get("content")
+        if not isinstance(content, str) or not content:
+            return self._robot_error(key, 41009, "missing content")
+        if len(content.encode()) > (2048 if kind == "text" else 4096):
+            return self._robot_error(key, 40058, "content exceed max length")
+        with self.lock:
+            self.robots[key].append({"msgtype": kind, kind: {"content": content}, "at": now})
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+    def _robot_error(self, key: str, code: int, message: str) -> JSONResponse:
+        self.robot_refused.append((key, code))
+        return _error(code, message)
+
+    def robot_texts(self, key: str) -> list[str]:
+        """What the group of the robot with this key read, one string per message."""
+        with self.lock:
+            return [m[m["msgtype"]]["content"] for m in self.robots.get(key, [])]
 
     def record_click(self, user: str, key: str) -> tuple[str, str]:
         """The task_id and a response_code of the last card user received with a button of this key."""

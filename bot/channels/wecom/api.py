@@ -96,7 +96,7 @@ class WeComClient:
                 return self._token
             response = await self.http.get("/cgi-bin/gettoken", params={"corpid": self.corp_id,
                                                                         "corpsecret": self._secret})
-            data = _answer(response)
+            data = answer_of(response)
             self.token_fetches += 1
             self._token = str(data["access_token"])
             self._expires = self.clock() + max(60.0, float(data.get("expires_in", 7200)) - TOKEN_MARGIN)
@@ -110,7 +110,7 @@ class WeComClient:
             response = await self.http.post(path, params={**(params or {}), "access_token": token}, json=json,
                                             files=files)
             try:
-                return _answer(response)
+                return answer_of(response)
             except WeComApiError as e:
                 if e.errcode not in TOKEN_ERRORS or attempt == 2:
                     raise
@@ -168,7 +168,7 @@ class WeComClient:
         return await self.send(touser, kind, {"media_id": media_id})
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
+def answer_of(response: httpx.Response) -> dict[str, Any]:
     """The JSON answer; httpx.HTTPStatusError for a non-2xx status, WeComApiError for a non-zero errcode."""
     response.raise_for_status()
     try:
