@@ -20,7 +20,7 @@ from bot.cli.figures import cmd_import, cmd_report
 from bot.cli.leaders import cmd_export, cmd_lagging, cmd_scorecard, cmd_status, cmd_units
 from bot.cli.notices import cmd_broadcast, cmd_notices
 from bot.cli.parser import JSON_OUTPUT, build_parser, command_name
-from bot.cli.people import cmd_invite
+from bot.cli.people import cmd_invite, cmd_people_import
 from bot.cli.plan import cmd_plan_load, cmd_plan_show, cmd_plan_validate
 from bot.cli.reminders import cmd_remind
 from bot.cli.run import cmd_chat, cmd_run
@@ -42,7 +42,7 @@ COMMANDS: dict[str, Command] = {
     "run": cmd_run, "chat": cmd_chat, "invite": cmd_invite, "remind": cmd_remind, "report": cmd_report,
     "broadcast": cmd_broadcast, "notices": cmd_notices, "export": cmd_export, "units": cmd_units,
     "import": cmd_import, "lagging": cmd_lagging, "status": cmd_status, "scorecard": cmd_scorecard,
-    "plan load": cmd_plan_load, "plan show": cmd_plan_show,
+    "plan load": cmd_plan_load, "plan show": cmd_plan_show, "people import": cmd_people_import,
 }
 
 

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--unit")
     inv.add_argument("--role", required=True, choices=["contact", "leader", "admin"])
     inv.add_argument("--expires", default="7d", help="how long it is valid: 7d, 12h, 30m, 2w (default 7d)")
+    people = _Commands(sub.add("people", "bind people to units and roles"), "people_cmd")
+    people.add("import", "bind WeCom userids to units and roles from .csv or .xlsx (userid, name, unit, role)"
+               ).add_argument("file")
     plan = _Commands(sub.add("plan", "validate, load or show the plan"), "plan_cmd")
     plan.add("validate", "check a plan file").add_argument("file")
     plan.add("load", "load a plan file into the database").add_argument("file")
@@ -99,4 +102,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_name(args: argparse.Namespace) -> str:
     """The command the arguments name: "lagging", or "plan show" for a command with a sub-command."""
-    return str(args.command) + (f" {args.plan_cmd}" if args.command == "plan" else "")
+    sub = {"plan": "plan_cmd", "people": "people_cmd"}.get(str(args.command))
+    return str(args.command) + (f" {getattr(args, sub)}" if sub else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,13 +45,23 @@ class ImportRejected(Exception):
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows of the file as (row number as a spreadsheet shows it, {column: text})."""
+    """Rows of a figures file as (row number as a spreadsheet shows it, {column: text})."""
+    return read_table(path, COLUMNS, ("unit", "indicator", "period", "value"))
+
+
+def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...]
+               ) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a .csv or .xlsx file as (row number as a spreadsheet shows it, {column: text}); the first row names
+    the columns, each by one of the names columns gives it (any case); UserError when a required one is missing."""
     if not path.exists():
         raise UserError("File not found: {path}", path=str(path))
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            table = [list(r) for r in csv.reader(fh)]
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                table = [list(r) for r in csv.reader(fh)]
+        except UnicodeDecodeError:
+            raise UserError("{path} is not UTF-8 text: save it as CSV UTF-8.", path=str(path)) from None
     elif suffix == ".xlsx":
         from openpyxl import load_workbook
 
@@ -67,11 +78,11 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise UserError("{path} is empty.", path=str(path))
     header = [h.strip().lower() for h in table[0]]
     index: dict[str, int] = {}
-    for key, names in COLUMNS.items():
+    for key, names in columns.items():
         for i, h in enumerate(header):
             if h in names:
                 index[key] = i
-    missing = [k for k in ("unit", "indicator", "period", "value") if k not in index]
+    missing = [k for k in required if k not in index]
     if missing:
         raise UserError("The first row must name the columns; missing: {columns}", columns=", ".join(missing))
     rows = []

@@ -24,6 +24,7 @@ ARGUMENTS = {  # what each command needs besides the common options
     "broadcast": ["--audience", "all", "--text", "hi"], "notices": ["--resend", "3"], "export": ["--format", "csv"],
     "units": ["--as-of", "2018-07-02"], "invite": ["--role", "admin"], "plan validate": ["p.yaml"],
     "plan load": ["p.yaml"], "plan show": [], "import": ["f.csv"], "lagging": ["--all"], "status": ["高企"],
+    "people import": ["people.csv"],
     "scorecard": ["--as-of", "2021-06-30"],
     "report": ["--unit", "east", "--indicator", "高企", "--period", "2018Q1", "--value", "1"],
 }
