@@ -332,12 +332,29 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
                      _valid_items(raw.get("tasks"), TaskSpec), indicators, invalid)
 
 
+_POLICY_WORDS = {  # bot.domain.schedule.PolicyError's codes, in words the catalog has
+    "time": N_('expected a time like "09:00", got {got}'),
+    "whole": N_("expected a whole number, got {got}"),
+    "whole_list": N_("expected a list of whole numbers, got {got}"),
+    "bool": N_("expected true or false, got {got}"),
+    "quiet_shape": N_('expected {{start: "21:00", end: "08:00"}}, got {got}'),
+    "unknown_key": N_("unknown key {got}"),
+    "distinct_days": N_("expected distinct numbers of at least 1, got {got}"),
+    "zero_or_more": N_("expected 0 or more, got {got}"),
+    "one_or_more": N_("expected 1 or more, got {got}"),
+    "weekday": N_("expected 0 (Monday) to 6 (Sunday), got {got}"),
+    "in_quiet_hours": N_("{got} lies in the quiet hours"),
+}
+
+
 def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
     """The optional reminders: section must make a valid reminder policy."""
-    from bot.domain.schedule import Policy
+    from bot.domain.schedule import Policy, PolicyError
 
     try:
         Policy.from_mapping(data)
+    except PolicyError as e:
+        return [problem(name, e.path, _POLICY_WORDS[e.code], got=e.got)]
     except (ValueError, TypeError) as e:
         return [Problem(name, "reminders", str(e))]
     return []
