@@ -10,7 +10,9 @@ import yaml
 
 from bot.config import DEFAULT_PLAN
 from bot.domain.plan import Aggregation, Comparator, Kind
-from bot.services.plan_file import MAX_PLAN_BYTES, PlanFileError, load_yaml, parse_plan, read_plan_file
+from bot.services.plan_file import load_yaml, parse_plan, read_plan_file
+from bot.services.plan_problems import PlanFileError
+from bot.services.plan_spec import MAX_PLAN_BYTES
 from i18n import translator_for
 
 WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
