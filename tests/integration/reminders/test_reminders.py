@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from paths import ROOT
 from sqlalchemy import select
 from sqlalchemy import text as sql
 
@@ -376,7 +377,7 @@ def test_a_dispatcher_killed_mid_batch_leaves_nothing_to_be_sent_twice(bot: Test
     names = [f"k{i:03d}" for i in range(120)]
     queue_people(app, names)
     log = tmp_path / "delivered.txt"
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     child_env = dict(env, PYTHONPATH=os.pathsep.join([str(root), str(root / "tests")]))
     child = subprocess.Popen([sys.executable, "-c", CRASHING_DISPATCHER, str(log), T0.isoformat()], env=child_env)
     try:
