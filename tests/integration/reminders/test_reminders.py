@@ -519,17 +519,11 @@ def test_on_postgresql_two_dispatchers_hold_claims_at_once_and_neither_waits(pos
 
 
 def test_after_a_merger_the_successors_contact_is_reminded_for_the_old_unit(bot: TestBot, tmp_path: Path) -> None:
-    from bot.config import DEFAULT_PLAN
+    from paths import merged_zone_plan
+
     from bot.services.plans import load_plan_file
 
-    source = DEFAULT_PLAN.read_text(encoding="utf-8")
-    i = source.index("  - code: liaohekou")
-    source = (source[:i] + "  - code: merged_zone\n    name: {zh: 合并后的经济区, en: Merged zone}\n    kind: zone\n"
-              + source[i:])
-    i = source.index("kind: zone", source.index("  - code: liaohekou")) + len("kind: zone")
-    source = source[:i] + "\n    succeeded_by: {unit: merged_zone, from: 2019-01-01}" + source[i:]
-    plan_file = tmp_path / "plan.yaml"
-    plan_file.write_text(source, encoding="utf-8")
+    plan_file = merged_zone_plan(tmp_path)
     app = bot.app
     load_plan_file(app.uow, plan_file, at("2018-09-20T08:00"))
     bot.join("old", "contact", "liaohekou")
