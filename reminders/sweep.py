@@ -122,7 +122,7 @@ def _text(plan: Plan, r: Reminder, progress: list[Progress], now: datetime, t: T
 
 def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime,
            groups: tuple[tuple[str, str], ...]) -> int:
-    people = recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units)
+    people = recipients.for_audience(s, plan_row, r.audience, r.to_unit, r.lead_units)
     queued = 0
     for person in people:
         to = delivery_for(s, person)
@@ -149,7 +149,7 @@ def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now:
         for channel, audience in receiving(groups, for_reminder(r.kind)):
             recorded += enqueue(s, f"{r.key}:group:{audience}", Delivery(None, channel, audience), r.kind, r.key,
                                 now, priority=REMINDER, not_before=r.send_at, status="missed")
-        for person in recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units):
+        for person in recipients.for_audience(s, plan_row, r.audience, r.to_unit, r.lead_units):
             to = delivery_for(s, person)
             if to is not None:
                 recorded += enqueue(s, f"{r.key}:{person.id}", to, r.kind, r.key, now, priority=REMINDER,
