@@ -46,6 +46,7 @@ from bot.app import App  # noqa: E402
 from bot.bootstrap import bootstrap  # noqa: E402
 from bot.channels.wecom.api import WeComClient  # noqa: E402
 from bot.channels.wecom.channel import WeComChannel  # noqa: E402
+from bot.channels.wecom.quota import apply_app_limits  # noqa: E402
 from bot.channels.wecom.run import serving  # noqa: E402
 from bot.channels.wecom.send import WeComMessenger, WeComSender  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -178,6 +179,7 @@ async def callbacks_run(app: App, load: Load, n: int, concurrency: int) -> dict[
 
 async def broadcast_run(app: App, load: Load, n: int, busy: int) -> dict[str, Any]:
     client = WeComClient(CORP_ID, SECRET, AGENT_ID, load.url, connections=32)
+    apply_app_limits(app, client)  # the global pace (WECOM_MAX_RATE, 100/s by default), as `planbot run` has it
     messenger = WeComMessenger(client)
     sender = WeComSender(messenger)
     try:
