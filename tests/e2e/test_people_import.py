@@ -47,7 +47,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def bindings(env: dict[str, str]) -> dict[str, tuple[str, tuple[str, ...], bool, bool]]:
-    """userid -> (display name, contact units, leader, admin)."""
+    """userid -> (display name, contact units in code order, leader, admin)."""
     app = bootstrap(Settings.from_env(env))
     try:
         with app.uow() as s:
@@ -55,7 +55,7 @@ def bindings(env: dict[str, str]) -> dict[str, tuple[str, tuple[str, ...], bool,
             out = {}
             for ident in s.scalars(select(IdentityRow).where(IdentityRow.channel == "wecom")):
                 r = roles_of(ident.person, plan_row)
-                out[ident.external_id] = (ident.person.display_name, r.contact_units, r.leader, r.admin)
+                out[ident.external_id] = (ident.person.display_name, tuple(sorted(r.contact_units)), r.leader, r.admin)
             return out
     finally:
         app.close()
@@ -76,7 +76,7 @@ def test_a_file_binds_userids_to_units_and_roles_and_importing_it_again_changes_
     first = planbot(env, "people", "import", str(good)).stdout
     assert "读取 5 行" in first and "新增企业微信成员 4 人" in first and "授予角色 5 个" in first
     assert bindings(env) == {
-        "zhangsan": ("张三", ("panshan", "dawa"), False, False), "lisi": ("李四", ("dawa",), False, False),
+        "zhangsan": ("张三", ("dawa", "panshan"), False, False), "lisi": ("李四", ("dawa",), False, False),
         "wang.wu@panjin": ("王五", (), True, False), "zhaoliu": ("赵六", (), False, True)}
     roles = role_count(env)
     again = planbot(env, "people", "import", str(good), "--lang", "en").stdout
