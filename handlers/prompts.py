@@ -115,7 +115,7 @@ def choose(text: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[st
             return found[0]
         if found:
             return None  # several fit: re-ask rather than guess
-    if loose and not asking and (said := _said_in(n, choices, synonyms)) is not None:
+    if loose and not asking and (said := _said_in(n, choices, synonyms) or _said_in_words(text, choices, synonyms)):
         return said
     if len(n) < 3:
         return None
@@ -145,6 +145,30 @@ def _said_in(n: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[str
     best: tuple[int, list[Choice]] = (0, [])
     for c in choices:
         size = max((len(w) for w in map(norm, synonyms.get(c.action, ())) if len(w) >= 2 and w in n), default=0)
+        if size and size > best[0]:
+            best = (size, [c])
+        elif size and size == best[0]:
+            best[1].append(c)
+    return best[1][0] if len({c.payload for c in best[1]}) == 1 else None
+
+
+_EN_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def _said_in_words(text: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[str, ...]]) -> Choice | None:
+    """An English reply of a few words holding one choice's synonym as whole words (yes that's correct, cancel it
+    please): the longest synonym wins; a tie between two different choices is no answer."""
+    low = unicodedata.normalize("NFKC", text).lower()
+    if not low.isascii() or any(ch.isdigit() for ch in low):
+        return None
+    words = _EN_WORDS.findall(low)
+    if not 1 < len(words) <= 6:
+        return None
+    said = " " + " ".join(words) + " "
+    best: tuple[int, list[Choice]] = (0, [])
+    for c in choices:
+        size = max((len(w) for w in synonyms.get(c.action, ()) if w.isascii() and len(w) >= 2
+                    and f" {' '.join(_EN_WORDS.findall(w.lower()))} " in said), default=0)
         if size and size > best[0]:
             best = (size, [c])
         elif size and size == best[0]:

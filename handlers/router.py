@@ -19,7 +19,7 @@ from bot.services.people import Roles, identity_for, looks_like_code, roles_from
 from bot.services.plans import active_plan
 from handlers import commands, onboarding, prompts, query, report
 from handlers.context import Ctx, Me, text_reply
-from handlers.intents import Intent, recognise
+from handlers.intents import Intent, is_cancel, recognise
 from handlers.states import HOLDING, State
 from i18n import translator_for
 
@@ -116,6 +116,8 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     text = (ctx.inbound.text or "").strip()
     figure = bool(text) and payload is None and not text.startswith("/") and report.is_report_of_another(
         ctx, text, any_indicator=True)  # "高企 12家" reports a figure, whatever choice or keyword it contains
+    if payload is None and ctx.state and is_cancel(text):  # 不对，取消 / 算了不报了 / cancel that: at every step
+        return on_intent(ctx, "cancel", "")
     if payload is None and text and choices and not figure:
         choice = prompts.choose(text, choices, commands.SYNONYMS, loose=bool(ctx.state))
         payload = choice.payload if choice is not None else None
@@ -139,7 +141,9 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         ctx.queue.append(text)
         return [text_reply(ctx.t("First finish the step in progress (confirm it or cancel it): I have kept “{text}” "
                                  "and will come to it next.", text=text[:60]))]
-    if intent is not None and (answer is None or text.startswith("/") or intent.name == "cancel"):
+    # where typed text is the answer, only a /command interrupts it: "有2家企业资格取消了" is a reason, not a cancel
+    # (a message saying only "stop" was taken up above)
+    if intent is not None and (answer is None or text.startswith("/")):
         return on_intent(ctx, intent.name, intent.rest)
     if answer is not None:
         ctx.handled = f"answer:{state.value}"
