@@ -55,8 +55,8 @@ def _has(low: str, word: str) -> bool:
 
 
 # Saying "stop" at any step, also where typed text is the answer (a figure, a reason): the whole message must be
-# made of these words (取消, 算了, 不报了, never mind ...) and filler (不对, 吧, 了, that, please ...), and hold one of the
-# first, so that a reason such as "有2家企业资格取消了" is a reason, not a cancel.
+# made of these words (取消, 算了, 不报了, never mind ...) and filler (不对, 吧, 了, that, please ...), and hold one
+# of the first, so that a reason such as "有2家企业资格取消了" is a reason, not a cancel.
 _STOP = ("取消", "算了", "撤销", "撤回", "作废", "放弃", "退出", "不要了", "不用了", "不需要了", "先这样",
          "cancel", "abort", "never mind", "nevermind", "forget it", "forget about it", "scrap that", "stop", "quit",
          "drop it", "don't bother")
@@ -74,7 +74,7 @@ _SEPARATORS = re.compile(r"[\s,，、.。!！?？;；:：~～…]+")
 
 
 def is_cancel(text: str) -> bool:
-    """Whether a message only says "stop what we are doing" (不对，取消; 算了不报了; 不发了; cancel that; never mind)."""
+    """Whether a message only says "stop what we are doing" (不对，取消; 算了不报了; 不发了; cancel that)."""
     s = normalize(text).lower()
     if not s or len(s) > 30 or _NEGATED.search(s):
         return False

@@ -23,7 +23,7 @@ def start(ctx: Ctx, text: str) -> list[Reply]:
     """/broadcast TEXT: choose the audience."""
     text = clean_block(text)
     if not text:
-        raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
+        raise UserError("Write the notice after the command, e.g. /broadcast Please send the Q3 figures by the 10th")
     ctx.go(State.BROADCAST_AUDIENCE, text=text)
     t = ctx.t
     rows = [[Button(label, ctx.button(label, "audience", code).payload, AUDIENCE_WORDS.get(code, ()))]

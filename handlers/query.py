@@ -74,7 +74,7 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     if ind is None:
         if arg:
             return which_indicator(ctx, arg, "status")
-        raise UserError("Which indicator? For example: /status 高新技术企业")
+        raise UserError("Which indicator? For example: /status high-tech enterprises")
     figures = figures_by_indicator(ctx.s, ctx.plan_row, ind.code).get(ind.code, [])
     p = assess(ctx.plan, ind, figures, ctx.today)
     lines = [t("As of {date}:", date=t.date(ctx.today)), progress_text(ctx.plan, p, t)]

@@ -48,7 +48,7 @@ def _unit_for(ctx: Ctx, query: str = "") -> Unit:
     if mine:
         return ctx.plan.unit(mine[0])
     if ctx.roles.admin:
-        raise UserError("Name the unit you are reporting for, e.g. /report 双台子区.")
+        raise UserError("Name the unit you are reporting for, e.g. /report Shuangtaizi.")
     ctx.need(contact=True)
     raise AssertionError("unreachable")
 
@@ -346,7 +346,8 @@ def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply
         if guesses:
             ctx.need(contact=True, admin=True)
             return _ask_guess(ctx, text, guesses)
-        raise UserError("I could not tell which indicator “{text}” is about. Try its name, e.g. 高新技术企业 12家.",
+        raise UserError("I could not tell which indicator “{text}” is about. Try its name, e.g. high-tech "
+                        "enterprises 12.",
                         text=text)
     ctx.need(contact=True, admin=True)
     unit = _unit_in_sentence(ctx, named)

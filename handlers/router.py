@@ -17,7 +17,7 @@ from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, prompts, query, report
+from handlers import commands, onboarding, prompts, query, report, timeout
 from handlers.context import Ctx, Me, text_reply
 from handlers.intents import Intent, is_cancel, recognise
 from handlers.states import HOLDING, State
@@ -64,14 +64,25 @@ class Router:
             choices = prompts.loaded(ctx.data.pop(prompts.CHOICES, None))
             prompt = ctx.data.pop(prompts.PROMPT, None)
             ctx.queue = list(ctx.data.pop(QUEUE, []))
+            parked = inbound.is_group and bool(ctx.state)  # a private step is set aside in a group, not dropped
+            if parked:
+                ctx.state, ctx.data, ctx.queue, choices, prompt = "", {}, [], [], None
+            lead, answered = [], False
+            if timeout.expired(ctx, conv[2] if conv else None):  # left too long: dropped, and said so
+                answered = answers_dropped(ctx, choices)
+                lead = [timeout.expire(ctx)]
+                choices, prompt = [], None
             before = ctx.state
             try:
-                replies = dispatch(ctx, choices, prompt)
+                replies = [] if answered else dispatch(ctx, choices, prompt)
                 refused = False
             except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
                 replies, refused = [text_reply(e.render(ctx.t))], True
-            replies = carry_on(ctx, before, prompt, replies)
-            self._save_state(ctx, conv is not None, replies)
+            if lead and (answered or ctx.handled == "unknown"):  # "确认" or "12" for the dropped step: the notice
+                replies, ctx.handled = [], "expired"
+            replies = lead + carry_on(ctx, before, prompt, replies)
+            if not (parked and not ctx.state):  # a group message leaves the private step as it was, time included
+                self._save_state(ctx, conv is not None, replies)
             s.commit()
         return Outcome(replies, handled=ctx.handled, refused=refused)
 
@@ -89,9 +100,9 @@ class Router:
 
 
 def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
-                ) -> tuple[Me, Roles, tuple[str, str] | None, IdentityRow | None]:
-    """The sender (Me), their roles in the plan and their conversation (state, data), in one query; a new sender's
-    identity and person are created (and returned: the ORM identity, else None)."""
+                ) -> tuple[Me, Roles, tuple[str, str, datetime] | None, IdentityRow | None]:
+    """The sender (Me), their roles in the plan and their conversation (state, data, when it last moved), in one
+    query; a new sender's identity and person are created (and returned: the ORM identity, else None)."""
     rows = sender_rows(s, inbound.channel, inbound.sender)
     chat = None if inbound.is_group else inbound.chat
     if not rows:
@@ -105,7 +116,7 @@ def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
     if chat and not first.active:  # they had blocked the bot; writing to it privately again unblocks it
         reactivate(s, first.person_id)
     roles = roles_from([(r.role, r.code, r.plan_id) for r in rows if r.role is not None], plan_row.id)
-    conv = (first.state, first.data) if first.state is not None else None
+    conv = (first.state, first.data, first.updated_at) if first.state is not None else None
     return Me(first.id, first.person_id, first.display_name, first.lang), roles, conv, None
 
 
@@ -126,8 +137,6 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     if not text:
         ctx.handled = "not_text"
         return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
-    if ctx.inbound.is_group and ctx.state:
-        ctx.reset()
     intent = recognise(text, commands.SLASH, commands.KEYWORDS)
     if figure and intent is not None and intent.name in QUESTIONS:
         intent = None
@@ -174,6 +183,19 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         return named
     ctx.handled = "unknown"
     return [text_reply(ctx.t("Sorry, I did not understand that.") + "\n" + commands.help_text(ctx))]
+
+
+def answers_dropped(ctx: Ctx, choices: list[prompts.Choice]) -> bool:
+    """Whether a message answers the step about to be dropped for its timeout (确认, 1, 12, 取消): it is then not
+    handled again as if nothing were in progress (a "1" pressing some other button)."""
+    text = (ctx.inbound.text or "").strip()
+    if ctx.inbound.payload is not None or not text or is_cancel(text):
+        return ctx.inbound.payload is not None or is_cancel(text)
+    state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE
+    if state in commands.FREE_TEXT:
+        return not text.startswith("/") and recognise(text, commands.SLASH, commands.KEYWORDS) is None \
+            and not report.is_report_of_another(ctx, text, any_indicator=True)
+    return prompts.choose(text, choices, commands.SYNONYMS, loose=True) is not None
 
 
 def named_indicator(ctx: Ctx, text: str) -> list[Reply] | None:

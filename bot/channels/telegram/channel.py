@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
 SEND_FAILED = N_("Sorry, something went wrong sending my answer. Please try again.")
-EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
-            "to correct a saved one.")
+EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say "
+            "correct to correct a saved one.")
 
 
 def base_url(api_url: str | None) -> str:
