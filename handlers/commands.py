@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.messages import Reply
-from handlers import admin, leaders, notices, onboarding, query, report, source
+from handlers import admin, leaders, notices, onboarding, query, report, report_sentence, source
 from handlers.context import Ctx, text_reply
 from handlers.states import State
 from i18n import N_
@@ -67,7 +67,7 @@ COMMANDS: tuple[Command, ...] = (
             may=(CONTACT, ADMIN), private=True, menu=N_("Report this period's figures"),
             help=(N_("• report or /report: report this period's figures, step by step"),
                   N_("• a figure in one sentence, e.g. high-tech enterprises 12"))),
-    Command("correct", report.correct, ("/correct",), (
+    Command("correct", report_sentence.correct, ("/correct",), (
                 "更正", "修正", "改正", "修改数据", "改数据", "改数", "报错了", "填错了要改", "数据有误",
                 "correct", "correction", "fix a figure", "fix", "amend"),
             may=(CONTACT, ADMIN), private=True, menu=N_("Correct a figure"),
@@ -152,7 +152,7 @@ BUTTONS: dict[str, Action] = {
     "audience": Action(notices.audience, (ADMIN,)),
     "send": Action(lambda ctx, _: notices.send(ctx), (ADMIN,), words=(*YES, "发送", "发", "发出", "send")),
     "resend": Action(notices.resend, (ADMIN,), words=("重发", "再发", "resend")),
-    "guess": Action(report.guessed, (CONTACT, ADMIN), words=YES),
+    "guess": Action(report_sentence.guessed, (CONTACT, ADMIN), words=YES),
     "report": Action(lambda ctx, _: report.start(ctx), (CONTACT, ADMIN), anytime=True,
                      words=("立即填报", "现在填报", "马上填报", "填报", "去填报", "报", "report", "report now")),
     "sign": Action(notices.sign, anytime=True,
@@ -165,7 +165,7 @@ SYNONYMS = {name: a.words for name, a in BUTTONS.items()}
 
 # steps at which typed text is the answer (only commands, cancel and help interrupt them)
 FREE_TEXT: dict[State, Handler] = {
-    State.REPORT_VALUE: report.value,
+    State.REPORT_VALUE: report_sentence.value,
     State.REPORT_REASON: report.reason,
 }
 

@@ -17,7 +17,7 @@ from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, prompts, query, report, timeout
+from handlers import commands, onboarding, prompts, query, report, report_sentence, timeout
 from handlers.context import Ctx, Me, text_reply
 from handlers.intents import Intent, is_cancel, recognise
 from handlers.states import HOLDING, State
@@ -125,7 +125,7 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     keyword, the step in progress, a figure; at a prompt, anything else asks the same question again."""
     payload = ctx.inbound.payload
     text = (ctx.inbound.text or "").strip()
-    figure = bool(text) and payload is None and not text.startswith("/") and report.is_report_of_another(
+    figure = bool(text) and payload is None and not text.startswith("/") and report_sentence.is_report_of_another(
         ctx, text, any_indicator=True)  # "高企 12家" reports a figure, whatever choice or keyword it contains
     if payload is None and ctx.state and is_cancel(text):  # 不对，取消 / 算了不报了 / cancel that: at every step
         return on_intent(ctx, "cancel", "")
@@ -156,9 +156,9 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         return on_intent(ctx, intent.name, intent.rest)
     if answer is not None:
         ctx.handled = f"answer:{state.value}"
-        if state is State.REPORT_VALUE and report.is_report_of_another(ctx, text):
+        if state is State.REPORT_VALUE and report_sentence.is_report_of_another(ctx, text):
             ctx.handled = "figure"
-            return report.one_shot(ctx, text) or answer(ctx, text)
+            return report_sentence.one_shot(ctx, text) or answer(ctx, text)
         return answer(ctx, text)
     if looks_like_code(text):  # an invite code, also for someone who already holds a role
         ctx.handled = "code"
@@ -166,7 +166,7 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     if ctx.inbound.is_group:
         return []
     ctx.handled = "figure"
-    replies = report.one_shot(ctx, text)
+    replies = report_sentence.one_shot(ctx, text)
     if replies is not None:
         return replies
     pushed = prompts.pushed_choice(ctx, text, commands.SYNONYMS, numbers=not choices)
@@ -194,7 +194,7 @@ def answers_dropped(ctx: Ctx, choices: list[prompts.Choice]) -> bool:
     state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE
     if state in commands.FREE_TEXT:
         return not text.startswith("/") and recognise(text, commands.SLASH, commands.KEYWORDS) is None \
-            and not report.is_report_of_another(ctx, text, any_indicator=True)
+            and not report_sentence.is_report_of_another(ctx, text, any_indicator=True)
     return prompts.choose(text, choices, commands.SYNONYMS, loose=True) is not None
 
 
@@ -217,7 +217,7 @@ def starts_something(ctx: Ctx, text: str, intent: Intent | None) -> bool:
     """Whether a message starts a new report or notice (it then waits until the step in progress is done)."""
     if intent is not None:
         return intent.name in ("report", "correct", "broadcast")
-    return report.is_report_of_another(ctx, text, any_indicator=True)
+    return report_sentence.is_report_of_another(ctx, text, any_indicator=True)
 
 
 def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list[Reply]) -> list[Reply]:
@@ -244,7 +244,7 @@ def _redo(ctx: Ctx, text: str) -> list[Reply]:
     intent = recognise(text, commands.SLASH, commands.KEYWORDS)
     if intent is not None:
         return on_intent(ctx, intent.name, intent.rest)
-    return report.one_shot(ctx, text) or [text_reply(ctx.t("Sorry, I did not understand that."))]
+    return report_sentence.one_shot(ctx, text) or [text_reply(ctx.t("Sorry, I did not understand that."))]
 
 
 def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
