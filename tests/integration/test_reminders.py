@@ -501,3 +501,35 @@ def test_on_postgresql_two_dispatchers_hold_claims_at_once_and_neither_waits(pos
     finally:
         first.close()
         second.close()
+
+
+def test_after_a_merger_the_successors_contact_is_reminded_for_the_old_unit(bot: TestBot, tmp_path: Path) -> None:
+    from bot.config import DEFAULT_PLAN
+    from bot.services.plans import load_plan_file
+
+    source = DEFAULT_PLAN.read_text(encoding="utf-8")
+    i = source.index("  - code: liaohekou")
+    source = (source[:i] + "  - code: merged_zone\n    name: {zh: 合并后的经济区, en: Merged zone}\n    kind: zone\n"
+              + source[i:])
+    i = source.index("kind: zone", source.index("  - code: liaohekou")) + len("kind: zone")
+    source = source[:i] + "\n    succeeded_by: {unit: merged_zone, from: 2019-01-01}" + source[i:]
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(source, encoding="utf-8")
+    app = bot.app
+    load_plan_file(app.uow, plan_file, at("2018-09-20T08:00"))
+    bot.join("old", "contact", "liaohekou")
+    bot.join("new", "contact", "merged_zone")
+    with app.uow() as s:
+        ids = {p.display_name: p.id for p in s.scalars(select(PersonRow))}
+    sender = ConsoleSender()
+    run_clock(app, at("2018-10-09T09:00"), at("2018-10-09T09:00"), timedelta(hours=1), sender)  # 2018Q3
+    run_clock(app, at("2019-04-09T09:00"), at("2019-04-09T09:00"), timedelta(hours=1), sender)  # 2019Q1
+    with app.uow() as s:
+        rows = [r for r in s.scalars(select(OutboxRow)) if r.kind == "before_due"]
+    got = {(r.person_id, r.key.split(":")[1], r.key.split(":")[2]) for r in rows}
+    assert (ids["old"], "liaohekou", "2018Q3") in got  # before the merger: the zone's own contact
+    assert (ids["new"], "liaohekou", "2019Q1") in got  # after it: the successor's contact, for the old zone
+    assert not any(p == ids["old"] and period == "2019Q1" for p, _, period in got)
+    assert not any(u == "merged_zone" for _, u, _ in got)  # nothing of its own: it reports for the old zone
+    text = next(r.text for r in rows if r.person_id == ids["new"] and r.status == "sent")
+    assert "Merged zone reports for" in text and "2019Q1" in text
