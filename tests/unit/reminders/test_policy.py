@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
+from paths import PANJIN_PLAN
 
 from bot.domain.owed import owed
 from bot.domain.pace import Status
@@ -17,7 +17,7 @@ from bot.domain.schedule import ZONE, Policy, QuietHours, at
 from bot.services.plan_file import read_plan_file
 from reminders.policy import Reminder, digest_day, digests, due_between, milestone_warnings, report_reminders
 
-PLAN = read_plan_file(Path(__file__).resolve().parents[2] / "plans" / "panjin-2018-2020.yaml")
+PLAN = read_plan_file(PANJIN_PLAN)
 POLICY = Policy()
 D = date.fromisoformat
 PANSHAN_OWES = ("hightech_enterprises", "tech_smes", "key_tech_breakthroughs", "industrial_tech_institutes",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paths import DATA
 
 from bot.config import DEFAULT_PLAN
 from bot.domain.plan import Aggregation, Comparator, Kind
@@ -15,7 +16,7 @@ from bot.services.plan_problems import PlanFileError
 from bot.services.plan_spec import MAX_PLAN_BYTES
 from i18n import translator_for
 
-WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
+WORKED = DATA / "worked-example.yaml"
 
 
 def test_the_panjin_plan_loads_whole() -> None:
@@ -117,7 +118,7 @@ def test_plan_files_cite_the_plan_not_files_outside_the_repository() -> None:
     assert "盘政办发〔2018〕21号" in DEFAULT_PLAN.read_text(encoding="utf-8").splitlines()[1]
 
 
-BILLION_LAUGHS = Path(__file__).parent.parent / "data" / "billion-laughs.yaml"  # 9 ** 9 values once expanded
+BILLION_LAUGHS = DATA / "billion-laughs.yaml"  # 9 ** 9 values once expanded
 
 
 def test_aliases_that_expand_past_the_cap_are_refused(tmp_path: Path) -> None:
