@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.domain.owed import owed
+from bot.domain.owed import reports_of
 from bot.domain.period import Period, parse_period, period_of, reporting_period
 from bot.domain.plan import Indicator, Kind, Unit
 from bot.errors import UserError
@@ -68,14 +68,14 @@ def start(ctx: Ctx, arg: str = "") -> list[Reply]:
         if not (arg and ctx.roles.contact_units and find_unit_in(ctx.plan, arg)[0] is None):
             raise
         unit = unit_for(ctx)  # "我要报数据": words around the request, not a unit
-    due = owed(ctx.plan, unit.code)
+    due = owed_now(ctx, unit.code)
     if not due:
         return [text_reply(ctx.t("{unit} has no indicators to report.", unit=unit.name.get(ctx.t.lang)))]
     ctx.go(State.REPORT_PICK, unit=unit.code)
     rows, todo = [], 0
-    for ind in due:
+    for ind, counted in due:
         period = period_for(ind, ctx)
-        done = reported(ctx, unit.code, ind.code, period.label) is not None
+        done = reported(ctx, counted, ind.code, period.label) is not None
         todo += not done
         mark = "✓ " if done else ""
         label = ctx.t("{indicator} ({period})", indicator=ind.name.get(ctx.t.lang), period=period.label)
@@ -84,6 +84,12 @@ def start(ctx: Ctx, arg: str = "") -> list[Reply]:
     head = ctx.t("{unit}: {todo} of {n} indicators still to report. Choose one:",
                  unit=unit.name.get(ctx.t.lang), todo=todo, n=len(due))
     return [text_reply(head, *rows)]
+
+
+def owed_now(ctx: Ctx, unit: str) -> list[tuple[Indicator, str]]:
+    """What unit's people report for the periods asked today, each with the unit it counts for (after a merger,
+    the indicators of the unit it succeeded count for that unit)."""
+    return reports_of(ctx.plan, unit, lambda ind: period_for(ind, ctx))
 
 
 def _pick(ctx: Ctx, label: str, ind: Indicator) -> Button:
@@ -120,10 +126,10 @@ def pick(ctx: Ctx, code: str) -> list[Reply]:
     unit = ctx.data.get("unit")
     if ctx.state not in (State.REPORT_PICK, State.REPORT_NEXT) or not unit:
         return start(ctx)
-    ind = next((i for i in owed(ctx.plan, unit) if i.code == code), None)
+    ind, counted = next(((i, u) for i, u in owed_now(ctx, unit) if i.code == code), (None, unit))
     if ind is None:  # not one of the indicators offered: a forged button
         raise UserError("That button is not valid.")
-    return ask_value(ctx, unit, ind, period_for(ind, ctx))
+    return ask_value(ctx, counted, ind, period_for(ind, ctx))
 
 
 def stage(ctx: Ctx, arg: str) -> list[Reply]:
@@ -141,6 +147,7 @@ def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, rea
     """Check the figure against the plan's rules, then ask to confirm (or for a reason, when it corrects one)."""
     from bot.services.figures import validate
 
+    unit = ctx.plan.reporting_for(ind, unit, period.start)  # a successor's figure counts for the unit it succeeded
     note = note_text(note)  # on one line, no control or bidi characters, capped: as it will be stored
     entry = Entry(ctx.plan.unit(unit), ind, period, v)
     validate(ctx.plan, entry, ctx.now)
@@ -200,13 +207,15 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     else:
         text = t("Corrected: {indicator}, {period}: {old} → {new}.", indicator=ind.name.get(t.lang),
                  period=d["period"], old=value_text(ind, saved.previous, t), new=value_text(ind, saved.value, t))
-    nxt = next((i for i in owed(ctx.plan, unit.code)
-                if reported(ctx, unit.code, i.code, period_for(i, ctx).label) is None), None)
-    if nxt is None or unit.code not in ctx.roles.contact_units:
+    mine = next((u for u in (unit.code, ctx.plan.answered_by(unit.code, entry.period.start))
+                 if u in ctx.roles.contact_units), None)  # the person's own unit, if they report for it
+    nxt = next((i for i, counted in owed_now(ctx, mine or unit.code)
+                if reported(ctx, counted, i.code, period_for(i, ctx).label) is None), None)
+    if nxt is None or mine is None:
         ctx.reset()
         return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
                                    if nxt is None else ""))]
-    ctx.go(State.REPORT_NEXT, unit=unit.code)
+    ctx.go(State.REPORT_NEXT, unit=mine)
     return [text_reply(text + "\n" + t("Next: {indicator}?", indicator=nxt.name.get(t.lang)),
                        [_pick(ctx, t("Report {indicator}", indicator=nxt.name.get(t.lang)), nxt),
                         ctx.button(t("Done for now"), "cancel")])]

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from bot.domain.digits import odd_digit
 from bot.domain.figures import FigureError, ParsedFigure, find_figure
-from bot.domain.owed import owed
 from bot.domain.period import Period, parse_period, year
 from bot.domain.period_words import PeriodWordError, Said, find_said, fit
 from bot.domain.plan import Indicator, Kind, Unit
@@ -27,7 +26,7 @@ from bot.services.entry import (
 )
 from bot.services.figures import added_before
 from handlers.context import Ctx, text_reply
-from handlers.report import ask_value, confirm, period_for, reported, unit_for
+from handlers.report import ask_value, confirm, owed_now, period_for, reported, unit_for
 from handlers.states import State
 from i18n import N_
 
@@ -168,13 +167,15 @@ def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply
                         text=text)
     ctx.need(contact=True, admin=True)
     unit = _unit_in_sentence(ctx, named)
-    if unit.code not in ind.reporter_set:
+    period = _period_said(ctx, ind, said)
+    counted = ctx.plan.reporting_for(ind, unit.code, period.start)  # after a merger: the unit it succeeded
+    if counted not in ind.reporter_set:
         raise UserError("{unit} does not report “{indicator}”.", unit=unit.name.get(ctx.t.lang),
                         indicator=ind.name.get(ctx.t.lang))
+    unit = ctx.plan.unit(counted)
     _refuse_approximation(ind, body)
     parsed = _signed(ind, parsed, rest_text)
     v = figure_for(ind, parsed, text)
-    period = _period_said(ctx, ind, said)
     total = None
     if ind.kind is Kind.FLOW and says_cumulative(rest_text):
         total = v
@@ -222,9 +223,9 @@ def correct(ctx: Ctx, arg: str) -> list[Reply]:
             return ask_value(ctx, unit.code, ind, period_for(ind, ctx))
     unit = unit_for(ctx)
     rows: list[list[Button]] = []
-    for ind in owed(ctx.plan, unit.code):
+    for ind, counted in owed_now(ctx, unit.code):
         period = period_for(ind, ctx)
-        saved = reported(ctx, unit.code, ind.code, period.label)
+        saved = reported(ctx, counted, ind.code, period.label)
         if saved is not None:
             label = ctx.t("{indicator} ({period}): {value}", indicator=ind.name.get(ctx.t.lang),
                           period=period.label, value=value_text(ind, saved, ctx.t))
