@@ -97,5 +97,6 @@ def sign(ctx: Ctx, arg: str) -> list[Reply]:
     """The 签收 button under a notice."""
     new = notices.sign(ctx.s, _number(arg), ctx.ident.person_id, ctx.now)
     if new:
+        ctx.committed = True
         return [text_reply(ctx.t("Signed for notice {n}. Thank you.", n=arg))]
     return [text_reply(ctx.t("You had already signed for notice {n}.", n=arg))]

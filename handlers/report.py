@@ -200,6 +200,7 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     ind, unit = ctx.plan.indicator(d["ind"]), ctx.plan.unit(d["unit"])
     entry = Entry(unit, ind, parse_period(d["period"]), Decimal(d["value"]), d.get("note"), d.get("reason"))
     saved = save(ctx.s, ctx.plan_row, ctx.plan, entry, ctx.who, ctx.inbound.channel, ctx.now)
+    ctx.committed = True
     t = ctx.t
     if saved.previous is None:
         text = t("Saved: {indicator}, {period}: {value}.", indicator=ind.name.get(t.lang), period=d["period"],

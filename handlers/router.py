@@ -12,6 +12,7 @@ from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
+from bot.db.outbox import Delivery, hold_reply
 from bot.errors import UserError
 from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
@@ -36,8 +37,9 @@ Claim = Callable[["Session"], bool]
 class Router:
     """Handles each inbound in one transaction: nothing half-done survives an error or a crash."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, hold_replies: bool = False) -> None:
         self.app = app
+        self.hold_replies = hold_replies  # the channel sends held replies through reminders.replies.DurableReplies
 
     def handle(self, inbound: Inbound, claim: Claim | None = None) -> Outcome:
         """Answer one message or button press; a message id seen before does nothing.
@@ -83,8 +85,20 @@ class Router:
             replies = lead + carry_on(ctx, before, prompt, replies)
             if not (parked and not ctx.state):  # a group message leaves the private step as it was, time included
                 self._save_state(ctx, conv is not None, replies)
+            held = self._hold(ctx, replies) if self.hold_replies and ctx.committed else ()
             s.commit()
-        return Outcome(replies, handled=ctx.handled, refused=refused)
+        return Outcome(replies, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id)
+
+    def _hold(self, ctx: Ctx, replies: list[Reply]) -> tuple[int | None, ...]:
+        """The text replies to a committed action, kept as outbox rows in its transaction: a crash before they are
+        sent loses none (the dispatcher sends them after the restart), and none goes twice."""
+        inbound = ctx.inbound
+        return tuple(
+            hold_reply(ctx.s, f"reply:{inbound.channel}:{inbound.message_id}:{i}",
+                       Delivery(ctx.me.person_id, inbound.channel, r.chat or inbound.chat), r.text, ctx.now,
+                       list(r.flat_buttons))
+            if r.image is None and r.document is None else None
+            for i, r in enumerate(replies))
 
     def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
         data = dict(ctx.data, _v=ctx.version)
