@@ -78,7 +78,7 @@ def test_a_crash_after_saving_loses_no_reply_and_doubles_none(fake: FakeBotApi, 
         try:
             for chat in chats:
                 fake.push_update(fake.message_update(chat, "高新技术企业 12家", user_id=chat))
-            prompts = {}
+            prompts: dict[int, dict[str, Any]] = {}
             deadline = time.monotonic() + DEADLINE * 4
             while len(prompts) < CHATS:  # every confirm prompt, pressed as soon as it arrives
                 assert time.monotonic() < deadline and proc.poll() is None, err.read_text()
