@@ -12,12 +12,12 @@ from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
-from bot.errors import UserError
+from bot.errors import UserError, echo
 from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, prompts, query, report
+from handlers import commands, onboarding, outgoing, prompts, query, report
 from handlers.context import Ctx, Me, text_reply
 from handlers.intents import Intent, recognise
 from handlers.states import HOLDING, State
@@ -62,8 +62,9 @@ class Router:
             ctx = Ctx(self.app, s, inbound, plan_row, plan, me, roles, translator_for(me.lang or inbound.lang_hint),
                       now, conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1, ident)
             choices = prompts.loaded(ctx.data.pop(prompts.CHOICES, None))
-            prompt = ctx.data.pop(prompts.PROMPT, None)
+            prompt = ctx.prompt = ctx.data.pop(prompts.PROMPT, None)
             ctx.queue = list(ctx.data.pop(QUEUE, []))
+            outgoing.resolve(ctx, ctx.data.pop(outgoing.REFS, None))
             before = ctx.state
             try:
                 replies = dispatch(ctx, choices, prompt)
@@ -71,12 +72,15 @@ class Router:
             except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
                 replies, refused = [text_reply(e.render(ctx.t))], True
             replies = carry_on(ctx, before, prompt, replies)
-            self._save_state(ctx, conv is not None, replies)
+            sent, refs = outgoing.fit(ctx, replies)  # split, paged and with short payloads for the channel
+            self._save_state(ctx, conv is not None, replies, refs)
             s.commit()
-        return Outcome(replies, handled=ctx.handled, refused=refused)
+        return Outcome(sent, handled=ctx.handled, refused=refused)
 
-    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
+    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply], refs: dict[str, str]) -> None:
         data = dict(ctx.data, _v=ctx.version)
+        if refs:
+            data[outgoing.REFS] = refs
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[prompts.CHOICES] = prompts.stored(last.buttons)
@@ -138,7 +142,7 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         ctx.handled = "queued"
         ctx.queue.append(text)
         return [text_reply(ctx.t("First finish the step in progress (confirm it or cancel it): I have kept “{text}” "
-                                 "and will come to it next.", text=text[:60]))]
+                                 "and will come to it next.", text=echo(text)))]
     if intent is not None and (answer is None or text.startswith("/") or intent.name == "cancel"):
         return on_intent(ctx, intent.name, intent.rest)
     if answer is not None:
@@ -205,7 +209,7 @@ def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list
         if ctx.state in HOLDING or not ctx.queue:
             break
         text = ctx.queue.pop(0)
-        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=text[:60])))
+        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=echo(text))))
         try:
             replies += _redo(ctx, text)
         except UserError as e:
@@ -236,8 +240,12 @@ def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:
     """A pressed button: it must belong to this person's current step, else it is refused politely."""
     parts = payload.split("|", 2)
-    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     step_ok = parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12  # int() of 5,000 digits raises
+    if len(parts) == 3 and parts[1] == "*" and step_ok:  # a short payload not in this step's table (outgoing)
+        if int(parts[0]) == ctx.version - 1:
+            return [text_reply(ctx.t("That button is not valid."))]
+        return [text_reply(ctx.t("That button is no longer valid. Please start again."))]
+    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     if action is None or not step_ok:
         log.warning("refused a malformed button payload")
         return [text_reply(ctx.t("That button is not valid."))]

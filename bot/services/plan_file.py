@@ -20,6 +20,7 @@ from i18n import N_, Translator
 MAX_PLAN_BYTES = 1024 * 1024  # the Panjin plan is 25 KB
 MAX_YAML_NODES = 200_000  # values once aliases are expanded; the Panjin plan has about 1,800
 _SLUG = r"^[a-z][a-z0-9_]*$"
+MAX_CODE = 40  # characters of an indicator's code: "0|source|CODE" is the data of a button that is always valid
 _RELATIVE = re.compile(r"^\s*baseline\s*\+\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 
@@ -108,7 +109,7 @@ class TaskSpec(_Strict):
 
 
 class IndicatorSpec(_Strict):
-    code: Annotated[str, Field(pattern=_SLUG)]
+    code: Annotated[str, Field(pattern=_SLUG, max_length=MAX_CODE)]  # a button's data carries it (Telegram: 64 B)
     number: int | None = None
     task: int | None = None
     name: TextSpec
@@ -348,6 +349,7 @@ _PYDANTIC = {  # pydantic's error types, in words the catalog has
     "literal_error": N_("should be one of {expected}"), "greater_than_equal": N_("should be at least {ge}"),
     "less_than_equal": N_("should be at most {le}"), "string_pattern_mismatch": N_("should match {pattern}"),
     "string_too_short": N_("should not be empty"), "too_short": N_("should have at least {min_length} items"),
+    "string_too_long": N_("should have at most {max_length} characters"),
     "int_parsing": N_("should be a whole number"), "int_type": N_("should be a whole number"),
     "decimal_parsing": N_("should be a number"), "decimal_type": N_("should be a number"),
     "date_from_datetime_parsing": N_("should be a date like 2018-12-31"),
