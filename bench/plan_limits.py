@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import DEFAULT_PLAN  # noqa: E402
-from bot.services.plan_file import MAX_PLAN_BYTES, PlanFileError, read_plan_file  # noqa: E402
+from bot.services.plan_file import read_plan_file  # noqa: E402
+from bot.services.plan_problems import PlanFileError  # noqa: E402
+from bot.services.plan_spec import MAX_PLAN_BYTES  # noqa: E402
 
 
 def big_plan(path: Path) -> int:

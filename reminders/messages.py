@@ -42,7 +42,16 @@ def report_button(t: Translator) -> list[Button]:
 
 
 def reminder_text(plan: Plan, r: Reminder, today: date, t: Translator) -> str:
-    """The message for a report reminder or an escalation."""
+    """The message for a report reminder or an escalation; to a successor, it says whose figures these are."""
+    text = _reminder_text(plan, r, today, t)
+    if r.answered_by and r.unit:
+        was = plan.unit(r.unit)
+        text += " " + t("Since {day}, {successor} reports for {unit}.", day=t.date(was.succeeded_from),
+                        successor=plan.unit(r.answered_by).name.get(t.lang), unit=was.name.get(t.lang))
+    return text
+
+
+def _reminder_text(plan: Plan, r: Reminder, today: date, t: Translator) -> str:
     unit = plan.unit(r.unit).name.get(t.lang) if r.unit else ""
     period = r.period.label if r.period else ""
     items = _indicators(plan, r.indicators, t)

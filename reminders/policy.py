@@ -35,6 +35,12 @@ class Reminder:
     indicators: tuple[str, ...] = ()  # indicator codes concerned, in plan order
     lead_units: tuple[str, ...] = ()  # for escalate_lead / milestone: the lead units of those indicators
     days: int | None = None  # working days before/after due, or calendar days before the milestone
+    answered_by: str | None = None  # a successor whose people report `unit`'s figures for this period
+
+    @property
+    def to_unit(self) -> str | None:
+        """The unit whose contacts and leaders a report reminder goes to."""
+        return self.answered_by or self.unit
 
 
 @lru_cache(maxsize=1024)
@@ -49,14 +55,14 @@ def _dues(policy: Policy, cadence: Cadence, due_days: int, first: date, last: da
 
 
 def _steps(policy: Policy, unit: str, period: Period, due: date, inds: tuple[Indicator, ...],
-           tag: str) -> Iterator[Reminder]:
+           tag: str, answered_by: str | None = None) -> Iterator[Reminder]:
     """Every report reminder for one unit, period and due date; steps after the due count from its working day."""
     eff = workday_on_or_after(due)  # a due date on a holiday falls due on the next working day
     codes = tuple(i.code for i in inds)
 
     def make(kind: str, day: date, audience: str, days: int, step: str = "", lead: tuple[str, ...] = ()) -> Reminder:
         return Reminder(kind, f"{kind}:{unit}:{tag}{step}", at(day, policy.send_time), audience, unit, period, due,
-                        codes, lead, days)
+                        codes, lead, days, answered_by)
 
     for n in policy.before_workdays:
         yield make("before_due", add_workdays(eff, -n), "contacts", n, f":{n}")
@@ -95,7 +101,10 @@ def report_reminders(plan: Plan, policy: Policy, reported: AbstractSet[tuple[str
         for (p, d), inds in groups.items():
             # two due dates for one period label (different due_days): the key names the due date too
             tag = p.label if len(due_days[p.kind]) == 1 else f"{p.label}@{d.isoformat()}"
-            out.extend(r for r in _steps(policy, unit, p, d, tuple(inds), tag) if lo < r.send_at <= hi)
+            # after a merger the successor's people report the unit's figures (saved under the unit's own code)
+            by = plan.answered_by(unit, p.start)
+            out.extend(r for r in _steps(policy, unit, p, d, tuple(inds), tag, by if by != unit else None)
+                       if lo < r.send_at <= hi)
     return sorted(out, key=_order)
 
 

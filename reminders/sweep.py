@@ -109,7 +109,7 @@ def _chain_key(r: Reminder) -> tuple[str | None, str]:
 
 
 def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: list[Progress], now: datetime) -> int:
-    people = recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units)
+    people = recipients.for_audience(s, plan_row, r.audience, r.to_unit, r.lead_units)
     queued = 0
     for person in people:
         to = delivery_for(s, person)
@@ -136,7 +136,7 @@ def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now:
     (under the key the reminder would have had, so it is never sent later either); how many rows."""
     recorded = 0
     for r in reminders:
-        for person in recipients.for_audience(s, plan_row, r.audience, r.unit, r.lead_units):
+        for person in recipients.for_audience(s, plan_row, r.audience, r.to_unit, r.lead_units):
             to = delivery_for(s, person)
             if to is not None:
                 recorded += enqueue(s, f"{r.key}:{person.id}", to, r.kind, r.key, now, priority=REMINDER,

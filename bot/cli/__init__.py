@@ -29,7 +29,7 @@ from bot.db.engine import DatabaseUnavailable
 from bot.errors import UserError
 from bot.services.demo import seed
 from bot.services.imports import ImportRejected
-from bot.services.plan_file import PlanFileError
+from bot.services.plan_problems import PlanFileError
 from i18n import translator_for
 
 __all__ = ["COMMANDS", "main"]

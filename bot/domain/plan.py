@@ -209,6 +209,16 @@ class Plan:
                 return u.code
         return unit
 
+    def answered_by(self, unit: str, period_start: date) -> str:
+        """The unit whose people report unit's figures for a period: its successor (and the successor's, in turn)
+        for periods from the succession on, else the unit itself."""
+        seen = {unit}
+        while (u := self._by_code[0].get(unit)) is not None and u.succeeded_by is not None \
+                and u.succeeded_from is not None and period_start >= u.succeeded_from and u.succeeded_by not in seen:
+            unit = u.succeeded_by
+            seen.add(unit)
+        return unit
+
     def unit(self, code: str) -> Unit:
         """The unit with this code (KeyError if there is none)."""
         return self._by_code[0][code]

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -49,6 +49,34 @@ class QuietHours:
         return candidate if candidate > lt else at(lt.date() + _DAY, self.end)
 
 
+class PolicyError(ValueError):
+    """A wrong value in a plan file's reminders: section: which key, what is wrong (a code), and the details."""
+
+    WORDS: ClassVar[dict[str, str]] = {  # English; bot/services/plan_file.py has them in the catalog
+        "time": 'expected a time like "09:00", got {got}',
+        "whole": "expected a whole number, got {got}",
+        "whole_list": "expected a list of whole numbers, got {got}",
+        "bool": "expected true or false, got {got}",
+        "quiet_shape": 'expected {{start: "21:00", end: "08:00"}}, got {got}',
+        "unknown_key": "unknown key {got}",
+        "distinct_days": "expected distinct numbers of at least 1, got {got}",
+        "zero_or_more": "expected 0 or more, got {got}",
+        "one_or_more": "expected 1 or more, got {got}",
+        "weekday": "expected 0 (Monday) to 6 (Sunday), got {got}",
+        "in_quiet_hours": "{got} lies in the quiet hours",
+    }
+
+    def __init__(self, key: str, code: str, got: object = None, *, shown: str | None = None) -> None:
+        self.key, self.code = key, code  # key "" for the section itself
+        self.got = shown if shown is not None else repr(got)
+        super().__init__(f"{self.path}: " + self.WORDS[code].format(got=self.got))
+
+    @property
+    def path(self) -> str:
+        """Where in the plan file: reminders.send_time, or reminders for the section itself."""
+        return f"reminders.{self.key}" if self.key else "reminders"
+
+
 def _time(key: str, v: Any) -> time:
     """A time from "09:00", a time, or an int: YAML 1.1 reads an unquoted 21:00 as 1260 (minutes since midnight)."""
     if isinstance(v, time):
@@ -57,18 +85,18 @@ def _time(key: str, v: Any) -> time:
         return time(v // 60, v % 60)
     if isinstance(v, str) and (m := _CLOCK.match(v.strip())) and int(m[1]) < 24 and int(m[2]) < 60:
         return time(int(m[1]), int(m[2]))
-    raise ValueError(f"reminders.{key}: expected a time like \"09:00\", got {v!r}")
+    raise PolicyError(key, "time", v)
 
 
 def _int(key: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"reminders.{key}: expected a whole number, got {v!r}")
+        raise PolicyError(key, "whole", v)
     return v
 
 
 def _ints(key: str, v: Any) -> tuple[int, ...]:
     if not isinstance(v, list | tuple):
-        raise ValueError(f"reminders.{key}: expected a list of whole numbers, got {v!r}")
+        raise PolicyError(key, "whole_list", v)
     return tuple(_int(key, x) for x in v)
 
 
@@ -76,10 +104,10 @@ def _quiet(v: Any) -> QuietHours:
     if isinstance(v, QuietHours):
         return v
     if not isinstance(v, Mapping):
-        raise ValueError(f"reminders.quiet: expected {{start: \"21:00\", end: \"08:00\"}}, got {v!r}")
+        raise PolicyError("quiet", "quiet_shape", v)
     for k in v:
         if k not in ("start", "end"):
-            raise ValueError(f"reminders.quiet: unknown key {k!r}")
+            raise PolicyError("quiet", "unknown_key", k)
     d = QuietHours()
     return QuietHours(_time("quiet.start", v.get("start", d.start)), _time("quiet.end", v.get("end", d.end)))
 
@@ -102,16 +130,16 @@ class Policy:
         for name in ("before_workdays", "milestone_days"):
             days: tuple[int, ...] = getattr(self, name)
             if any(n < 1 for n in days) or len(set(days)) != len(days):
-                raise ValueError(f"reminders.{name}: expected distinct numbers of at least 1, got {list(days)}")
+                raise PolicyError(name, "distinct_days", list(days))
         if self.overdue_workdays < 0:
-            raise ValueError(f"reminders.overdue_workdays: expected 0 or more, got {self.overdue_workdays}")
+            raise PolicyError("overdue_workdays", "zero_or_more", self.overdue_workdays)
         for name in ("escalate_unit_leader_after", "escalate_lead_after"):
             if getattr(self, name) < 1:
-                raise ValueError(f"reminders.{name}: expected 1 or more, got {getattr(self, name)}")
+                raise PolicyError(name, "one_or_more", getattr(self, name))
         if not 0 <= self.digest_weekday <= 6:
-            raise ValueError(f"reminders.digest_weekday: expected 0 (Monday) to 6 (Sunday), got {self.digest_weekday}")
+            raise PolicyError("digest_weekday", "weekday", self.digest_weekday)
         if self.quiet.contains(at(date(2018, 1, 1), self.send_time)):
-            raise ValueError(f"reminders.send_time: {self.send_time:%H:%M} lies in the quiet hours")
+            raise PolicyError("send_time", "in_quiet_hours", shown=f"{self.send_time:%H:%M}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -122,12 +150,12 @@ class Policy:
         kw: dict[str, Any] = {}
         for key, v in data.items():
             if key not in names:
-                raise ValueError(f"reminders: unknown key {key!r}")
+                raise PolicyError("", "unknown_key", key)
             if key in ("before_workdays", "milestone_days"):
                 kw[key] = _ints(key, v)
             elif key == "on_due_day":
                 if not isinstance(v, bool):
-                    raise ValueError(f"reminders.on_due_day: expected true or false, got {v!r}")
+                    raise PolicyError("on_due_day", "bool", v)
                 kw[key] = v
             elif key == "send_time":
                 kw[key] = _time(key, v)

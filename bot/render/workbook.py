@@ -12,42 +12,43 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font, PatternFill
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.domain.pace import Figure, Progress, Status, Verdict, city_series
+from bot.domain.pace import Figure, Progress, Status, city_series
 from bot.domain.period import Period, periods_between
-from bot.domain.plan import Comparator, Indicator, Kind, Milestone, Plan
+from bot.domain.plan import Indicator, Kind, Plan
 from bot.render.provenance import local_time, revision_line, via_name
 from bot.render.scorecard import scorecard, verdict_label
+from bot.render.sheet_cells import (
+    BOLD,
+    STATUS_FILLS,
+    THIN_TOP,
+    VERDICT_FILLS,
+    WRAP,
+    cell_number,
+    csv_text,
+    fit_columns,
+    header_row,
+    indicator_sheet_title,
+    plain,
+    put_value,
+    sheet_name,
+    text_width,
+    texts_only,
+)
 from bot.render.text import KIND_LABELS, STATUS_LABELS, target_text, value_text, whole
 from bot.views.progress import assess_all
 from bot.views.provenance import DEMO_ENTERED_BY
 from i18n import Translator, translator_for
-
-GREEN, YELLOW, RED, GREY = "C6EFCE", "FFEB9C", "FFC7CE", "D9D9D9"
-STATUS_FILLS = {
-    Status.ACHIEVED: GREEN, Status.ON_TRACK: GREEN, Status.BEHIND: YELLOW, Status.LAGGING: RED,
-    Status.MISSED: RED, Status.UNMET: RED, Status.NO_DATA: GREY, Status.NO_BASELINE: GREY,
-}
-VERDICT_FILLS = {Verdict.ACHIEVED: GREEN, Verdict.MISSED: RED, Verdict.NO_DATA: GREY, Verdict.NO_BASELINE: GREY}
-SHEET_MAX = 31
-SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
-THIN_TOP = Border(top=Side(style="thin"))
-WRAP = Alignment(wrap_text=True, vertical="top")
-MAX_WIDTH = 60
 
 
 @dataclass(frozen=True)
@@ -95,124 +96,6 @@ def _load(s: Session, plan_row: PlanRow, plan: Plan, as_of: date) -> _Data:
     return _Data(assess_all(s, plan_row, plan, as_of), figures, _Names(units, inds), ZoneInfo(plan.timezone))
 
 
-# ---- formula injection (OWASP "CSV injection") ------------------------------------------------------------------
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")  # what a spreadsheet may evaluate
-
-
-def csv_text(value: str | None) -> str | None:
-    """Free text for a CSV cell: one a spreadsheet would read as a formula gets a leading ' (OWASP's rule)."""
-    return "'" + value if value and value.startswith(FORMULA_START) else value
-
-
-def texts_only(wb: Workbook) -> None:
-    """Make every text cell of the workbook plain text: nothing planbot writes is a formula, so a note or reason
-    starting with = (which openpyxl would store as a formula) is stored as a string, and any text a spreadsheet
-    might evaluate once edited is marked quote-prefixed (as Excel marks text typed after a ')."""
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
-                    cell.quotePrefix = True
-
-
-# ---- formatting helpers ---------------------------------------------------------------------------------------
-
-def _number(value: Decimal | None) -> int | float | None:
-    """A Decimal as a spreadsheet number: an int when whole, else a float rounded to 4 places."""
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return int(value)
-    return float(round(value, 4))
-
-
-def _plain(value: Decimal | None) -> str:
-    """A Decimal as plain text without exponent or trailing zeros (PostgreSQL gives 12.00000000)."""
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
-
-
-def _figure_format(ind: Indicator, value: Decimal) -> str:
-    """Integers for whole counts, 0.00 for percentages (and for counts with decimals)."""
-    if ind.is_percent or value != value.to_integral_value():
-        return "0.00"
-    return "#,##0"
-
-
-def _summary_format(ind: Indicator, t: Translator, decimals: int, ms: Milestone | None = None) -> str:
-    """A number format that shows the measure (12家 / 12 enterprises / 2.50%) and, for a target, its comparator
-    (80家以上 / 超过100家), keeping the cell a number."""
-    number = "0.00" if ind.is_percent else "#,##0" + ("." + "0" * decimals if decimals else "")
-    sep = "" if t.lang == "zh" else " "
-    unit = "%" if ind.is_percent else sep + ind.measure.get(t.lang).replace('"', "")
-    if ms is None:
-        return f'{number}"{unit}"'
-    words = (t("more than {value}", value="\0") if ms.comparator is Comparator.GT
-             else t("{value} or more", value="\0")).replace('"', "")
-    before, _, after = words.partition("\0")
-    return (f'"{before}"' if before else "") + number + f'"{unit}{after}"'
-
-
-def _put(cell: Any, ind: Indicator, value: Decimal | None, t: Translator, decimals: int = 0,
-         summary: bool = False, ms: Milestone | None = None) -> None:
-    """Write a value of ind into cell: a stage's name for staged indicators, else a number with its format."""
-    if value is None:
-        cell.value = None
-    elif ind.kind is Kind.STAGED:
-        cell.value = value_text(ind, value.to_integral_value(), t)
-    else:
-        cell.value = _number(value)
-        cell.number_format = _summary_format(ind, t, decimals, ms) if summary else _figure_format(ind, value)
-
-
-def _width(value: object) -> int:
-    """Display width of a cell's text: CJK characters count double."""
-    if value is None:
-        return 0
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    return max((sum(2 if ord(c) >= 0x2E80 else 1 for c in line) for line in text.splitlines()), default=0)
-
-
-def _fit_columns(ws: Any, first_row: int, minimum: int = 8, maximum: int = MAX_WIDTH) -> None:
-    """Set each column's width from the widest value below first_row (titles above it may overflow)."""
-    widths: dict[int, int] = defaultdict(int)
-    for row in ws.iter_rows(min_row=first_row):
-        for cell in row:
-            widths[cell.column] = max(widths[cell.column], _width(cell.value))
-    for col, w in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = max(minimum, min(maximum, w + 2))
-
-
-def _header(ws: Any, row: int, labels: Sequence[str]) -> None:
-    for col, label in enumerate(labels, 1):
-        cell = ws.cell(row=row, column=col, value=label)
-        cell.font, cell.fill = BOLD, HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-
-
-def sheet_name(text: str, taken: set[str]) -> str:
-    """A valid, unique sheet name: no []:*?/\\ characters, no edge apostrophes, at most 31 characters."""
-    base = text.translate(SHEET_FORBIDDEN).strip().strip("'").strip() or "Sheet"
-    base = base[:SHEET_MAX].rstrip()
-    name, n = base, 1
-    while name.casefold() in taken:
-        n += 1
-        suffix = f" ({n})"
-        name = base[: SHEET_MAX - len(suffix)].rstrip() + suffix
-    taken.add(name.casefold())
-    return name
-
-
-def indicator_sheet_title(number: int, ind: Indicator, lang: str) -> str:
-    """Its number and Chinese name when that fits in a sheet name; else (and in English) its number and code."""
-    named = f"{number} {ind.name.get(lang)}"
-    return named if lang == "zh" and len(named) <= SHEET_MAX else f"{number} {ind.code}"
-
-
 def _names(codes: Iterable[str], t: Translator, names: _Names) -> str:
     sep = "、" if t.lang == "zh" else "; "
     return sep.join(names.unit(c, t.lang) for c in codes) or "—"
@@ -231,8 +114,8 @@ def _comment_text(ind: Indicator, fig: FigureRow, t: Translator, tz: ZoneInfo) -
 
 def _comment(text: str) -> Comment:
     comment = Comment(text, "planbot")
-    longest = max((_width(line) for line in text.splitlines()), default=10)
-    wrapped = sum(1 + _width(line) // 60 for line in text.splitlines())
+    longest = max((text_width(line) for line in text.splitlines()), default=10)
+    wrapped = sum(1 + text_width(line) // 60 for line in text.splitlines())
     comment.width = min(480, max(200, 6 * min(longest, 80)))
     comment.height = max(60, 16 * wrapped + 16)
     return comment
@@ -279,7 +162,7 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
     if plan.document is not None:
         ws["A3"] = plan.document.get(t.lang)
         ws["A3"].font = Font(italic=True, color="595959")
-    _header(ws, SUMMARY_HEADER_ROW, [
+    header_row(ws, SUMMARY_HEADER_ROW, [
         t("No."), t("Indicator"), t("Kind"), t("Status"), t("Actual"), t("Expected by now"), t("Target"),
         t("Due"), t("Shortfall (pp)"), t("Forecast at due date"), t("Lead units"), t("Responsible units"),
         t("Not yet reported"),
@@ -293,20 +176,20 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         status = ws.cell(r, 4, t(STATUS_LABELS[p.status]))
         status.fill = PatternFill("solid", fgColor=STATUS_FILLS[p.status])
         status.font = BOLD
-        _put(ws.cell(r, 5), ind, p.actual, t, summary=True)
+        put_value(ws.cell(r, 5), ind, p.actual, t, summary=True)
         if p.actual is None:
             ws.cell(r, 5, value_text(ind, None, t))  # unknown is said, never left to read as 0
         counts = ind.kind in (Kind.STOCK, Kind.FLOW)
-        _put(ws.cell(r, 6), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
+        put_value(ws.cell(r, 6), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
         if p.target is None:
             ws.cell(r, 7, target_text(ind, None, p.milestone, t))
         else:
-            _put(ws.cell(r, 7), ind, p.target, t, summary=True, ms=p.milestone)
+            put_value(ws.cell(r, 7), ind, p.target, t, summary=True, ms=p.milestone)
         if p.due is not None:
             ws.cell(r, 8, p.due).number_format = "yyyy-mm-dd"
         if p.shortfall_pp is not None:
             ws.cell(r, 9, float(round(p.shortfall_pp, 1))).number_format = "0.0"
-        _put(ws.cell(r, 10), ind, p.forecast, t, decimals=1, summary=True)
+        put_value(ws.cell(r, 10), ind, p.forecast, t, decimals=1, summary=True)
         ws.cell(r, 11, _names(ind.lead_units, t, data.names))
         ws.cell(r, 12, _names(ind.reporting_units, t, data.names))
         if p.missing_units and p.last_due_period is not None:
@@ -315,7 +198,7 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         for c in (2, 11, 12, 13):
             ws.cell(r, c).alignment = WRAP
     ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
-    _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
+    fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
     ws.column_dimensions["A"].width = 6
     ws.row_dimensions[SUMMARY_HEADER_ROW].height = 30
 
@@ -324,7 +207,7 @@ def _scorecard_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translato
     """The assessment table: every milestone of every indicator with its result and the figure it was judged on."""
     ws["A1"] = t("Milestone results as of {date}:", date=t.date(as_of))
     ws["A1"].font = Font(bold=True, size=12)
-    _header(ws, SUMMARY_HEADER_ROW, [t("No."), t("Indicator"), t("Due"), t("Target"), t("Result"), t("Actual"),
+    header_row(ws, SUMMARY_HEADER_ROW, [t("No."), t("Indicator"), t("Due"), t("Target"), t("Result"), t("Actual"),
                                      t("Period")])
     for r, row in enumerate(scorecard(plan, data.progress), SUMMARY_HEADER_ROW + 1):
         ind, res = row.indicator, row.result
@@ -334,14 +217,14 @@ def _scorecard_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translato
         if res.target is None:
             ws.cell(r, 4, target_text(ind, None, res.milestone, t))
         else:
-            _put(ws.cell(r, 4), ind, res.target, t, summary=True, ms=res.milestone)
+            put_value(ws.cell(r, 4), ind, res.target, t, summary=True, ms=res.milestone)
         verdict = ws.cell(r, 5, verdict_label(res, t))
         if res.verdict is not None:
             verdict.fill, verdict.font = PatternFill("solid", fgColor=VERDICT_FILLS[res.verdict]), BOLD
-            _put(ws.cell(r, 6), ind, res.actual, t, summary=True)
+            put_value(ws.cell(r, 6), ind, res.actual, t, summary=True)
             ws.cell(r, 7, res.period.label if res.period else None)
     ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
-    _fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
+    fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)
 
 
 INDICATOR_HEADER_ROW = 4
@@ -367,7 +250,7 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
     columns = _columns(plan, ind, figures, as_of)
     col_of = {p.label: c for c, p in enumerate(columns, 2)}
     labels = [t("{period} (baseline)", period=p.label) if p.end == plan.baseline_date else p.label for p in columns]
-    _header(ws, INDICATOR_HEADER_ROW, [t("Unit"), *labels])
+    header_row(ws, INDICATOR_HEADER_ROW, [t("Unit"), *labels])
     units = list(ind.reporters)
     units += [c for c in dict.fromkeys(f.unit.code for f in figures) if c not in units]
     row_of = {u: r for r, u in enumerate(units, INDICATOR_HEADER_ROW + 1)}
@@ -375,7 +258,7 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
         ws.cell(r, 1, data.names.unit(code, t.lang))
     for fig in figures:
         cell = ws.cell(row_of[fig.unit.code], col_of[fig.period])
-        _put(cell, ind, fig.value, t)
+        put_value(cell, ind, fig.value, t)
         cell.comment = _comment(_comment_text(ind, fig, t, data.tz))
     city_row = INDICATOR_HEADER_ROW + 1 + len(units)
     city = ws.cell(city_row, 1, t("City (cumulative)") if ind.kind is Kind.FLOW else t("City"))
@@ -388,7 +271,7 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
     for point in series:
         if point.period is not None and point.period.label in col_of:
             cell = ws.cell(city_row, col_of[point.period.label])
-            _put(cell, ind, point.value, t)
+            put_value(cell, ind, point.value, t)
             cell.font = BOLD
             if point.period.label in carried:  # a sum with some units' earlier figures in it: say whose
                 cell.font = Font(bold=True, italic=True)
@@ -397,7 +280,7 @@ def _indicator_sheet(ws: Any, plan: Plan, number: int, ind: Indicator, figures: 
                 cell.comment = _comment(t("Includes figures carried forward from earlier periods: {units}",
                                           units=("、" if t.lang == "zh" else "; ").join(whose)))
     ws.freeze_panes = ws.cell(INDICATOR_HEADER_ROW + 1, 2)
-    _fit_columns(ws, INDICATOR_HEADER_ROW, minimum=10)
+    fit_columns(ws, INDICATOR_HEADER_ROW, minimum=10)
 
 
 def _carried_forward(ind: Indicator, figures: Sequence[FigureRow]) -> dict[str, list[tuple[str, str]]]:
@@ -420,7 +303,7 @@ def _carried_forward(ind: Indicator, figures: Sequence[FigureRow]) -> dict[str, 
 
 
 def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
-    _header(ws, 1, [t("Indicator"), t("Unit"), t("Period"), t("Revision"), t("Value"), t("Previous value"),
+    header_row(ws, 1, [t("Indicator"), t("Unit"), t("Period"), t("Revision"), t("Value"), t("Previous value"),
                     t("Reason"), t("Entered by"), t("Entered at"), t("Via"), t("Note")])
     r = 2
     for fig in data.figures:
@@ -431,11 +314,11 @@ def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
             ws.cell(r, 3, fig.period)
             ws.cell(r, 4, rev.revision)
             if ind is None:
-                ws.cell(r, 5, _number(rev.value))
-                ws.cell(r, 6, _number(rev.previous_value))
+                ws.cell(r, 5, cell_number(rev.value))
+                ws.cell(r, 6, cell_number(rev.previous_value))
             else:
-                _put(ws.cell(r, 5), ind, rev.value, t)
-                _put(ws.cell(r, 6), ind, rev.previous_value, t)
+                put_value(ws.cell(r, 5), ind, rev.value, t)
+                put_value(ws.cell(r, 6), ind, rev.previous_value, t)
             ws.cell(r, 7, rev.reason)
             ws.cell(r, 8, rev.entered_by)
             ws.cell(r, 9, local_time(rev.entered_at, data.tz))
@@ -444,7 +327,7 @@ def _provenance_sheet(ws: Any, plan: Plan, data: _Data, t: Translator) -> None:
             r += 1
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:K{max(r - 1, 1)}"
-    _fit_columns(ws, 1, maximum=40)
+    fit_columns(ws, 1, maximum=40)
 
 
 def _plan_indicator(plan: Plan, code: str) -> Indicator | None:
@@ -477,7 +360,7 @@ def export_csv(s: Session, plan_row: PlanRow, plan: Plan, as_of: date, path: Pat
         for fig in data.figures:
             code = fig.indicator.code
             out.writerow([code, csv_text(data.names.indicator(code, t.lang)), fig.unit.code,
-                          csv_text(data.names.unit(fig.unit.code, t.lang)), fig.period, _plain(fig.value),
+                          csv_text(data.names.unit(fig.unit.code, t.lang)), fig.period, plain(fig.value),
                           _figure_status(plan, fig, data.tz, t), csv_text(fig.entered_by),
                           local_time(fig.entered_at, data.tz), via_name(fig.via), fig.revision,
                           t(STATUS_LABELS[status[code]]) if code in status else ""])

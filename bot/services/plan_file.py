@@ -3,196 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from bot.domain import plan as m
-from i18n import N_, Translator
-
-MAX_PLAN_BYTES = 1024 * 1024  # the Panjin plan is 25 KB
-MAX_YAML_NODES = 200_000  # values once aliases are expanded; the Panjin plan has about 1,800
-_SLUG = r"^[a-z][a-z0-9_]*$"
-MAX_CODE = 40  # characters of an indicator's code: "0|source|CODE" is the data of a button that is always valid
-_RELATIVE = re.compile(r"^\s*baseline\s*\+\s*([0-9]+(?:\.[0-9]+)?)\s*$")
-
-
-class _Msg(ValueError):
-    """A validation message with its parameters, so that it can be shown in the reader's language."""
-
-    def __init__(self, template: str, **params: object) -> None:
-        super().__init__(template.format(**params))
-        self.template, self.params = template, params
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_M = TypeVar("_M", bound=_Strict)
-
-
-class TextSpec(_Strict):
-    zh: Annotated[str, Field(min_length=1)]
-    en: Annotated[str, Field(min_length=1)]
-
-
-class ScheduleSpec(_Strict):
-    cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
-    due_days: Annotated[int, Field(ge=0, le=366)] = 10  # annual statistics come out up to a year late
-
-
-class ThresholdSpec(_Strict):
-    on_track: Annotated[Decimal, Field(ge=0)] = Decimal(10)
-    behind: Annotated[Decimal, Field(ge=0)] = Decimal(30)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ThresholdSpec:
-        if self.on_track > self.behind:  # {on_track: 40, behind: 30} would make "behind" unreachable
-            raise _Msg(N_("on_track ({on_track}) must not be greater than behind ({behind})"),
-                       on_track=self.on_track, behind=self.behind)
-        return self
-
-
-class RangeSpec(_Strict):
-    min: Decimal | None = None
-    max: Decimal | None = None
-
-
-class MilestoneSpec(_Strict):
-    due: date
-    value: Decimal | str | None = None
-    stage: str | None = None
-    comparator: Literal[">=", ">"] | None = None
-    label: TextSpec | None = None
-
-    @field_validator("value")
-    @classmethod
-    def _value_form(cls, v: Decimal | str | None) -> Decimal | str | None:
-        if isinstance(v, str) and not _RELATIVE.match(v):
-            raise _Msg(N_('must be a number or "baseline + N"'))
-        return v
-
-
-class SuccessionSpec(_Strict):
-    unit: str
-    from_: Annotated[date, Field(alias="from")]
-
-
-class UnitSpec(_Strict):
-    code: Annotated[str, Field(pattern=_SLUG)]
-    name: TextSpec
-    kind: Literal["city_body", "district", "county", "zone"] = "city_body"
-    aliases: list[Annotated[str, Field(min_length=1)]] = []
-    counted_in: list[str] = []
-    succeeded_by: SuccessionSpec | None = None
-
-
-class StageSpec(_Strict):
-    code: Annotated[str, Field(pattern=_SLUG)]
-    name: TextSpec
-
-
-class TaskSpec(_Strict):
-    number: Annotated[int, Field(ge=1)]
-    title: TextSpec
-    lead: list[str]
-    responsible: list[str] = []
-    indicators: list[str] = []
-
-
-class IndicatorSpec(_Strict):
-    code: Annotated[str, Field(pattern=_SLUG, max_length=MAX_CODE)]  # a button's data carries it (Telegram: 64 B)
-    number: int | None = None
-    task: int | None = None
-    name: TextSpec
-    aliases: list[str] = []
-    kind: Literal["stock", "flow", "ratio", "growth", "staged"]
-    measure: TextSpec
-    measure_words: list[str] = []  # other measure words people use for its figures (家 and 个 for enterprises)
-    comparator: Literal[">=", ">"] = ">="
-    baseline: Decimal | None = None
-    lead: Annotated[list[str], Field(min_length=1)]
-    reporters: list[str] = []
-    aggregation: Literal["sum", "lead"] = "sum"
-    range: RangeSpec | None = None
-    milestones: Annotated[list[MilestoneSpec], Field(min_length=1)]
-    stages: list[StageSpec] = []
-    schedule: ScheduleSpec | None = None
-    thresholds: ThresholdSpec | None = None
-    source: TextSpec | None = None
-    note: TextSpec | None = None
-
-
-class HeaderSpec(_Strict):
-    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-    title: TextSpec
-    document: TextSpec | None = None
-    start: date
-    end: date
-    timezone: str = "Asia/Shanghai"
-
-
-class DefaultsSpec(_Strict):
-    schedule: ScheduleSpec = ScheduleSpec()
-    thresholds: ThresholdSpec = ThresholdSpec()
-
-
-class PlanSpec(_Strict):
-    plan: HeaderSpec
-    defaults: DefaultsSpec = DefaultsSpec()
-    reminders: dict[str, Any] = {}
-    units: Annotated[list[UnitSpec], Field(min_length=1)]
-    groups: dict[str, list[str]] = {}
-    tasks: list[TaskSpec] = []
-    indicators: Annotated[list[IndicatorSpec], Field(min_length=1)]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a plan file: where, and what."""
-
-    file: str
-    path: str
-    message: str  # in English
-    template: str = ""  # the message's catalog entry (empty: shown as it is)
-    params: tuple[tuple[str, object], ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(top)'}: {self.message}"
-
-    def render(self, t: Translator) -> str:
-        """The problem in the reader's language, with its place."""
-        message = t(self.template, **dict(self.params)) if self.template and t.lang != "en" else self.message
-        return t("{file}: {place}: {problem}", file=self.file, place=self.path or t("(top)"), problem=message)
-
-
-def problem(file: str, path: str, template: str, **params: object) -> Problem:
-    """A problem whose message is a catalog entry filled with params."""
-    return Problem(file, path, template.format(**params), template, tuple(params.items()))
-
-
-class PlanFileError(Exception):
-    """A plan file that cannot be loaded; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def _loc(parts: tuple[int | str, ...] | list[int | str]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
+from bot.services.plan_problems import PlanFileError, Problem, check_reminders, from_pydantic, loc, problem
+from bot.services.plan_spec import (
+    MAX_PLAN_BYTES,
+    MAX_YAML_NODES,
+    RELATIVE,
+    HeaderSpec,
+    IndicatorSpec,
+    MilestoneSpec,
+    PlanSpec,
+    SpecT,
+    TaskSpec,
+    TextSpec,
+    UnitSpec,
+)
+from i18n import N_
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when there
 
@@ -267,15 +103,15 @@ def parse_plan(raw: Any, name: str = "<plan>") -> m.Plan:
     try:
         spec = PlanSpec.model_validate(raw)
     except ValidationError as e:
-        problems = [_problem(name, _loc(list(err["loc"])), err) for err in e.errors()]
+        problems = [from_pydantic(name, loc(list(err["loc"])), err) for err in e.errors()]
         sections = _valid_parts(raw)
         known = {(p.path, p.message) for p in problems}
         problems += [p for p in _cross_check(sections, name) if (p.path, p.message) not in known]
         if isinstance(raw.get("reminders"), dict):  # every problem in one pass: the reminders too
-            problems += _check_reminders(raw["reminders"], name)
+            problems += check_reminders(raw["reminders"], name)
         raise PlanFileError(problems) from None
     problems = _cross_check(_Sections.of(spec), name)
-    problems += _check_reminders(spec.reminders, name)
+    problems += check_reminders(spec.reminders, name)
     if problems:
         raise PlanFileError(problems)
     return _build(spec)
@@ -298,7 +134,7 @@ class _Sections:
                    list(enumerate(spec.indicators)))
 
 
-def _valid_items(raw: Any, model: type[_M]) -> list[tuple[int, _M]]:
+def _valid_items(raw: Any, model: type[SpecT]) -> list[tuple[int, SpecT]]:
     """The items that validate, each with its index; an item wrong only in optional fields is checked without them,
     so that its cross-references are reported in the same pass."""
     out = []
@@ -331,49 +167,6 @@ def _valid_parts(raw: dict[str, Any]) -> _Sections:
                     if i not in valid and isinstance(item, dict) and "code" in item)
     return _Sections(header, ok_groups, _valid_items(raw.get("units"), UnitSpec),
                      _valid_items(raw.get("tasks"), TaskSpec), indicators, invalid)
-
-
-def _check_reminders(data: dict[str, Any], name: str) -> list[Problem]:
-    """The optional reminders: section must make a valid reminder policy."""
-    from bot.domain.schedule import Policy
-
-    try:
-        Policy.from_mapping(data)
-    except (ValueError, TypeError) as e:
-        return [Problem(name, "reminders", str(e))]
-    return []
-
-
-_PYDANTIC = {  # pydantic's error types, in words the catalog has
-    "missing": N_("required field is missing"), "extra_forbidden": N_("unknown field"),
-    "literal_error": N_("should be one of {expected}"), "greater_than_equal": N_("should be at least {ge}"),
-    "less_than_equal": N_("should be at most {le}"), "string_pattern_mismatch": N_("should match {pattern}"),
-    "string_too_short": N_("should not be empty"), "too_short": N_("should have at least {min_length} items"),
-    "string_too_long": N_("should have at most {max_length} characters"),
-    "int_parsing": N_("should be a whole number"), "int_type": N_("should be a whole number"),
-    "decimal_parsing": N_("should be a number"), "decimal_type": N_("should be a number"),
-    "date_from_datetime_parsing": N_("should be a date like 2018-12-31"),
-    "date_parsing": N_("should be a date like 2018-12-31"), "date_type": N_("should be a date like 2018-12-31"),
-    "string_type": N_("should be text"), "list_type": N_("should be a list"),
-    "dict_type": N_("should be a mapping"), "model_type": N_("should be a mapping"),
-    "bool_type": N_("should be true or false"), "bool_parsing": N_("should be true or false"),
-}
-
-
-def _problem(name: str, path: str, err: Any) -> Problem:
-    """A pydantic error as a problem whose words come from the catalog (pydantic's English otherwise)."""
-    kind, ctx = err.get("type", ""), err.get("ctx") or {}
-    msg = str(err.get("msg", "invalid"))
-    english = _PYDANTIC.get(kind, "") if kind in ("missing", "extra_forbidden") else msg[0].lower() + msg[1:]
-    error = ctx.get("error")
-    if isinstance(error, _Msg):
-        return Problem(name, path, english, error.template, tuple(error.params.items()))
-    if kind in _PYDANTIC:
-        params = tuple((k, str(v)) for k, v in ctx.items())
-        with contextlib.suppress(KeyError, IndexError):
-            _PYDANTIC[kind].format(**dict(params))
-            return Problem(name, path, english, _PYDANTIC[kind], params)
-    return Problem(name, path, english or "invalid")
 
 
 class _Checker:
@@ -493,7 +286,7 @@ def _milestone(ms: MilestoneSpec, ind: IndicatorSpec) -> m.Milestone:
         index = [s.code for s in ind.stages].index(ms.stage or "")
         return m.Milestone(ms.due, Decimal(index), comparator=comparator, label=_text(ms.label))
     if isinstance(ms.value, str):
-        match = _RELATIVE.match(ms.value)
+        match = RELATIVE.match(ms.value)
         assert match
         return m.Milestone(ms.due, Decimal(match.group(1)), True, comparator, _text(ms.label))
     assert ms.value is not None

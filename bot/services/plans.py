@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import exists, select, update
@@ -78,40 +79,36 @@ def _store(s: Session, plan: Plan, text: str, path: str, now: datetime) -> LoadR
 
 
 def _sync_units(s: Session, plan_id: int, plan: Plan, result: LoadResult) -> None:
-    existing = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == plan_id))}
-    for unit in plan.units:
-        row = existing.pop(unit.code, None)
-        values = {"name_zh": unit.name.zh, "name_en": unit.name.en, "kind": unit.kind, "active": True}
-        if row is None:
-            s.add(UnitRow(plan_id=plan_id, code=unit.code, **values))
-            result.added.append(f"unit {unit.code}")
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            result.updated.append(f"unit {unit.code}")
-    for row in existing.values():
-        if row.active:
-            row.active = False
-            result.retired.append(f"unit {row.code}")
+    rows = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == plan_id))}
+    wanted = {u.code: {"name_zh": u.name.zh, "name_en": u.name.en, "kind": u.kind, "active": True}
+              for u in plan.units}
+    _sync(s, UnitRow, "unit", plan_id, rows, wanted, result)
 
 
 def _sync_indicators(s: Session, plan_id: int, plan: Plan, result: LoadResult) -> None:
-    existing = {i.code: i for i in s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id))}
-    for position, ind in enumerate(plan.indicators):
-        row = existing.pop(ind.code, None)
-        values = {"name_zh": ind.name.zh, "name_en": ind.name.en, "kind": ind.kind.value,
-                  "position": position, "active": True}
+    rows = {i.code: i for i in s.scalars(select(IndicatorRow).where(IndicatorRow.plan_id == plan_id))}
+    wanted = {i.code: {"name_zh": i.name.zh, "name_en": i.name.en, "kind": i.kind.value, "position": n,
+                       "active": True} for n, i in enumerate(plan.indicators)}
+    _sync(s, IndicatorRow, "indicator", plan_id, rows, wanted, result)
+
+
+def _sync(s: Session, model: type[UnitRow] | type[IndicatorRow], what: str, plan_id: int,
+          rows: dict[str, Any], wanted: dict[str, dict[str, Any]], result: LoadResult) -> None:
+    """Bring the stored rows to the plan file's: add the new codes, update the changed, retire the gone (a retired
+    row keeps its figures)."""
+    for code, values in wanted.items():
+        row = rows.pop(code, None)
         if row is None:
-            s.add(IndicatorRow(plan_id=plan_id, code=ind.code, **values))
-            result.added.append(f"indicator {ind.code}")
+            s.add(model(plan_id=plan_id, code=code, **values))
+            result.added.append(f"{what} {code}")
         elif any(getattr(row, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(row, k, v)
-            result.updated.append(f"indicator {ind.code}")
-    for row in existing.values():
+            result.updated.append(f"{what} {code}")
+    for row in rows.values():
         if row.active:
             row.active = False
-            result.retired.append(f"indicator {row.code}")
+            result.retired.append(f"{what} {row.code}")
 
 
 _cache: dict[tuple[int, str], Plan] = {}

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import DATA
 from sqlalchemy import create_engine, select
 
 from bot.db.models import FigureRow
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = DATA
 WORKED = DATA / "worked-example.yaml"
 PLANBOT = Path(sys.executable).parent / "planbot"
 

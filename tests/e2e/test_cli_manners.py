@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from paths import README
 
 from bot.cli.parser import COMMON, JSON_OUTPUT, build_parser
 
 PLANBOT = Path(sys.executable).parent / "planbot"
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = README
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the command line, not the database, is tested
 
 ARGUMENTS = {  # what each command needs besides the common options

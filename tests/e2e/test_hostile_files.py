@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from paths import DATA
+
 PLANBOT = Path(sys.executable).parent / "planbot"
-BILLION_LAUGHS = Path(__file__).parent.parent / "data" / "billion-laughs.yaml"
+BILLION_LAUGHS = DATA / "billion-laughs.yaml"
 
 
 def planbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 OURS = ("bot", "handlers", "reminders", "i18n")
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from paths import ROOT
 
 
 def test_without_postgres_one_line_says_how_to_run_its_tests() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PLANBOT_TEST_POSTGRES_URL", "PLANBOT_REQUIRE_POSTGRES")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-ra", "-p", "no:cacheprovider",
-         "tests/integration/test_storage.py::test_decimals_round_trip_exactly"],
+         "tests/integration/db/test_storage.py::test_decimals_round_trip_exactly"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from paths import PANJIN_PLAN
 
 from bot.domain.plan import Plan
 from bot.services.entry import find_unit_in
 from bot.services.plan_file import read_plan_file
 
-PANJIN = Path(__file__).resolve().parents[3] / "plans" / "panjin-2018-2020.yaml"
+PANJIN = PANJIN_PLAN
 
 
 @pytest.fixture(scope="module")

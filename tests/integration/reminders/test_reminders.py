@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from paths import ROOT
 from sqlalchemy import select
 from sqlalchemy import text as sql
 
@@ -41,15 +42,19 @@ def bot(env: dict[str, str]) -> Iterator[TestBot]:
 def run_clock(app: App, start: datetime, end: datetime, step: timedelta, sender: ConsoleSender,
               actions: dict[datetime, object] | None = None) -> None:
     ticker = Ticker(app, [])
+    assert ticker.is_leader(), "another scheduler holds the leader lock: this clock would sweep nothing"
     now = start
-    while now <= end:
-        app.clock.set(now)
-        for when, action in (actions or {}).items():
-            if when == now and callable(action):
-                action()
-        ticker.sweep_now(now)
-        asyncio.run(dispatch(app.uow, sender, lambda at=now: at))  # type: ignore[misc]
-        now += step
+    try:
+        while now <= end:
+            app.clock.set(now)
+            for when, action in (actions or {}).items():
+                if when == now and callable(action):
+                    action()
+            ticker.sweep_now(now)
+            asyncio.run(dispatch(app.uow, sender, lambda at=now: at))  # type: ignore[misc]
+            now += step
+    finally:
+        ticker.stop()  # releases the leader lock (PostgreSQL), so that the next clock run can sweep
 
 
 def test_a_simulated_quarter_reminds_the_right_people_on_the_right_days(bot: TestBot) -> None:
@@ -280,37 +285,47 @@ def test_outcomes_written_together_keep_every_status_and_mark_blocked_people_ina
     assert [n for n, a in active.items() if not a] == ["blocked1", "blocked2"]
 
 
-class SlowSender2(ConsoleSender):
-    """Takes `delay` seconds per message."""
+class StallingSender(ConsoleSender):
+    """Delivers `delivers` messages, then every later send hangs (a platform that stopped answering) until the
+    dispatch is stopped; `stalled` is set once `stuck` sends hang."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delivers: int, stuck: int) -> None:
         super().__init__()
-        self.delay = delay
+        self.delivers, self.stuck, self.hanging = delivers, stuck, 0
+        self.stalled = asyncio.Event()
 
     async def send(self, chat_id: str, text: str, buttons: list) -> str | None:  # type: ignore[type-arg]
-        await asyncio.sleep(self.delay)
-        return await super().send(chat_id, text, buttons)
+        if len(self.delivered) < self.delivers:
+            return await super().send(chat_id, text, buttons)
+        self.hanging += 1
+        if self.hanging >= self.stuck:
+            self.stalled.set()
+        await asyncio.Event().wait()  # never answers: only a stop ends it
+        return None
 
 
 def test_a_stopped_dispatch_records_what_it_sent_and_gives_back_what_it_had_not_started(bot: TestBot) -> None:
     app = bot.app
     names = [f"p{i:02d}" for i in range(30)]
     queue_people(app, names)
-    sender = SlowSender2(0.05)
 
-    async def stopped() -> None:
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(dispatch(app.uow, sender, lambda: T0, batch=10, concurrency=2, ledger_wait=30),
-                                   0.3)
+    async def stopped() -> StallingSender:
+        sender = StallingSender(delivers=7, stuck=2)  # 7 delivered, then both workers hang inside send()
+        task = asyncio.create_task(dispatch(app.uow, sender, lambda: T0, batch=10, concurrency=2, ledger_wait=30))
+        await sender.stalled.wait()
+        task.cancel()  # the stop (SIGTERM, a deploy) comes while two requests are out
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return sender
 
-    asyncio.run(stopped())
+    sender = asyncio.run(stopped())
     rows = rows_by_chat(app)
     delivered = {chat for chat, _ in sender.delivered}
-    assert delivered and len(delivered) < len(names)
+    assert len(delivered) == 7
     assert {c for c, r in rows.items() if r.status == "sent"} == delivered  # written although the batch was not full
     assert not {c for c, r in rows.items() if r.status in ("claimed", "sending")}  # none left behind
     in_flight = {c for c, r in rows.items() if r.status == "uncertain"}
-    assert len(in_flight) <= 2  # cancelled inside send(): their outcome is unknown
+    assert len(in_flight) == 2  # cancelled inside send(): their outcome is unknown
     given_back = [r for r in rows.values() if r.status == "pending"]
     assert len(given_back) == len(names) - len(delivered) - len(in_flight)
     assert all(r.attempts == 0 and r.not_before == T0 for r in given_back)
@@ -362,7 +377,7 @@ def test_a_dispatcher_killed_mid_batch_leaves_nothing_to_be_sent_twice(bot: Test
     names = [f"k{i:03d}" for i in range(120)]
     queue_people(app, names)
     log = tmp_path / "delivered.txt"
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     child_env = dict(env, PYTHONPATH=os.pathsep.join([str(root), str(root / "tests")]))
     child = subprocess.Popen([sys.executable, "-c", CRASHING_DISPATCHER, str(log), T0.isoformat()], env=child_env)
     try:
@@ -397,7 +412,7 @@ def test_two_dispatchers_on_one_database_send_each_message_once(env: dict[str, s
     try:
         names = [f"d{i:03d}" for i in range(80)]
         queue_people(first, names)
-        a, b = SlowSender2(0.005), SlowSender2(0.005)
+        a, b = SlowSender(), SlowSender()
 
         async def both() -> None:
             await asyncio.gather(dispatch(first.uow, a, lambda: T0, batch=7, concurrency=3),
@@ -501,3 +516,29 @@ def test_on_postgresql_two_dispatchers_hold_claims_at_once_and_neither_waits(pos
     finally:
         first.close()
         second.close()
+
+
+def test_after_a_merger_the_successors_contact_is_reminded_for_the_old_unit(bot: TestBot, tmp_path: Path) -> None:
+    from paths import merged_zone_plan
+
+    from bot.services.plans import load_plan_file
+
+    plan_file = merged_zone_plan(tmp_path)
+    app = bot.app
+    load_plan_file(app.uow, plan_file, at("2018-09-20T08:00"))
+    bot.join("old", "contact", "liaohekou")
+    bot.join("new", "contact", "merged_zone")
+    with app.uow() as s:
+        ids = {p.display_name: p.id for p in s.scalars(select(PersonRow))}
+    sender = ConsoleSender()
+    run_clock(app, at("2018-10-09T09:00"), at("2018-10-09T09:00"), timedelta(hours=1), sender)  # 2018Q3
+    run_clock(app, at("2019-04-09T09:00"), at("2019-04-09T09:00"), timedelta(hours=1), sender)  # 2019Q1
+    with app.uow() as s:
+        rows = [r for r in s.scalars(select(OutboxRow)) if r.kind == "before_due"]
+    got = {(r.person_id, r.key.split(":")[1], r.key.split(":")[2]) for r in rows}
+    assert (ids["old"], "liaohekou", "2018Q3") in got  # before the merger: the zone's own contact
+    assert (ids["new"], "liaohekou", "2019Q1") in got  # after it: the successor's contact, for the old zone
+    assert not any(p == ids["old"] and period == "2019Q1" for p, _, period in got)
+    assert not any(u == "merged_zone" for _, u, _ in got)  # nothing of its own: it reports for the old zone
+    text = next(r.text for r in rows if r.person_id == ids["new"] and r.status == "sent")
+    assert "Merged zone reports for" in text and "2019Q1" in text

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
+
+from paths import PANJIN_PLAN
 
 from bot.domain.pace import Status
 from bot.domain.schedule import ZONE
@@ -11,7 +12,7 @@ from bot.services.plan_file import read_plan_file
 from reminders.policy import Policy, due_between, plan_over
 from reminders.sweep import latest_only
 
-PLAN = read_plan_file(Path(__file__).resolve().parents[2] / "plans" / "panjin-2018-2020.yaml")
+PLAN = read_plan_file(PANJIN_PLAN)
 POLICY = Policy.from_mapping(PLAN.reminders)
 NOTHING: set[tuple[str, str, str]] = set()
 

@@ -10,7 +10,7 @@ import pytest
 from bot.domain.pace import Status, Verdict, assess, due_period
 from bot.domain.period import Cadence, closing_period, last_due, quarter, year
 from bot.domain.plan import Comparator, Kind, Milestone, Schedule
-from tests.unit.test_pace import fig, ind, plan_with
+from tests.unit.domain.test_pace import fig, ind, plan_with
 
 LATER = [date(2021, 1, 11), date(2021, 4, 11), date(2026, 12, 1)]
 

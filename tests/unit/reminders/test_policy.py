@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
+from paths import PANJIN_PLAN
 
 from bot.domain.owed import owed
 from bot.domain.pace import Status
@@ -17,7 +17,7 @@ from bot.domain.schedule import ZONE, Policy, QuietHours, at
 from bot.services.plan_file import read_plan_file
 from reminders.policy import Reminder, digest_day, digests, due_between, milestone_warnings, report_reminders
 
-PLAN = read_plan_file(Path(__file__).resolve().parents[2] / "plans" / "panjin-2018-2020.yaml")
+PLAN = read_plan_file(PANJIN_PLAN)
 POLICY = Policy()
 D = date.fromisoformat
 PANSHAN_OWES = ("hightech_enterprises", "tech_smes", "key_tech_breakthroughs", "industrial_tech_institutes",
@@ -293,3 +293,36 @@ def test_policy_from_mapping() -> None:
 def test_policy_from_mapping_refuses(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Policy.from_mapping(data)
+
+
+def merged(plan: Plan, old: str, new_code: str, since: date) -> Plan:
+    """The plan with a new unit that takes over old's work from since (old's succeeded_by)."""
+    from bot.domain.plan import Text, Unit
+
+    kept = (replace(u, succeeded_by=new_code, succeeded_from=since) if u.code == old else u for u in plan.units)
+    units = (*kept, Unit(new_code, Text("合并后的经济区", "Merged zone"), "zone"))
+    return replace(plan, units=units)
+
+
+def test_after_a_merger_the_successor_is_reminded_of_what_the_old_unit_owes() -> None:
+    plan = merged(PLAN, "liaohekou", "merged_zone", D("2019-01-01"))
+    before = for_unit(report_reminders(plan, POLICY, set(), *Q3_WINDOW), "liaohekou")
+    assert before and all(r.answered_by is None and r.to_unit == "liaohekou" for r in before)
+    window = (sh("2019-03-01T00:00"), sh("2019-05-01T00:00"))
+    after = for_unit(report_reminders(plan, POLICY, set(), *window), "liaohekou", "2019Q1")
+    assert after and all(r.answered_by == "merged_zone" and r.to_unit == "merged_zone" for r in after)
+    # the key is the old unit's: its figures are saved under its own code, so a report stops the chain
+    assert all(r.key.split(":")[1] == "liaohekou" for r in after)
+    assert not for_unit(report_reminders(plan, POLICY, set(), *window), "merged_zone", "2019Q1")
+    reported = {(code, "liaohekou", "2019Q1") for code in after[0].indicators}
+    assert not for_unit(report_reminders(plan, POLICY, reported, *window), "liaohekou", "2019Q1")
+
+
+def test_a_chain_of_successions_ends_at_the_last_successor() -> None:
+    plan = merged(merged(PLAN, "liaohekou", "merged_zone", D("2019-01-01")), "merged_zone", "final_zone",
+                  D("2020-01-01"))
+    assert plan.answered_by("liaohekou", D("2018-10-01")) == "liaohekou"
+    assert plan.answered_by("liaohekou", D("2019-04-01")) == "merged_zone"
+    assert plan.answered_by("liaohekou", D("2020-04-01")) == "final_zone"
+    looped = merged(plan, "final_zone", "liaohekou", D("2020-01-01"))  # a cycle in a plan file does not hang
+    assert looped.answered_by("liaohekou", D("2020-04-01")) in {"final_zone", "merged_zone", "liaohekou"}

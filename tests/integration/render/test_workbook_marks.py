@@ -11,7 +11,7 @@ from bot.app import App
 from bot.render.workbook import export_xlsx
 from bot.services.demo import seed as seed_demo
 from bot.services.plans import active_plan
-from tests.integration.test_export import at, find_cell, report
+from tests.integration.render.test_workbook import at, find_cell, report
 
 
 def test_city_total_marks_the_figures_carried_forward(app: App, tmp_path: Path) -> None:

@@ -226,17 +226,11 @@ def test_the_zone_reports_for_information_without_double_counting(app: App) -> N
 
 
 def test_a_successors_figure_counts_for_the_unit_it_succeeded(app: App, tmp_path: Path) -> None:
-    from bot.config import DEFAULT_PLAN
+    from paths import merged_zone_plan
+
     from bot.services.plans import load_plan_file
 
-    source = DEFAULT_PLAN.read_text(encoding="utf-8")
-    at = source.index("  - code: liaohekou")
-    source = (source[:at] + "  - code: merged_zone\n    name: {zh: 合并后的经济区, en: Merged zone}\n    kind: zone\n"
-              + source[at:])
-    at = source.index("kind: zone", source.index("  - code: liaohekou")) + len("kind: zone")
-    source = source[:at] + "\n    succeeded_by: {unit: merged_zone, from: 2019-01-01}" + source[at:]
-    path = tmp_path / "plan.yaml"
-    path.write_text(source, encoding="utf-8")
+    path = merged_zone_plan(tmp_path)
     load_plan_file(app.uow, path, datetime(2019, 4, 1, tzinfo=SH))
     report(app, "merged_zone", "hightech_enterprises", "2019Q1", "7", "2019-04-05")
     with app.uow() as s:

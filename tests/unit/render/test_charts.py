@@ -17,6 +17,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.ft2font import FT2Font
 from matplotlib.image import imread
+from paths import PANJIN_PLAN
 
 from bot.domain.pace import Figure, Point, Progress, Status, assess, city_series, effective_day, rank
 from bot.domain.period import parse_period
@@ -26,7 +27,7 @@ from bot.render.text import STATUS_LABELS
 from bot.services.plan_file import read_plan_file
 from i18n import Translator, translator_for
 
-PLAN_FILE = Path(__file__).parents[2] / "plans/panjin-2018-2020.yaml"
+PLAN_FILE = PANJIN_PLAN
 AS_OF = date(2018, 10, 20)
 LANGS = ["zh", "en"]
 LEAD = "sci_tech_bureau"

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from paths import DATA
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -20,7 +21,7 @@ from bot.services.plans import active_plan, load_plan_file
 from bot.views.progress import assess_one
 
 NOW = datetime(2018, 10, 15, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
+WORKED = DATA / "worked-example.yaml"
 
 
 def entry(app: App, unit: str, ind: str, period: str, value: str, reason: str | None = None) -> Entry:

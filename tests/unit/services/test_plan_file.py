@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paths import DATA
 
 from bot.config import DEFAULT_PLAN
 from bot.domain.plan import Aggregation, Comparator, Kind
-from bot.services.plan_file import MAX_PLAN_BYTES, PlanFileError, load_yaml, parse_plan, read_plan_file
+from bot.services.plan_file import load_yaml, parse_plan, read_plan_file
+from bot.services.plan_problems import PlanFileError
+from bot.services.plan_spec import MAX_PLAN_BYTES
 from i18n import translator_for
 
-WORKED = Path(__file__).parent.parent / "data" / "worked-example.yaml"
+WORKED = DATA / "worked-example.yaml"
 
 
 def test_the_panjin_plan_loads_whole() -> None:
@@ -78,7 +81,7 @@ CASES = [
     (lambda d: d["indicators"][0]["milestones"][0].update(value="baseline + 5", comparator="≥"),
      "indicators[0].milestones[0].comparator: input should be '>=' or '>'"),
     (lambda d: d.pop("units"), "units: required field is missing"),
-    (lambda d: d.update(reminders={"before_due": [3]}), "reminders: reminders: unknown key 'before_due'"),
+    (lambda d: d.update(reminders={"before_due": [3]}), "reminders: unknown key 'before_due'"),
 ]
 
 
@@ -117,7 +120,7 @@ def test_plan_files_cite_the_plan_not_files_outside_the_repository() -> None:
     assert "盘政办发〔2018〕21号" in DEFAULT_PLAN.read_text(encoding="utf-8").splitlines()[1]
 
 
-BILLION_LAUGHS = Path(__file__).parent.parent / "data" / "billion-laughs.yaml"  # 9 ** 9 values once expanded
+BILLION_LAUGHS = DATA / "billion-laughs.yaml"  # 9 ** 9 values once expanded
 
 
 def test_aliases_that_expand_past_the_cap_are_refused(tmp_path: Path) -> None:
@@ -198,6 +201,27 @@ def test_problems_are_worded_in_the_readers_language() -> None:
     assert "x.yaml：indicators[0].lead[0]：未知的单位 'mayor'" in zh
     assert "x.yaml：indicators[0].thresholds：on_track（40）不能大于 behind（30）" in zh
     assert en == [str(p) for p in err.value.problems]
+
+
+@pytest.mark.parametrize(("reminders", "zh", "en"), [
+    ({"send_time": "25:00"}, "x.yaml：reminders.send_time：应为“09:00”这样的时间，实为 '25:00'",
+     "x.yaml: reminders.send_time: expected a time like \"09:00\", got '25:00'"),
+    ({"before_due": [3]}, "x.yaml：reminders：未知的设置项 'before_due'",
+     "x.yaml: reminders: unknown key 'before_due'"),
+    ({"digest_weekday": 9}, "x.yaml：reminders.digest_weekday：应为0（周一）到6（周日），实为 9",
+     "x.yaml: reminders.digest_weekday: expected 0 (Monday) to 6 (Sunday), got 9"),
+    ({"send_time": "22:00"}, "x.yaml：reminders.send_time：22:00 在免打扰时段内",
+     "x.yaml: reminders.send_time: 22:00 lies in the quiet hours"),
+])
+def test_reminder_problems_are_worded_in_the_readers_language(reminders: dict[str, object], zh: str, en: str) -> None:
+    from i18n import translator_for
+
+    data = _worked()
+    data["reminders"] = reminders
+    with pytest.raises(PlanFileError) as err:
+        parse_plan(data, "x.yaml")
+    assert [p.render(translator_for("zh")) for p in err.value.problems] == [zh]
+    assert [p.render(translator_for("en")) for p in err.value.problems] == [en]
 
 
 def test_a_successor_reports_for_the_unit_it_succeeded() -> None:
