@@ -6,9 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.domain.free_text import length as utf16_len
+from bot.domain.free_text import length
 from bot.messages import Button, Reply
 from i18n import Translator
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, as Telegram counts a message (an emoji outside the BMP counts 2)."""
+    return length(text)
 
 
 def utf8_len(text: str) -> int:

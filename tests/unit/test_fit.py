@@ -35,7 +35,8 @@ def test_a_line_too_long_alone_is_cut_without_splitting_a_character() -> None:
 
 def test_parts_are_numbered_in_the_readers_language_and_keep_buttons_on_the_last() -> None:
     yes = (Button("确认", "3|confirm|"),)
-    parts = split_reply(Reply("\n".join(["很长的一行文字" * 30] * 60), (yes,), expects_text=True, chat="9"), TELEGRAM, ZH)
+    long = Reply("\n".join(["很长的一行文字" * 30] * 60), (yes,), expects_text=True, chat="9")
+    parts = split_reply(long, TELEGRAM, ZH)
     assert len(parts) == 4 and [p.text[:5] for p in parts] == ["（1/4）", "（2/4）", "（3/4）", "（4/4）"]
     assert all(utf16_len(p.text) <= 4096 for p in parts) and {p.chat for p in parts} == {"9"}
     assert [p.buttons for p in parts] == [(), (), (), (yes,)] and [p.expects_text for p in parts][-1]
@@ -50,7 +51,7 @@ def test_a_caption_too_long_goes_as_text_before_the_picture() -> None:
 
 
 def test_a_keyboard_past_the_limit_is_paged_with_its_last_row_kept() -> None:
-    rows = tuple((Button(f"指标{i}", f"1|pick|i{i}"),) for i in range(105)) + ((Button("取消", "1|cancel|"),),)
+    rows = (*((Button(f"指标{i}", f"1|pick|i{i}"),) for i in range(105)), (Button("取消", "1|cancel|"),))
 
     def more(nxt: int, now: int, pages: int) -> Button:
         return Button(f"more {now + 1}/{pages}", f"1|more|{nxt}")
