@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.messages import Reply
-from handlers import admin, leaders, notices, onboarding, query, report, report_sentence, source
+from handlers import admin, leaders, notices, onboarding, outgoing, query, report, report_sentence, source
 from handlers.context import Ctx, text_reply
 from handlers.states import State
 from i18n import N_
@@ -160,6 +160,7 @@ BUTTONS: dict[str, Action] = {
                           "received", "got it", "noted", "ok")),
     "source": Action(source.source, (LEADER, CONTACT), anytime=True, words=("来源", "出处", "source")),
     "status": Action(query.status, (LEADER,)),
+    outgoing.MORE: Action(outgoing.more, words=("更多", "下一页", "more", "next page")),
 }
 SYNONYMS = {name: a.words for name, a in BUTTONS.items()}
 

@@ -24,6 +24,7 @@ def start(ctx: Ctx, text: str) -> list[Reply]:
     text = clean_block(text)
     if not text:
         raise UserError("Write the notice after the command, e.g. /broadcast Please send the Q3 figures by the 10th")
+    text = notices.checked_text(text)
     ctx.go(State.BROADCAST_AUDIENCE, text=text)
     t = ctx.t
     rows = [[Button(label, ctx.button(label, "audience", code).payload, AUDIENCE_WORDS.get(code, ()))]

@@ -13,12 +13,12 @@ from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
 from bot.db.outbox import Delivery, hold_reply
-from bot.errors import UserError
+from bot.errors import UserError, echo
 from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, prompts, query, report, report_sentence, timeout
+from handlers import commands, onboarding, outgoing, prompts, query, report, report_sentence, timeout
 from handlers.context import Ctx, Me, text_reply
 from handlers.intents import Intent, is_cancel, recognise
 from handlers.states import HOLDING, State
@@ -64,16 +64,19 @@ class Router:
             ctx = Ctx(self.app, s, inbound, plan_row, plan, me, roles, translator_for(me.lang or inbound.lang_hint),
                       now, conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1, ident)
             choices = prompts.loaded(ctx.data.pop(prompts.CHOICES, None))
-            prompt = ctx.data.pop(prompts.PROMPT, None)
+            prompt = ctx.prompt = ctx.data.pop(prompts.PROMPT, None)
             ctx.queue = list(ctx.data.pop(QUEUE, []))
+            outgoing.resolve(ctx, ctx.data.pop(outgoing.REFS, None))
             parked = inbound.is_group and bool(ctx.state)  # a private step is set aside in a group, not dropped
             if parked:
                 ctx.state, ctx.data, ctx.queue, choices, prompt = "", {}, [], [], None
+                ctx.prompt = None
             lead, answered = [], False
             if timeout.expired(ctx, conv[2] if conv else None):  # left too long: dropped, and said so
                 answered = answers_dropped(ctx, choices)
                 lead = [timeout.expire(ctx)]
                 choices, prompt = [], None
+                ctx.prompt = None
             before = ctx.state
             try:
                 replies = [] if answered else dispatch(ctx, choices, prompt)
@@ -83,11 +86,12 @@ class Router:
             if lead and (answered or ctx.handled == "unknown"):  # "确认" or "12" for the dropped step: the notice
                 replies, ctx.handled = [], "expired"
             replies = lead + carry_on(ctx, before, prompt, replies)
+            sent, refs = outgoing.fit(ctx, replies)  # split, paged and with short payloads for the channel
             if not (parked and not ctx.state):  # a group message leaves the private step as it was, time included
-                self._save_state(ctx, conv is not None, replies)
-            held = self._hold(ctx, replies) if self.hold_replies and ctx.committed else ()
+                self._save_state(ctx, conv is not None, replies, refs)
+            held = self._hold(ctx, sent) if self.hold_replies and ctx.committed else ()
             s.commit()
-        return Outcome(replies, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id)
+        return Outcome(sent, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id)
 
     def _hold(self, ctx: Ctx, replies: list[Reply]) -> tuple[int | None, ...]:
         """The text replies to a committed action, kept as outbox rows in its transaction: a crash before they are
@@ -100,8 +104,10 @@ class Router:
             if r.image is None and r.document is None else None
             for i, r in enumerate(replies))
 
-    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
+    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply], refs: dict[str, str]) -> None:
         data = dict(ctx.data, _v=ctx.version)
+        if refs:
+            data[outgoing.REFS] = refs
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[prompts.CHOICES] = prompts.stored(last.buttons)
@@ -163,7 +169,7 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         ctx.handled = "queued"
         ctx.queue.append(text)
         return [text_reply(ctx.t("First finish the step in progress (confirm it or cancel it): I have kept “{text}” "
-                                 "and will come to it next.", text=text[:60]))]
+                                 "and will come to it next.", text=echo(text)))]
     # where typed text is the answer, only a /command interrupts it: "有2家企业资格取消了" is a reason, not a cancel
     # (a message saying only "stop" was taken up above)
     if intent is not None and (answer is None or text.startswith("/")):
@@ -245,7 +251,7 @@ def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list
         if ctx.state in HOLDING or not ctx.queue:
             break
         text = ctx.queue.pop(0)
-        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=text[:60])))
+        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=echo(text))))
         try:
             replies += _redo(ctx, text)
         except UserError as e:
@@ -276,8 +282,12 @@ def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:
     """A pressed button: it must belong to this person's current step, else it is refused politely."""
     parts = payload.split("|", 2)
-    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     step_ok = parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12  # int() of 5,000 digits raises
+    if len(parts) == 3 and parts[1] == "*" and step_ok:  # a short payload not in this step's table (outgoing)
+        if int(parts[0]) == ctx.version - 1:
+            return [text_reply(ctx.t("That button is not valid."))]
+        return [text_reply(ctx.t("That button is no longer valid. Please start again."))]
+    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     if action is None or not step_ok:
         log.warning("refused a malformed button payload")
         return [text_reply(ctx.t("That button is not valid."))]
