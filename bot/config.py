@@ -53,6 +53,7 @@ class Settings:
     webhook_listen: str = "127.0.0.1:8080"
     telegram_max_rate: float = 25.0
     db_processes: int | None = None  # processes doing a channel's database work (None: the channel's default)
+    conversation_timeout: float = 30.0  # minutes a step waits for its answer (handlers/timeout.py)
     wecom_corp_id: str | None = None
     # WeCom (企业微信) self-built app: see wecom_settings(); the secrets are left out of repr()
     wecom_agent_id: int | None = None
@@ -96,6 +97,7 @@ class Settings:
             webhook_listen=env.get("PLANBOT_WEBHOOK_LISTEN") or "127.0.0.1:8080",
             telegram_max_rate=_float(env, "TELEGRAM_MAX_RATE", 25.0),
             db_processes=_count(env, "PLANBOT_DB_PROCESSES"),
+            conversation_timeout=_float(env, "PLANBOT_CONVERSATION_TIMEOUT", 30.0),
             **wecom_settings(env),
         )
 

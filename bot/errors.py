@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from bot.domain.free_text import one_line, shortened
 from bot.domain.plan import Text
 from i18n import Translator
+
+ECHOES = frozenset({"text", "query", "given", "date", "role", "audience", "indicator", "unit"})  # what people typed
+MAX_ECHO = 60  # characters of what a person typed, when a message quotes it back
 
 
 class Word(str):
@@ -20,8 +24,13 @@ class UserError(Exception):
 
     def render(self, t: Translator) -> str:
         """The message in t's language; Text parameters (names) and Word parameters are given in that language too."""
-        return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else t(v) if isinstance(v, Word) else v
-                                for k, v in self.params.items()})
+        return t(self.msgid, **{k: v.get(t.lang) if isinstance(v, Text) else t(v) if isinstance(v, Word) else
+                                echo(v) if k in ECHOES and isinstance(v, str) else v for k, v in self.params.items()})
+
+
+def echo(text: str, limit: int = MAX_ECHO) -> str:
+    """What a person typed, as a message quotes it back: on one line, at most limit characters (… when cut)."""
+    return shortened(one_line(text), limit)
 
 
 class ChannelRefused(Exception):

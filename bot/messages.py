@@ -55,3 +55,5 @@ class Outcome:
     duplicate: bool = False
     handled: str = ""  # what understood it: "command:lagging", "button:confirm", "figure", "reask", "unknown", ...
     refused: bool = False  # answered with a polite refusal (a figure that does not fit, a role that may not)
+    held: tuple[int | None, ...] = ()  # per reply, the outbox row holding it (a reply to a committed action)
+    person_id: int | None = None  # who the held replies go to

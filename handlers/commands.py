@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.messages import Reply
-from handlers import admin, leaders, notices, onboarding, query, report, source
+from handlers import admin, leaders, notices, onboarding, outgoing, query, report, report_sentence, source
 from handlers.context import Ctx, text_reply
 from handlers.states import State
 from i18n import N_
@@ -61,42 +61,55 @@ def show_help(ctx: Ctx, _: str) -> list[Reply]:
 COMMANDS: tuple[Command, ...] = (
     Command("report", lambda ctx, arg: report.start(ctx, arg), ("/report",), (
                 "填报", "报送", "上报", "我要填报", "报数", "报数据", "填数", "怎么报", "如何填报", "怎么填",
-                "report", "how do i report", "how to report"),
+                "开始填报", "上报数据", "报数据", "我要报", "要报数", "填数据", "录入数据", "提交数据",
+                "report", "how do i report", "how to report", "submit", "how do i submit", "report figures",
+                "i want to report", "enter figures", "enter data"),
             may=(CONTACT, ADMIN), private=True, menu=N_("Report this period's figures"),
-            help=(N_("• 填报 or /report: report this period's figures, step by step"),
-                  N_("• a figure in one sentence, e.g. 高新技术企业 12家"))),
-    Command("correct", report.correct, ("/correct",), ("更正", "修正", "改正", "correct", "correction"),
+            help=(N_("• report or /report: report this period's figures, step by step"),
+                  N_("• a figure in one sentence, e.g. high-tech enterprises 12"))),
+    Command("correct", report_sentence.correct, ("/correct",), (
+                "更正", "修正", "改正", "修改数据", "改数据", "改数", "报错了", "填错了要改", "数据有误",
+                "correct", "correction", "fix a figure", "fix", "amend"),
             may=(CONTACT, ADMIN), private=True, menu=N_("Correct a figure"),
-            help=(N_("• 更正 or /correct: correct a figure, with a reason"),)),
+            help=(N_("• correct or /correct: correct a figure, with a reason"),)),
     Command("lagging", lambda ctx, _: query.lagging(ctx), ("/lagging",),
             ("滞后", "落后", "进度慢", "完成得不好", "完成不好", "没完成", "未完成", "拖后腿", "lagging", "behind",
-             "哪些指标", "which targets", "behind schedule", "off track", "off-track"), may=(LEADER,),
-            help=(N_("• 哪些指标滞后 or /lagging: targets behind their pace"),), menu=N_("Targets behind their pace")),
+             "不达标", "没达标", "未达标", "达不到", "完不成", "进度不够",
+             "哪些指标", "which targets", "which indicators", "behind schedule", "off track", "off-track",
+             "falling behind", "anything behind", "not on track", "at risk"), may=(LEADER,),
+            help=(N_("• which targets are lagging? or /lagging: targets behind their pace"),),
+            menu=N_("Targets behind their pace")),
     Command("status", query.status, ("/status",),
             ("进展", "进度", "怎么样", "如何", "情况", "多少", "有多少", "占比", "比重", "完成了多少", "达到多少",
-             "status", "progress", "how is", "how are", "how many", "how much", "doing"), may=(LEADER,),
-            help=(N_("• 高新技术企业进展如何 or /status NAME: one indicator"),), menu=N_("How one indicator is doing")),
+             "多少家", "status", "progress", "how is", "how are", "how many", "how much", "doing"), may=(LEADER,),
+            help=(N_("• how are high-tech enterprises doing? or /status NAME: one indicator"),),
+            menu=N_("How one indicator is doing")),
     Command("missing", lambda ctx, _: query.missing(ctx), ("/missing",),
             ("谁还没报", "谁没报", "没报", "未报", "还没报", "未报送", "迟报", "没交", "未交", "还没交", "逾期",
-             "拖欠", "欠报", "超期", "没报送", "未报数", "没报数", "not reported", "hasn't reported", "missing",
-             "who has not", "late", "overdue", "not yet reported", "haven't reported", "has not reported"),
-            may=(LEADER,), help=(N_("• 谁还没报 or /missing: units that have not reported"),),
+             "拖欠", "欠报", "超期", "没报送", "未报数", "没报数", "没有报", "没有报送", "没有交",
+             "没有上报", "未上报", "没上报", "还没上报", "not reported", "hasn't reported", "missing",
+             "who has not", "late", "overdue", "not yet reported", "haven't reported", "has not reported",
+             "hasn't reported", "who's missing", "not submitted", "haven't submitted"),
+            may=(LEADER,), help=(N_("• who has not reported? or /missing: units that have not reported"),),
             menu=N_("Units that have not reported")),
     Command("scorecard", lambda ctx, _: query.scorecard(ctx), ("/scorecard",),
             ("考核表", "考核", "成绩单", "节点目标完成", "scorecard", "milestone results"), may=(LEADER,),
-            help=(N_("• 考核表 or /scorecard: every milestone's result (reached, not reached, no data)"),)),
+            help=(N_("• scorecard or /scorecard: every milestone's result (reached, not reached, no data)"),)),
     Command("units", lambda ctx, _: leaders.units(ctx), ("/units",),
             ("各单位报送情况", "报送情况", "报送率", "各单位", "按单位", "单位排名", "reporting rates", "league table",
-             "reporting by unit", "by unit", "per unit", "on-time rate"), may=(LEADER,),
-            help=(N_("• 各单位报送情况 or /units: on-time, late and missing reports by unit"),)),
+             "reporting by unit", "by unit", "per unit", "on-time rate", "reporting rate", "按时报送率",
+             "按时报送", "报送排名"), may=(LEADER,),
+            help=(N_("• reporting by unit or /units: on-time, late and missing reports by unit"),)),
     Command("source", source.source, ("/source",),
             ("来源", "出处", "谁报的", "是谁报的", "谁填的", "从哪来", "哪来的", "source", "come from", "who reported",
-             "where did"),
+             "where did", "where does", "哪来", "数据来源"),
             may=(LEADER, CONTACT),
             help=(N_("• /source NAME: who reported each figure, and its corrections"),)),
-    Command("export", lambda ctx, _: leaders.export(ctx), ("/export",), ("导出", "导出考核表", "export", "excel"),
+    Command("export", lambda ctx, _: leaders.export(ctx), ("/export",),
+            ("导出", "导出考核表", "考核表导出", "下载", "导出表格", "export", "excel", "download", "workbook",
+             "spreadsheet", "xlsx"),
             may=(LEADER,),
-            help=(N_("• 导出 or /export: the Excel workbook for the annual assessment"),)),
+            help=(N_("• export or /export: the Excel workbook for the annual assessment"),)),
     Command("invite", admin.invite, ("/invite",), may=(ADMIN,), private=True,
             help=(N_("• /invite UNIT contact|leader|admin [7d]: make an invite code"),)),
     Command("broadcast", notices.start, ("/broadcast",), may=(ADMIN,), private=True),
@@ -107,9 +120,10 @@ COMMANDS: tuple[Command, ...] = (
             help=(N_("• /language: 中文 / English"),), menu=N_("Switch language: 中文 / English")),
     Command("help", show_help, ("/help",),
             ("帮助", "help", "怎么用", "菜单", "能做什么", "你能做什么", "有什么功能", "功能", "menu",
-             "what can you do"), menu=N_("What I can do")),
-    Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了"),
-            help=(N_("• 取消 or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
+             "what can you do", "能干啥", "能干什么", "干什么用", "使用说明", "怎么使用",
+             "how does this work", "commands"), menu=N_("What I can do")),
+    Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了", "撤销", "never mind", "forget it"),
+            help=(N_("• cancel or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
     Command("whoami", lambda ctx, _: onboarding.whoami(ctx), ("/whoami",), ("我是谁", "whoami", "who am i")),
     Command("start", onboarding.start, ("/start",), private=True),
 )
@@ -121,7 +135,8 @@ YES = ("确认", "是", "对", "好", "好的", "没问题", "确定", "提交",
        "好滴", "确认无误", "无误", "保存", "没错", "同意", "就这样", "就这个", "👍", "👌",
        "ok", "okay", "yes", "y", "yep", "sure", "confirm", "correct", "right")
 NO = ("取消", "算了", "不报了", "不是", "不确认", "不提交", "不用", "先不报", "不要", "不要了", "不用了", "放弃",
-      "不", "否", "no", "n", "nope", "cancel", "stop")
+      "不", "否", "都不是", "都不对", "撤销", "no", "n", "nope", "cancel", "stop", "none", "none of them",
+      "neither", "never mind", "forget it")
 LATER = ("稍后", "以后再说", "稍后再报", "晚点", "晚点再报", "等会", "先这样", "先到这", "明天再报", "回头再报",
          "later", "not now", "done", "done for now")
 BUTTONS: dict[str, Action] = {
@@ -137,7 +152,7 @@ BUTTONS: dict[str, Action] = {
     "audience": Action(notices.audience, (ADMIN,)),
     "send": Action(lambda ctx, _: notices.send(ctx), (ADMIN,), words=(*YES, "发送", "发", "发出", "send")),
     "resend": Action(notices.resend, (ADMIN,), words=("重发", "再发", "resend")),
-    "guess": Action(report.guessed, (CONTACT, ADMIN), words=YES),
+    "guess": Action(report_sentence.guessed, (CONTACT, ADMIN), words=YES),
     "report": Action(lambda ctx, _: report.start(ctx), (CONTACT, ADMIN), anytime=True,
                      words=("立即填报", "现在填报", "马上填报", "填报", "去填报", "报", "report", "report now")),
     "sign": Action(notices.sign, anytime=True,
@@ -145,12 +160,13 @@ BUTTONS: dict[str, Action] = {
                           "received", "got it", "noted", "ok")),
     "source": Action(source.source, (LEADER, CONTACT), anytime=True, words=("来源", "出处", "source")),
     "status": Action(query.status, (LEADER,)),
+    outgoing.MORE: Action(outgoing.more, words=("更多", "下一页", "more", "next page")),
 }
 SYNONYMS = {name: a.words for name, a in BUTTONS.items()}
 
 # steps at which typed text is the answer (only commands, cancel and help interrupt them)
 FREE_TEXT: dict[State, Handler] = {
-    State.REPORT_VALUE: report.value,
+    State.REPORT_VALUE: report_sentence.value,
     State.REPORT_REASON: report.reason,
 }
 

@@ -49,6 +49,9 @@ class Ctx:
     loaded: IdentityRow | None = None  # the ORM identity (with its person), loaded when a handler first asks
     queue: list[str] = field(default_factory=list)  # messages kept while a figure or notice awaited confirmation
     handled: str = ""  # what understood the message (for the corpus and the understanding benchmark)
+    committed: bool = False  # an action was saved whose confirmation must reach the person (a figure, a signature)
+    prompt: dict[str, Any] | None = None  # the question open before this message (its text and choices)
+    page: int = 0  # which page of a long keyboard to show (handlers/outgoing.py)
 
     @property
     def ident(self) -> IdentityRow:

@@ -48,9 +48,54 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
 
 
 def _has(low: str, word: str) -> bool:
+    """Whether low holds word; an English word only as a whole word (export in 下载export, not in exporter)."""
     if word.isascii() and word.replace(" ", "").isalpha():
-        return re.search(rf"\b{re.escape(word)}\b", low) is not None
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", low) is not None
     return word in low
+
+
+# Saying "stop" at any step, also where typed text is the answer (a figure, a reason): the whole message must be
+# made of these words (取消, 算了, 不报了, never mind ...) and filler (不对, 吧, 了, that, please ...), and hold one
+# of the first, so that a reason such as "有2家企业资格取消了" is a reason, not a cancel.
+_STOP = ("取消", "算了", "撤销", "撤回", "作废", "放弃", "退出", "不要了", "不用了", "不需要了", "先这样",
+         "cancel", "abort", "never mind", "nevermind", "forget it", "forget about it", "scrap that", "stop", "quit",
+         "drop it", "don't bother")
+_STOP_VERB = re.compile(r"(?:先|暂时|暂|还是|那就|就)?(?:不|别|甭)(?:用|要|想)?(?:再)?"
+                        r"(?:报|填|填报|上报|报送|改|修改|更正|发|发送|提交|弄|搞|做|录|录入)了?")
+_FILLER = ("不对", "错了", "搞错了", "弄错了", "写错了", "填错了", "不是", "好的", "好吧", "那", "就", "还是", "先",
+           "吧", "了", "啊", "呀", "哈", "呢", "嗯", "哦", "噢", "谢谢", "对不起", "抱歉", "我", "这个", "这条", "这次",
+           "本次", "填报", "上报", "报送", "报数", "发送", "通知", "操作", "更正", "修改", "数据", "一下",
+           "report", "reporting", "sending", "send", "notice", "broadcast", "correction", "figure",
+           "no", "oh", "ok", "okay", "sorry", "please", "pls", "that", "it", "this", "one", "the", "all", "just",
+           "thanks", "thank you", "wrong", "i", "want", "to", "let's", "lets", "and")
+_NEGATED = re.compile(r"(?:不|别|不要|甭|无需|不用)\s*(?:取消|撤销|作废|放弃)|don't cancel|do not cancel|not cancel",
+                      re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s,，、.。!！?？;；:：~～…]+")
+
+
+def is_cancel(text: str) -> bool:
+    """Whether a message only says "stop what we are doing" (不对，取消; 算了不报了; 不发了; cancel that)."""
+    s = normalize(text).lower()
+    if not s or len(s) > 30 or _NEGATED.search(s):
+        return False
+    words = [w for w in _SEPARATORS.split(s) if w]
+    rest = " ".join(words)
+    said = False
+    for word in sorted(_STOP, key=len, reverse=True):
+        if _has(rest, word):
+            rest, said = _cut(rest, word), True
+    rest, n = _STOP_VERB.subn(" ", rest)
+    said = said or n > 0
+    for word in sorted(_FILLER, key=len, reverse=True):
+        rest = _cut(rest, word) if _has(rest, word) else rest
+    return said and not rest.strip()
+
+
+def _cut(s: str, word: str) -> str:
+    """s without word (an English word only where it stands alone)."""
+    if word.isascii():
+        return re.sub(rf"(?<![a-z0-9']){re.escape(word)}(?![a-z0-9'])", " ", s)
+    return s.replace(word, " ")
 
 
 def _strip(s: str, words: tuple[str, ...]) -> str:

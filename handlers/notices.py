@@ -23,7 +23,8 @@ def start(ctx: Ctx, text: str) -> list[Reply]:
     """/broadcast TEXT: choose the audience."""
     text = clean_block(text)
     if not text:
-        raise UserError("Write the notice after the command: /broadcast 请于10日前报送三季度数据")
+        raise UserError("Write the notice after the command, e.g. /broadcast Please send the Q3 figures by the 10th")
+    text = notices.checked_text(text)
     ctx.go(State.BROADCAST_AUDIENCE, text=text)
     t = ctx.t
     rows = [[Button(label, ctx.button(label, "audience", code).payload, AUDIENCE_WORDS.get(code, ()))]
@@ -97,5 +98,6 @@ def sign(ctx: Ctx, arg: str) -> list[Reply]:
     """The 签收 button under a notice."""
     new = notices.sign(ctx.s, _number(arg), ctx.ident.person_id, ctx.now)
     if new:
+        ctx.committed = True
         return [text_reply(ctx.t("Signed for notice {n}. Thank you.", n=arg))]
     return [text_reply(ctx.t("You had already signed for notice {n}.", n=arg))]

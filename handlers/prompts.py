@@ -30,18 +30,18 @@ FUZZY_SCORE = 80
 HELP: Mapping[str, str] = {
     State.LANGUAGE: N_("I am asking which language to use: reply 中文 or English."),
     State.REPORT_PICK: N_("I am asking which indicator you want to report: reply with its number or its name."),
-    State.REPORT_VALUE: N_("I am asking for the figure of this indicator: type it, e.g. 12, 12家 or 2.5%. "
-                           "取消 stops."),
+    State.REPORT_VALUE: N_("I am asking for the figure of this indicator: type it, e.g. 12 or 2.5%. "
+                           "cancel stops."),
     State.REPORT_REASON: N_("A figure is already saved for this period, so I need the reason for the change, in a "
-                            "few words (e.g. 统计口径调整). 取消 stops and keeps the saved figure."),
-    State.REPORT_CONFIRM: N_("I am waiting for you to check the figure: 确认 saves it, 修改 lets you type it again, "
-                             "取消 drops it."),
-    State.REPORT_NEXT: N_("The figure is saved. Reply 好 to report the next indicator, or 稍后 to stop for now."),
+                            "few words (e.g. new statistical scope). cancel stops and keeps the saved figure."),
+    State.REPORT_CONFIRM: N_("I am waiting for you to check the figure: confirm saves it, edit lets you type it "
+                             "again, cancel drops it."),
+    State.REPORT_NEXT: N_("The figure is saved. Reply yes to report the next indicator, or later to stop for now."),
     State.REPORT_GUESS: N_("I was not sure which indicator you meant: reply with the number or the name of the right "
-                           "one, or 取消."),
+                           "one, or cancel."),
     State.BROADCAST_AUDIENCE: N_("I am asking who should receive the notice: reply with the number or the name of "
                                  "an audience."),
-    State.BROADCAST_CONFIRM: N_("I am waiting for you to check the notice: 发送 sends it, 取消 drops it."),
+    State.BROADCAST_CONFIRM: N_("I am waiting for you to check the notice: send sends it, cancel drops it."),
 }
 
 
@@ -115,7 +115,7 @@ def choose(text: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[st
             return found[0]
         if found:
             return None  # several fit: re-ask rather than guess
-    if loose and not asking and (said := _said_in(n, choices, synonyms)) is not None:
+    if loose and not asking and (said := _said_in(n, choices, synonyms) or _said_in_words(text, choices, synonyms)):
         return said
     if len(n) < 3:
         return None
@@ -152,6 +152,30 @@ def _said_in(n: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[str
     return best[1][0] if len({c.payload for c in best[1]}) == 1 else None
 
 
+_EN_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def _said_in_words(text: str, choices: Sequence[Choice], synonyms: Mapping[str, tuple[str, ...]]) -> Choice | None:
+    """An English reply of a few words holding one choice's synonym as whole words (yes that's correct, cancel it
+    please): the longest synonym wins; a tie between two different choices is no answer."""
+    low = unicodedata.normalize("NFKC", text).lower()
+    if not low.isascii() or any(ch.isdigit() for ch in low):
+        return None
+    words = _EN_WORDS.findall(low)
+    if not 1 < len(words) <= 6:
+        return None
+    said = " " + " ".join(words) + " "
+    best: tuple[int, list[Choice]] = (0, [])
+    for c in choices:
+        size = max((len(w) for w in synonyms.get(c.action, ()) if w.isascii() and len(w) >= 2
+                    and f" {' '.join(_EN_WORDS.findall(w.lower()))} " in said), default=0)
+        if size and size > best[0]:
+            best = (size, [c])
+        elif size and size == best[0]:
+            best[1].append(c)
+    return best[1][0] if len({c.payload for c in best[1]}) == 1 else None
+
+
 def prompt_of(reply: Reply | None) -> dict[str, Any] | None:
     """A reply that asks something (buttons, or a figure to type), as kept with the conversation."""
     if reply is None or not (reply.buttons or reply.expects_text):
@@ -179,7 +203,7 @@ def explain(ctx: Ctx, prompt: Mapping[str, Any] | None) -> list[Reply]:
     help_line = HELP.get(ctx.state)
     lines = [ctx.t(help_line) if help_line else ctx.t("I am waiting for your answer to my last question.")]
     if prompt and prompt.get("rows") and not prompt.get("expects_text"):
-        lines.append(ctx.t("You can reply with the number of a choice, its words, or 取消 to stop."))
+        lines.append(ctx.t("You can reply with the number of a choice, its words, or cancel to stop."))
     replies = [text_reply("\n".join(lines))]
     if prompt:
         replies.append(again(ctx, prompt))
@@ -190,5 +214,5 @@ def reask(ctx: Ctx, text: str, prompt: Mapping[str, Any] | None) -> list[Reply]:
     """A reply that fits none of the choices: say so and ask the same question again."""
     head = ctx.t("Sorry, “{text}” is not one of the choices.", text=text.strip()[:40])
     if prompt is None:
-        return [text_reply(head + "\n" + ctx.t("取消 stops what you were doing."))]
+        return [text_reply(head + "\n" + ctx.t("cancel stops what you were doing."))]
     return [again(ctx, prompt, head + " " + ctx.t("Please choose one (its number or its words):"))]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.domain.lookup import Ambiguous, find
 from bot.domain.pace import Progress, assess, city_series
-from bot.errors import UserError
+from bot.errors import UserError, echo
 from bot.messages import Button, Reply
 from bot.render.scorecard import scorecard as milestone_rows
 from bot.render.scorecard import scorecard_text
@@ -74,7 +74,7 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     if ind is None:
         if arg:
             return which_indicator(ctx, arg, "status")
-        raise UserError("Which indicator? For example: /status 高新技术企业")
+        raise UserError("Which indicator? For example: /status high-tech enterprises")
     figures = figures_by_indicator(ctx.s, ctx.plan_row, ind.code).get(ind.code, [])
     p = assess(ctx.plan, ind, figures, ctx.today)
     lines = [t("As of {date}:", date=t.date(ctx.today)), progress_text(ctx.plan, p, t)]
@@ -99,8 +99,9 @@ def which_indicator(ctx: Ctx, query: str, action: str) -> list[Reply]:
         raise UserError("No indicator matches “{query}”.", query=query)
     rows = [[Button(i.name.get(t.lang), ctx.button("", action, i.code).payload, (i.name.zh, i.name.en, *i.aliases))]
             for i in candidates[:8]]
-    return [text_reply(t("“{query}” could mean several indicators. Which one?", query=query) if len(candidates) > 1
-                       else t("Did you mean {indicator}?", indicator=candidates[0].name.get(t.lang)), *rows)]
+    return [text_reply(t("“{query}” could mean several indicators. Which one?", query=echo(query))
+                       if len(candidates) > 1 else t("Did you mean {indicator}?",
+                                                     indicator=candidates[0].name.get(t.lang)), *rows)]
 
 
 def _chart(ctx: Ctx, name: str, drawn: object, draw: Callable[[Path], Path]) -> Path | None:

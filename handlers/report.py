@@ -1,34 +1,23 @@
-"""Reporting figures in chat: guided (pick, type, confirm), one-shot sentences, and corrections with a reason."""
+"""Reporting figures in chat, step by step: pick an indicator, type its figure, confirm it (or give the reason for a
+correction), then the next one still owed. Sentences that carry a figure are read in handlers/report_sentence.py."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
-from bot.domain.digits import odd_digit
-from bot.domain.figures import FigureError, ParsedFigure, find_figure
-from bot.domain.owed import owed
-from bot.domain.period import Period, parse_period, period_of, reporting_period, year
-from bot.domain.period_words import PeriodWordError, Said, find_said, fit
+from bot.domain.owed import reports_of
+from bot.domain.period import Period, parse_period, period_of, reporting_period
 from bot.domain.plan import Indicator, Kind, Unit
-from bot.domain.rules import MAX_DECIMALS
-from bot.domain.sentence import approximation, says_cumulative, says_fall, split_note
-from bot.errors import UserError, Word
+from bot.errors import UserError
 from bot.messages import Button, Reply
 from bot.render.text import value_text
 from bot.services.entry import (
-    FIGURE_MESSAGES,
-    figure_for,
     find_unit_in,
-    guess_indicators,
     lookup_unit,
-    match_indicator,
-    read_value,
 )
-from bot.services.figures import Entry, added_before, note_text, reason_text, save, saved_value
+from bot.services.figures import Entry, note_text, reason_text, save, saved_value
 from handlers.context import Ctx, text_reply
 from handlers.states import State
-from i18n import N_
 
 
 def reported(ctx: Ctx, unit: str, ind: str, period: str) -> Decimal | None:
@@ -36,7 +25,7 @@ def reported(ctx: Ctx, unit: str, ind: str, period: str) -> Decimal | None:
     return saved_value(ctx.s, ctx.plan_row, unit, ind, period)
 
 
-def _unit_for(ctx: Ctx, query: str = "") -> Unit:
+def unit_for(ctx: Ctx, query: str = "") -> Unit:
     """The unit this person reports for: their own; admins may name any unit; a contact may not name another."""
     mine = ctx.roles.contact_units
     if query:
@@ -48,12 +37,12 @@ def _unit_for(ctx: Ctx, query: str = "") -> Unit:
     if mine:
         return ctx.plan.unit(mine[0])
     if ctx.roles.admin:
-        raise UserError("Name the unit you are reporting for, e.g. /report 双台子区.")
+        raise UserError("Name the unit you are reporting for, e.g. /report Shuangtaizi.")
     ctx.need(contact=True)
     raise AssertionError("unreachable")
 
 
-def _period(ind: Indicator, ctx: Ctx) -> Period:
+def period_for(ind: Indicator, ctx: Ctx) -> Period:
     """The period asked for today; once the plan is over, its last period (the final figures are still due)."""
     if ctx.today > ctx.plan.end:
         return period_of(ind.schedule.cadence, ctx.plan.end)
@@ -74,19 +63,19 @@ def _what(ind: Indicator, ctx: Ctx) -> str:
 def start(ctx: Ctx, arg: str = "") -> list[Reply]:
     """"填报" / /report: the indicators my unit owes for the current period, as buttons."""
     try:
-        unit = _unit_for(ctx, arg)
+        unit = unit_for(ctx, arg)
     except UserError:
         if not (arg and ctx.roles.contact_units and find_unit_in(ctx.plan, arg)[0] is None):
             raise
-        unit = _unit_for(ctx)  # "我要报数据": words around the request, not a unit
-    due = owed(ctx.plan, unit.code)
+        unit = unit_for(ctx)  # "我要报数据": words around the request, not a unit
+    due = owed_now(ctx, unit.code)
     if not due:
         return [text_reply(ctx.t("{unit} has no indicators to report.", unit=unit.name.get(ctx.t.lang)))]
     ctx.go(State.REPORT_PICK, unit=unit.code)
     rows, todo = [], 0
-    for ind in due:
-        period = _period(ind, ctx)
-        done = reported(ctx, unit.code, ind.code, period.label) is not None
+    for ind, counted in due:
+        period = period_for(ind, ctx)
+        done = reported(ctx, counted, ind.code, period.label) is not None
         todo += not done
         mark = "✓ " if done else ""
         label = ctx.t("{indicator} ({period})", indicator=ind.name.get(ctx.t.lang), period=period.label)
@@ -95,6 +84,12 @@ def start(ctx: Ctx, arg: str = "") -> list[Reply]:
     head = ctx.t("{unit}: {todo} of {n} indicators still to report. Choose one:",
                  unit=unit.name.get(ctx.t.lang), todo=todo, n=len(due))
     return [text_reply(head, *rows)]
+
+
+def owed_now(ctx: Ctx, unit: str) -> list[tuple[Indicator, str]]:
+    """What unit's people report for the periods asked today, each with the unit it counts for (after a merger,
+    the indicators of the unit it succeeded count for that unit)."""
+    return reports_of(ctx.plan, unit, lambda ind: period_for(ind, ctx))
 
 
 def _pick(ctx: Ctx, label: str, ind: Indicator) -> Button:
@@ -123,7 +118,7 @@ def ask_value(ctx: Ctx, unit: str, ind: Indicator, period: Period) -> list[Reply
 def ask_indicator(ctx: Ctx, ind: Indicator) -> list[Reply]:
     """An indicator named alone by a contact who reports it: ask for its figure."""
     unit = next(u for u in ctx.roles.contact_units if u in ind.reporter_set)
-    return ask_value(ctx, unit, ind, _period(ind, ctx))
+    return ask_value(ctx, unit, ind, period_for(ind, ctx))
 
 
 def pick(ctx: Ctx, code: str) -> list[Reply]:
@@ -131,38 +126,10 @@ def pick(ctx: Ctx, code: str) -> list[Reply]:
     unit = ctx.data.get("unit")
     if ctx.state not in (State.REPORT_PICK, State.REPORT_NEXT) or not unit:
         return start(ctx)
-    ind = next((i for i in owed(ctx.plan, unit) if i.code == code), None)
+    ind, counted = next(((i, u) for i, u in owed_now(ctx, unit) if i.code == code), (None, unit))
     if ind is None:  # not one of the indicators offered: a forged button
         raise UserError("That button is not valid.")
-    return ask_value(ctx, unit, ind, _period(ind, ctx))
-
-
-def value(ctx: Ctx, text: str) -> list[Reply]:
-    """The figure typed for the indicator asked about."""
-    ind = ctx.plan.indicator(ctx.data["ind"])
-    body, note = split_note(text)
-    _refuse_approximation(ind, body)
-    try:
-        v = read_value(ind, body)
-    except UserError:
-        named = _named_value(ctx, ind, body)
-        if named is None:
-            raise
-        v = named
-    return confirm(ctx, ctx.data["unit"], ind, parse_period(ctx.data["period"]), v, ctx.data.get("reason"), note=note)
-
-
-def _named_value(ctx: Ctx, ind: Indicator, text: str) -> Decimal | None:
-    """The figure of a sentence naming the indicator asked about (高企 12家 at 高企's prompt), else None."""
-    if ind.kind is Kind.STAGED:
-        return None
-    try:
-        parsed, rest = find_figure(text, allow_negative=True)
-    except FigureError:
-        return None
-    if match_indicator(ctx.plan, rest) is not ind:
-        return None
-    return figure_for(ind, _signed(ind, parsed, text), text)
+    return ask_value(ctx, counted, ind, period_for(ind, ctx))
 
 
 def stage(ctx: Ctx, arg: str) -> list[Reply]:
@@ -180,6 +147,7 @@ def confirm(ctx: Ctx, unit: str, ind: Indicator, period: Period, v: Decimal, rea
     """Check the figure against the plan's rules, then ask to confirm (or for a reason, when it corrects one)."""
     from bot.services.figures import validate
 
+    unit = ctx.plan.reporting_for(ind, unit, period.start)  # a successor's figure counts for the unit it succeeded
     note = note_text(note)  # on one line, no control or bidi characters, capped: as it will be stored
     entry = Entry(ctx.plan.unit(unit), ind, period, v)
     validate(ctx.plan, entry, ctx.now)
@@ -232,6 +200,7 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     ind, unit = ctx.plan.indicator(d["ind"]), ctx.plan.unit(d["unit"])
     entry = Entry(unit, ind, parse_period(d["period"]), Decimal(d["value"]), d.get("note"), d.get("reason"))
     saved = save(ctx.s, ctx.plan_row, ctx.plan, entry, ctx.who, ctx.inbound.channel, ctx.now)
+    ctx.committed = True
     t = ctx.t
     if saved.previous is None:
         text = t("Saved: {indicator}, {period}: {value}.", indicator=ind.name.get(t.lang), period=d["period"],
@@ -239,13 +208,15 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     else:
         text = t("Corrected: {indicator}, {period}: {old} → {new}.", indicator=ind.name.get(t.lang),
                  period=d["period"], old=value_text(ind, saved.previous, t), new=value_text(ind, saved.value, t))
-    nxt = next((i for i in owed(ctx.plan, unit.code)
-                if reported(ctx, unit.code, i.code, _period(i, ctx).label) is None), None)
-    if nxt is None or unit.code not in ctx.roles.contact_units:
+    mine = next((u for u in (unit.code, ctx.plan.answered_by(unit.code, entry.period.start))
+                 if u in ctx.roles.contact_units), None)  # the person's own unit, if they report for it
+    nxt = next((i for i, counted in owed_now(ctx, mine or unit.code)
+                if reported(ctx, counted, i.code, period_for(i, ctx).label) is None), None)
+    if nxt is None or mine is None:
         ctx.reset()
         return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
                                    if nxt is None else ""))]
-    ctx.go(State.REPORT_NEXT, unit=unit.code)
+    ctx.go(State.REPORT_NEXT, unit=mine)
     return [text_reply(text + "\n" + t("Next: {indicator}?", indicator=nxt.name.get(t.lang)),
                        [_pick(ctx, t("Report {indicator}", indicator=nxt.name.get(t.lang)), nxt),
                         ctx.button(t("Done for now"), "cancel")])]
@@ -257,175 +228,3 @@ def edit(ctx: Ctx) -> list[Reply]:
         raise UserError("That button is no longer valid. Please start again.")
     d = ctx.data
     return ask_value(ctx, d["unit"], ctx.plan.indicator(d["ind"]), parse_period(d["period"]))
-
-
-def mentions_indicator(ctx: Ctx, text: str) -> bool:
-    """Whether any indicator's name or alias appears in text."""
-    low = text.lower()
-    return any(len(n) >= 2 and n.lower() in low for i in ctx.plan.indicators for n in (i.name.zh, *i.aliases))
-
-
-def is_report_of_another(ctx: Ctx, text: str, any_indicator: bool = False) -> bool:
-    """Whether text is a figure for an indicator it names (other than the one being asked about, unless
-    any_indicator): a new report, not an answer to the question in progress."""
-    body, _ = split_note(text)
-    _, rest_text = find_said(body, ctx.today)
-    try:
-        _, rest = find_figure(rest_text, allow_negative=True)
-    except FigureError:
-        return False
-    ind = match_indicator(ctx.plan, rest) if rest else None
-    return ind is not None and (any_indicator or ind.code != ctx.data.get("ind"))
-
-
-def _refuse_approximation(ind: Indicator, text: str) -> None:
-    if ind.kind is not Kind.STAGED and (approx := approximation(text)):
-        raise UserError("“{text}” is an approximate figure. Please send the exact figure for {indicator}.",
-                        text=approx, indicator=ind.name)
-
-
-def _unit_in_sentence(ctx: Ctx, named: Unit | None) -> Unit:
-    """The unit a sentence reports for: the one it names (an admin may name any; a contact only their own), the
-    one chosen with /report UNIT, else the person's own."""
-    if named is None:
-        chosen = ctx.data.get("unit") if ctx.state in (State.REPORT_PICK, State.REPORT_NEXT) else None
-        return ctx.plan.unit(chosen) if chosen else _unit_for(ctx)
-    mine = ctx.roles.contact_units
-    if ctx.roles.admin or named.code in mine:
-        return named
-    ctx.need(contact=True)
-    raise UserError("You are the contact of {mine}, so you cannot report for {unit}.",
-                    mine=", ".join(ctx.plan.unit(u).name.get(ctx.t.lang) for u in mine),
-                    unit=named.name)
-
-
-def _period_said(ctx: Ctx, ind: Indicator, said: Said | None) -> Period:
-    """The indicator's period for the period words of a sentence (the current one when none)."""
-    if said is None:
-        return _period(ind, ctx)
-    if said.end == ctx.plan.baseline_date and said.start.year == said.end.year and ind.kind is not Kind.FLOW:
-        return year(said.end.year)  # the baseline, reported for the year before the plan
-    try:
-        return fit(said, ind.schedule.cadence, ind.kind is not Kind.FLOW)
-    except PeriodWordError:
-        raise UserError("{indicator} is reported {cadence}; “{said}” is not one of its periods. Please name one, "
-                        "e.g. {example}.", indicator=ind.name, cadence=CADENCE_WORDS[ind.schedule.cadence.value],
-                        said=said.text, example=_period(ind, ctx).label) from None
-
-
-_DASH = re.compile(r"[\u4e00-\u9fff）)】][-—–]\s*[0-9]")
-CADENCE_WORDS = {"monthly": Word(N_("monthly")), "quarterly": Word(N_("quarterly")), "yearly": Word(N_("yearly"))}
-
-
-def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply] | None:
-    """A sentence like "高新技术企业 12家" (with a unit, a period, a note, a sign or a running total in it): the
-    figure it gives, to be confirmed. None if it is not one."""
-    if odd_digit(text) is not None:  # ①② or ²: read by nobody as a figure (NFKC would make them digits)
-        if not (forced or mentions_indicator(ctx, text)):
-            return None
-        raise UserError(FIGURE_MESSAGES["not_a_number"], text=text, n=MAX_DECIMALS)
-    body, note = split_note(text)
-    named, body = find_unit_in(ctx.plan, body)
-    said, rest_text = find_said(body, ctx.today)
-    try:
-        parsed, rest = find_figure(rest_text, allow_negative=True)
-    except FigureError as e:
-        if e.reason == "no_number" or not (forced or mentions_indicator(ctx, rest_text)):
-            approx = approximation(body)
-            if approx and (forced or mentions_indicator(ctx, rest_text)):
-                raise UserError("“{text}” is an approximate figure. Please send the exact figure for {indicator}.",
-                                text=approx, indicator=forced.name if forced else rest_text) from None
-            return None
-        raise UserError(FIGURE_MESSAGES.get(e.reason, FIGURE_MESSAGES["not_a_number"]), text=text,
-                        n=MAX_DECIMALS) from None
-    ind = forced or match_indicator(ctx.plan, rest) or match_indicator(ctx.plan, rest_text)
-    if ind is None:
-        if not rest:
-            return None
-        guesses = guess_indicators(ctx.plan, rest)
-        if guesses:
-            ctx.need(contact=True, admin=True)
-            return _ask_guess(ctx, text, guesses)
-        raise UserError("I could not tell which indicator “{text}” is about. Try its name, e.g. 高新技术企业 12家.",
-                        text=text)
-    ctx.need(contact=True, admin=True)
-    unit = _unit_in_sentence(ctx, named)
-    if unit.code not in ind.reporter_set:
-        raise UserError("{unit} does not report “{indicator}”.", unit=unit.name.get(ctx.t.lang),
-                        indicator=ind.name.get(ctx.t.lang))
-    _refuse_approximation(ind, body)
-    parsed = _signed(ind, parsed, rest_text)
-    v = figure_for(ind, parsed, text)
-    period = _period_said(ctx, ind, said)
-    total = None
-    if ind.kind is Kind.FLOW and says_cumulative(rest_text):
-        total = v
-        before = added_before(ctx.s, ctx.plan_row, unit.code, ind.code, ctx.plan.start, period.start)
-        v = total - before
-        if v < 0:
-            raise UserError("The running total {total} is less than the {before} already reported before {period}.",
-                            total=value_text(ind, total, ctx.t), before=value_text(ind, before, ctx.t),
-                            period=period.label)
-    return confirm(ctx, unit.code, ind, period, v, None, note=note, total=total)
-
-
-def _signed(ind: Indicator, parsed: ParsedFigure, words: str) -> ParsedFigure:
-    """The figure with the sign its words give (下降2.5% is -2.5%); a fall is only a figure for growth rates."""
-    if says_fall(words):
-        if ind.kind is not Kind.GROWTH:
-            raise UserError("Please send the figure of {indicator} itself, not by how much it fell.",
-                            indicator=ind.name)
-        return ParsedFigure(-abs(parsed.value), parsed.percent, parsed.points, parsed.measure, parsed.text)
-    if parsed.value < 0 and ind.kind is not Kind.GROWTH:
-        if _DASH.search(words):  # 高企-12家: a dash between the name and the figure, not a minus sign
-            return ParsedFigure(-parsed.value, parsed.percent, parsed.points, parsed.measure, parsed.text)
-        raise UserError("The value cannot be negative here: “{text}”.", text=parsed.text)
-    return parsed
-
-
-def _ask_guess(ctx: Ctx, text: str, guesses: list[Indicator]) -> list[Reply]:
-    """A name not quite matched: "did you mean ...?" with the candidates as buttons."""
-    t = ctx.t
-    ctx.go(State.REPORT_GUESS, text=text)
-    rows = [[Button(i.name.get(t.lang), ctx.button("", "guess", i.code).payload, (i.name.zh, i.name.en, *i.aliases))]
-            for i in guesses]
-    head = (t("Did you mean {indicator}?", indicator=guesses[0].name.get(t.lang)) if len(guesses) == 1
-            else t("Which indicator did you mean?"))
-    if len(guesses) == 1:
-        rows = [[Button(t("Yes: {indicator}", indicator=guesses[0].name.get(t.lang)), rows[0][0].payload,
-                        rows[0][0].words)]]
-    return [text_reply(head, *rows, [ctx.button(t("No, cancel"), "cancel")])]
-
-
-def guessed(ctx: Ctx, code: str) -> list[Reply]:
-    """The indicator meant, chosen after a near-miss: the sentence read again with it."""
-    if ctx.state != State.REPORT_GUESS or code not in {i.code for i in ctx.plan.indicators}:
-        raise UserError("That button is no longer valid. Please start again.")
-    text = ctx.data["text"]
-    ctx.reset()
-    return one_shot(ctx, text, forced=ctx.plan.indicator(code)) or []
-
-
-def correct(ctx: Ctx, arg: str) -> list[Reply]:
-    """"更正 …" / /correct: correct with the value in the message, or pick what to correct."""
-    if arg:
-        replies = one_shot(ctx, arg)
-        if replies is not None:
-            return replies
-        ind = match_indicator(ctx.plan, arg)
-        if ind is not None:
-            unit = _unit_for(ctx)
-            return ask_value(ctx, unit.code, ind, _period(ind, ctx))
-    unit = _unit_for(ctx)
-    rows: list[list[Button]] = []
-    for ind in owed(ctx.plan, unit.code):
-        period = _period(ind, ctx)
-        saved = reported(ctx, unit.code, ind.code, period.label)
-        if saved is not None:
-            label = ctx.t("{indicator} ({period}): {value}", indicator=ind.name.get(ctx.t.lang),
-                          period=period.label, value=value_text(ind, saved, ctx.t))
-            rows.append([ctx.button(label, "pick", ind.code)])
-    if not rows:
-        return [text_reply(ctx.t("Nothing has been reported for this period yet, so there is nothing to correct."))]
-    ctx.go(State.REPORT_PICK, unit=unit.code)
-    return [text_reply(ctx.t("Which figure do you want to correct?"), *rows, [ctx.button(ctx.t("Cancel"), "cancel")])]

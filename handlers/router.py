@@ -12,14 +12,15 @@ from bot.app import App
 from bot.db.chat_models import IdentityRow
 from bot.db.conversations import first_sight, move_chat, reactivate, relax_durability, save_conversation, sender_rows
 from bot.db.models import PlanRow
-from bot.errors import UserError
+from bot.db.outbox import Delivery, hold_reply
+from bot.errors import UserError, echo
 from bot.messages import Inbound, Outcome, Reply
 from bot.services.entry import guess_indicators, match_indicator
 from bot.services.people import Roles, identity_for, looks_like_code, roles_from, roles_of
 from bot.services.plans import active_plan
-from handlers import commands, onboarding, prompts, query, report
+from handlers import commands, onboarding, outgoing, prompts, query, report, report_sentence, timeout
 from handlers.context import Ctx, Me, text_reply
-from handlers.intents import Intent, recognise
+from handlers.intents import Intent, is_cancel, recognise
 from handlers.states import HOLDING, State
 from i18n import translator_for
 
@@ -36,8 +37,9 @@ Claim = Callable[["Session"], bool]
 class Router:
     """Handles each inbound in one transaction: nothing half-done survives an error or a crash."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, hold_replies: bool = False) -> None:
         self.app = app
+        self.hold_replies = hold_replies  # the channel sends held replies through reminders.replies.DurableReplies
 
     def handle(self, inbound: Inbound, claim: Claim | None = None) -> Outcome:
         """Answer one message or button press; a message id seen before does nothing.
@@ -62,21 +64,50 @@ class Router:
             ctx = Ctx(self.app, s, inbound, plan_row, plan, me, roles, translator_for(me.lang or inbound.lang_hint),
                       now, conv[0] if conv else "", data, int(data.pop("_v", 0)) + 1, ident)
             choices = prompts.loaded(ctx.data.pop(prompts.CHOICES, None))
-            prompt = ctx.data.pop(prompts.PROMPT, None)
+            prompt = ctx.prompt = ctx.data.pop(prompts.PROMPT, None)
             ctx.queue = list(ctx.data.pop(QUEUE, []))
+            outgoing.resolve(ctx, ctx.data.pop(outgoing.REFS, None))
+            parked = inbound.is_group and bool(ctx.state)  # a private step is set aside in a group, not dropped
+            if parked:
+                ctx.state, ctx.data, ctx.queue, choices, prompt = "", {}, [], [], None
+                ctx.prompt = None
+            lead, answered = [], False
+            if timeout.expired(ctx, conv[2] if conv else None):  # left too long: dropped, and said so
+                answered = answers_dropped(ctx, choices)
+                lead = [timeout.expire(ctx)]
+                choices, prompt = [], None
+                ctx.prompt = None
             before = ctx.state
             try:
-                replies = dispatch(ctx, choices, prompt)
+                replies = [] if answered else dispatch(ctx, choices, prompt)
                 refused = False
             except UserError as e:  # an error the person can fix; deliberate records (failed codes) are kept
                 replies, refused = [text_reply(e.render(ctx.t))], True
-            replies = carry_on(ctx, before, prompt, replies)
-            self._save_state(ctx, conv is not None, replies)
+            if lead and (answered or ctx.handled == "unknown"):  # "确认" or "12" for the dropped step: the notice
+                replies, ctx.handled = [], "expired"
+            replies = lead + carry_on(ctx, before, prompt, replies)
+            sent, refs = outgoing.fit(ctx, replies)  # split, paged and with short payloads for the channel
+            if not (parked and not ctx.state):  # a group message leaves the private step as it was, time included
+                self._save_state(ctx, conv is not None, replies, refs)
+            held = self._hold(ctx, sent) if self.hold_replies and ctx.committed else ()
             s.commit()
-        return Outcome(replies, handled=ctx.handled, refused=refused)
+        return Outcome(sent, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id)
 
-    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply]) -> None:
+    def _hold(self, ctx: Ctx, replies: list[Reply]) -> tuple[int | None, ...]:
+        """The text replies to a committed action, kept as outbox rows in its transaction: a crash before they are
+        sent loses none (the dispatcher sends them after the restart), and none goes twice."""
+        inbound = ctx.inbound
+        return tuple(
+            hold_reply(ctx.s, f"reply:{inbound.channel}:{inbound.message_id}:{i}",
+                       Delivery(ctx.me.person_id, inbound.channel, r.chat or inbound.chat), r.text, ctx.now,
+                       list(r.flat_buttons))
+            if r.image is None and r.document is None else None
+            for i, r in enumerate(replies))
+
+    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply], refs: dict[str, str]) -> None:
         data = dict(ctx.data, _v=ctx.version)
+        if refs:
+            data[outgoing.REFS] = refs
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[prompts.CHOICES] = prompts.stored(last.buttons)
@@ -89,9 +120,9 @@ class Router:
 
 
 def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
-                ) -> tuple[Me, Roles, tuple[str, str] | None, IdentityRow | None]:
-    """The sender (Me), their roles in the plan and their conversation (state, data), in one query; a new sender's
-    identity and person are created (and returned: the ORM identity, else None)."""
+                ) -> tuple[Me, Roles, tuple[str, str, datetime] | None, IdentityRow | None]:
+    """The sender (Me), their roles in the plan and their conversation (state, data, when it last moved), in one
+    query; a new sender's identity and person are created (and returned: the ORM identity, else None)."""
     rows = sender_rows(s, inbound.channel, inbound.sender)
     chat = None if inbound.is_group else inbound.chat
     if not rows:
@@ -105,7 +136,7 @@ def load_person(s: Session, inbound: Inbound, plan_row: PlanRow, now: datetime
     if chat and not first.active:  # they had blocked the bot; writing to it privately again unblocks it
         reactivate(s, first.person_id)
     roles = roles_from([(r.role, r.code, r.plan_id) for r in rows if r.role is not None], plan_row.id)
-    conv = (first.state, first.data) if first.state is not None else None
+    conv = (first.state, first.data, first.updated_at) if first.state is not None else None
     return Me(first.id, first.person_id, first.display_name, first.lang), roles, conv, None
 
 
@@ -114,8 +145,10 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     keyword, the step in progress, a figure; at a prompt, anything else asks the same question again."""
     payload = ctx.inbound.payload
     text = (ctx.inbound.text or "").strip()
-    figure = bool(text) and payload is None and not text.startswith("/") and report.is_report_of_another(
+    figure = bool(text) and payload is None and not text.startswith("/") and report_sentence.is_report_of_another(
         ctx, text, any_indicator=True)  # "高企 12家" reports a figure, whatever choice or keyword it contains
+    if payload is None and ctx.state and is_cancel(text):  # 不对，取消 / 算了不报了 / cancel that: at every step
+        return on_intent(ctx, "cancel", "")
     if payload is None and text and choices and not figure:
         choice = prompts.choose(text, choices, commands.SYNONYMS, loose=bool(ctx.state))
         payload = choice.payload if choice is not None else None
@@ -124,8 +157,6 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     if not text:
         ctx.handled = "not_text"
         return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
-    if ctx.inbound.is_group and ctx.state:
-        ctx.reset()
     intent = recognise(text, commands.SLASH, commands.KEYWORDS)
     if figure and intent is not None and intent.name in QUESTIONS:
         intent = None
@@ -138,14 +169,16 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         ctx.handled = "queued"
         ctx.queue.append(text)
         return [text_reply(ctx.t("First finish the step in progress (confirm it or cancel it): I have kept “{text}” "
-                                 "and will come to it next.", text=text[:60]))]
-    if intent is not None and (answer is None or text.startswith("/") or intent.name == "cancel"):
+                                 "and will come to it next.", text=echo(text)))]
+    # where typed text is the answer, only a /command interrupts it: "有2家企业资格取消了" is a reason, not a cancel
+    # (a message saying only "stop" was taken up above)
+    if intent is not None and (answer is None or text.startswith("/")):
         return on_intent(ctx, intent.name, intent.rest)
     if answer is not None:
         ctx.handled = f"answer:{state.value}"
-        if state is State.REPORT_VALUE and report.is_report_of_another(ctx, text):
+        if state is State.REPORT_VALUE and report_sentence.is_report_of_another(ctx, text):
             ctx.handled = "figure"
-            return report.one_shot(ctx, text) or answer(ctx, text)
+            return report_sentence.one_shot(ctx, text) or answer(ctx, text)
         return answer(ctx, text)
     if looks_like_code(text):  # an invite code, also for someone who already holds a role
         ctx.handled = "code"
@@ -153,7 +186,7 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     if ctx.inbound.is_group:
         return []
     ctx.handled = "figure"
-    replies = report.one_shot(ctx, text)
+    replies = report_sentence.one_shot(ctx, text)
     if replies is not None:
         return replies
     pushed = prompts.pushed_choice(ctx, text, commands.SYNONYMS, numbers=not choices)
@@ -170,6 +203,19 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         return named
     ctx.handled = "unknown"
     return [text_reply(ctx.t("Sorry, I did not understand that.") + "\n" + commands.help_text(ctx))]
+
+
+def answers_dropped(ctx: Ctx, choices: list[prompts.Choice]) -> bool:
+    """Whether a message answers the step about to be dropped for its timeout (确认, 1, 12, 取消): it is then not
+    handled again as if nothing were in progress (a "1" pressing some other button)."""
+    text = (ctx.inbound.text or "").strip()
+    if ctx.inbound.payload is not None or not text or is_cancel(text):
+        return ctx.inbound.payload is not None or is_cancel(text)
+    state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE
+    if state in commands.FREE_TEXT:
+        return not text.startswith("/") and recognise(text, commands.SLASH, commands.KEYWORDS) is None \
+            and not report_sentence.is_report_of_another(ctx, text, any_indicator=True)
+    return prompts.choose(text, choices, commands.SYNONYMS, loose=True) is not None
 
 
 def named_indicator(ctx: Ctx, text: str) -> list[Reply] | None:
@@ -191,7 +237,7 @@ def starts_something(ctx: Ctx, text: str, intent: Intent | None) -> bool:
     """Whether a message starts a new report or notice (it then waits until the step in progress is done)."""
     if intent is not None:
         return intent.name in ("report", "correct", "broadcast")
-    return report.is_report_of_another(ctx, text, any_indicator=True)
+    return report_sentence.is_report_of_another(ctx, text, any_indicator=True)
 
 
 def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list[Reply]) -> list[Reply]:
@@ -205,7 +251,7 @@ def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list
         if ctx.state in HOLDING or not ctx.queue:
             break
         text = ctx.queue.pop(0)
-        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=text[:60])))
+        replies.append(text_reply(ctx.t("Now your earlier message: “{text}”", text=echo(text))))
         try:
             replies += _redo(ctx, text)
         except UserError as e:
@@ -218,7 +264,7 @@ def _redo(ctx: Ctx, text: str) -> list[Reply]:
     intent = recognise(text, commands.SLASH, commands.KEYWORDS)
     if intent is not None:
         return on_intent(ctx, intent.name, intent.rest)
-    return report.one_shot(ctx, text) or [text_reply(ctx.t("Sorry, I did not understand that."))]
+    return report_sentence.one_shot(ctx, text) or [text_reply(ctx.t("Sorry, I did not understand that."))]
 
 
 def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
@@ -236,8 +282,12 @@ def on_intent(ctx: Ctx, name: str, rest: str) -> list[Reply]:
 def on_button(ctx: Ctx, payload: str) -> list[Reply]:
     """A pressed button: it must belong to this person's current step, else it is refused politely."""
     parts = payload.split("|", 2)
-    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     step_ok = parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= 12  # int() of 5,000 digits raises
+    if len(parts) == 3 and parts[1] == "*" and step_ok:  # a short payload not in this step's table (outgoing)
+        if int(parts[0]) == ctx.version - 1:
+            return [text_reply(ctx.t("That button is not valid."))]
+        return [text_reply(ctx.t("That button is no longer valid. Please start again."))]
+    action = commands.BUTTONS.get(parts[1]) if len(parts) == 3 else None
     if action is None or not step_ok:
         log.warning("refused a malformed button payload")
         return [text_reply(ctx.t("That button is not valid."))]

@@ -23,7 +23,7 @@ def source(ctx: Ctx, arg: str) -> list[Reply]:
     if ind is None:
         if rest.strip():
             return which_indicator(ctx, rest.strip(), "source")
-        raise UserError("Which indicator? For example: /source 高新技术企业")
+        raise UserError("Which indicator? For example: /source high-tech enterprises")
     unit = named.code if named is not None else None
     if ctx.roles.contact_units and not (ctx.roles.leader or ctx.roles.admin):
         if unit and unit not in ctx.roles.contact_units:

@@ -142,7 +142,7 @@ class Ledger:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), self.max_wait)
                 batch, self.buffer = self.buffer, []
-                await asyncio.to_thread(_write, self.uow, batch)
+                await asyncio.to_thread(write_outcomes, self.uow, batch)
                 self.written += len(batch)
         except BaseException as e:  # the database is gone: the rows stay 'sending', recovered as 'uncertain'
             self._error = e
@@ -210,7 +210,7 @@ def _outcome(row: OutboxRow, error: SendError, at: datetime, stats: DispatchStat
     return Outcome(row.id, "failed", at, str(error))
 
 
-async def _send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime], stats: DispatchStats,
+async def send_one(sender: Sender, row: OutboxRow, now: Callable[[], datetime], stats: DispatchStats,
                     wire: WireMarks, interrupted: list[Outcome],
                     pause: Callable[[], Awaitable[None]]) -> Outcome | None:
     """Send one claimed row. If this is cancelled or fails otherwise, the row's outcome goes to `interrupted`:
@@ -256,7 +256,8 @@ def _claim(uow: sessionmaker[Session], channel: str, at: datetime, limit: int, q
         return rows
 
 
-def _write(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
+def write_outcomes(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
+    """Write outcomes in one transaction of their own."""
     with uow.begin() as s:
         record(s, outcomes)
 
@@ -324,7 +325,7 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
     async def worker() -> None:
         while (row := await next_row()) is not None:
             # an exception other than SendError stops the dispatch (the row's outcome goes to interrupted)
-            outcome = await _send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
+            outcome = await send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
             if outcome is not None:
                 ledger.add(outcome)
 
@@ -348,5 +349,5 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
             await ledger.close()
         finally:
             if unsent:
-                await asyncio.to_thread(_write, uow, unsent)
+                await asyncio.to_thread(write_outcomes, uow, unsent)
     return stats

@@ -13,6 +13,7 @@ from reminders.calendar import is_workday
 from reminders.policy import Reminder
 
 DIGEST_LINES = 8
+ITEMS_MAX = 1500  # characters of indicator names in one reminder: it stays one message on every channel's limits
 
 
 def workdays_between(start: date, end: date) -> int:
@@ -22,8 +23,17 @@ def workdays_between(start: date, end: date) -> int:
     return sum(1 for n in range(1, (end - start).days + 1) if is_workday(date.fromordinal(start.toordinal() + n)))
 
 
-def _indicators(plan: Plan, codes: tuple[str, ...], t: Translator) -> str:
-    return ("、" if t.lang == "zh" else "; ").join(plan.indicator(c).name.get(t.lang) for c in codes)
+def _indicators(plan: Plan, codes: tuple[str, ...], t: Translator, most: int = ITEMS_MAX) -> str:
+    """The indicators' names, as many as fit in `most` characters, then how many more (立即填报 lists them all)."""
+    sep = "、" if t.lang == "zh" else "; "
+    names = [plan.indicator(c).name.get(t.lang) for c in codes]
+    shown: list[str] = []
+    for name in names:
+        if shown and len(sep.join([*shown, name])) > most:
+            break
+        shown.append(name)
+    rest = len(names) - len(shown)
+    return sep.join(shown) + (sep + t("and {n} more", n=rest) if rest else "")
 
 
 def report_button(t: Translator) -> list[Button]:

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from bot.app import App
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from fakes.bot_api import FakeBotApi
 
 PG_ENV = "PLANBOT_TEST_POSTGRES_URL"
 _LEFT_OUT = pytest.StashKey[int]()
@@ -53,6 +54,22 @@ def _postgres_url() -> str | None:
         pytest.skip(f"{PG_ENV} is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): "
                     "PostgreSQL tests skipped")
     return url
+
+
+@pytest.fixture(autouse=True)
+def telegram_refuses_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test in which planbot made any request that Telegram would refuse (the fake Bot API answered it 400:
+    a text over 4,096 characters, callback data over 64 bytes, ...), unless it says it expects refusals (the
+    telegram_refusals marker, or fake.expect_refusals())."""
+    first = len(FakeBotApi.instances)
+    yield
+    made, FakeBotApi.instances[first:] = FakeBotApi.instances[first:], []
+    if request.node.get_closest_marker("telegram_refusals") is not None:
+        return
+    refused = [v for fake in made if not fake.refusals_expected for v in fake.violations]
+    if refused:
+        pytest.fail(f"{len(refused)} request(s) that Telegram would refuse: " + "; ".join(
+            f"{method}: {description}" for method, description in refused[:5]), pytrace=False)
 
 
 @pytest.fixture

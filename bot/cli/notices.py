@@ -16,6 +16,7 @@ def cmd_broadcast(app: App, args: argparse.Namespace, t: Translator) -> int:
 
     now = app.clock.now()
     send_at = instant(app, args.at) if args.at else None
+    args.text = notices.checked_text(args.text)  # refused before anything is asked when it is too long
     with app.uow.begin() as s:
         row, plan = active_plan(s)
         people = notices.resolve(s, row, plan, args.audience, now)

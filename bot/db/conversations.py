@@ -25,7 +25,8 @@ UNITS: Table = UnitRow.__table__  # type: ignore[assignment]
 # statements built once (each caches its own cache key): identity + person + roles + conversation in one Core query,
 # a row per role (one with role NULL for a person without any); ORM objects are loaded only when a handler asks
 SENDER = (select(IDENTITIES.c.id, IDENTITIES.c.person_id, IDENTITIES.c.chat_id, PERSONS.c.display_name,
-                 PERSONS.c.lang, PERSONS.c.active, CONVERSATIONS.c.state, CONVERSATIONS.c.data, ROLES.c.role,
+                 PERSONS.c.lang, PERSONS.c.active, CONVERSATIONS.c.state, CONVERSATIONS.c.data,
+                 CONVERSATIONS.c.updated_at, ROLES.c.role,
                  UNITS.c.code, UNITS.c.plan_id)
           .join(PERSONS, PERSONS.c.id == IDENTITIES.c.person_id)
           .outerjoin(CONVERSATIONS, CONVERSATIONS.c.identity_id == IDENTITIES.c.id)
@@ -37,6 +38,8 @@ REACTIVATE = update(PERSONS).where(PERSONS.c.id == bindparam("person")).values(a
 SET_CHAT = update(IDENTITIES).where(IDENTITIES.c.id == bindparam("id")).values(chat_id=bindparam("chat"))
 SAVE_STATE = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
               .values(state=bindparam("state"), data=bindparam("data"), updated_at=bindparam("at")))
+KEEP_STEP = (update(CONVERSATIONS).where(CONVERSATIONS.c.identity_id == bindparam("id"))
+             .values(data=bindparam("data")))  # a push changes no step: its time (for the timeout) is kept
 NEW_STATE = insert(CONVERSATIONS).values(identity_id=bindparam("id"), state=bindparam("state"),
                                          data=bindparam("data"), updated_at=bindparam("at"))
 
@@ -84,9 +87,10 @@ def offer_pushed(s: Session, channel: str, chat_id: str, buttons: list[tuple[str
                                  .where(CONVERSATIONS.c.identity_id == ident.id)).first()
     data = json.loads(row.data) if row is not None and row.data else {}
     data[PUSHED] = [[payload, label, []] for label, payload in buttons]
-    s.connection().execute(SAVE_STATE if row is not None else NEW_STATE,
-                           {"id": ident.id, "state": row.state if row is not None else "", "data": json.dumps(data),
-                            "at": now})
+    if row is not None:
+        s.connection().execute(KEEP_STEP, {"id": ident.id, "data": json.dumps(data)})
+    else:
+        s.connection().execute(NEW_STATE, {"id": ident.id, "state": "", "data": json.dumps(data), "at": now})
 
 
 def relax_durability(s: Session) -> None:

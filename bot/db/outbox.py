@@ -44,12 +44,27 @@ def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datet
     """Queue one message under key; False (and nothing queued) when that key is already in the outbox."""
     values = {
         "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": kind,
-        "text": text, "buttons": json.dumps([[b.label, b.payload] for b in buttons or []], ensure_ascii=False),
-        "priority": priority, "status": status, "attempts": 0, "created_at": now,
+        "text": text, "buttons": buttons_json(buttons or []), "priority": priority, "status": status,
+        "attempts": 0, "created_at": now,
         "not_before": not_before or now, "notice_id": notice_id,
     }
     result = s.execute(insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
     return bool(getattr(result, "rowcount", 0))
+
+
+def hold_reply(s: Session, key: str, to: Delivery, text: str, now: datetime, buttons: list[Button]) -> int | None:
+    """Keep a reply to a committed action as an outbox row claimed by the process that is about to send it, in the
+    transaction of the action itself; its id, or None when the key is taken (the update was handled before).
+    If the process dies before the reply's outcome is written, recovery gives the row to the dispatcher (it never
+    left) or marks it 'uncertain' (it may have)."""
+    values = {
+        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": "reply",
+        "text": text, "buttons": buttons_json(buttons), "priority": REPLY, "status": "claimed", "attempts": 1,
+        "created_at": now, "not_before": now,
+    }
+    stmt = (insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxRow.id))
+    return s.connection().execute(stmt).scalar()
 
 
 def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:
@@ -108,6 +123,11 @@ def record(s: Session, outcomes: list[Outcome]) -> None:
 def release(row: OutboxRow) -> Outcome:
     """A claimed row that was never handed to the sender: pending again, its claim's attempt not counted."""
     return Outcome(row.id, "pending", row.not_before, attempts=row.attempts - 1)
+
+
+def buttons_json(buttons: list[Button]) -> str:
+    """Buttons as a row stores them."""
+    return json.dumps([[b.label, b.payload] for b in buttons], ensure_ascii=False)
 
 
 def buttons_of(row: OutboxRow) -> list[Button]:

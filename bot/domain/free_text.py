@@ -13,6 +13,7 @@ import unicodedata
 
 MAX_REASON = 300  # characters of a correction's reason
 MAX_NOTE = 500  # characters of a note
+MAX_NOTICE = 4000  # characters of a notice: with its heading ("通知：") it fits one Telegram message (4,096)
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -38,3 +39,8 @@ def clean_block(text: str) -> str:
 def shortened(text: str, limit: int) -> str:
     """The text cut to at most limit characters, with … when it was longer."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def length(text: str) -> int:
+    """Characters as Telegram counts them (UTF-16 code units: an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2

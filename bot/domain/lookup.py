@@ -28,7 +28,7 @@ class NotFound:
 
 
 def _norm(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).lower().split())
+    return "".join(unicodedata.normalize("NFKC", s).lower().replace("-", " ").split())  # high-level = high level
 
 
 def _names(item: Unit | Indicator) -> list[str]:

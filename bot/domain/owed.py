@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.domain.period import Period
 from bot.domain.plan import Aggregation, Indicator, Plan
 
 
@@ -12,3 +15,18 @@ def owed(plan: Plan, unit: str) -> list[Indicator]:
         if (i.aggregation is Aggregation.SUM and unit in i.reporting_set)
         or (i.aggregation is Aggregation.LEAD and i.lead_units[:1] == (unit,))
     ]
+
+
+def reports_of(plan: Plan, unit: str, period_of: Callable[[Indicator], Period]) -> list[tuple[Indicator, str]]:
+    """What unit's people report for the periods period_of gives: each indicator with the unit it counts for. The
+    unit's own, then those of each unit it succeeded (for periods from the succession on), each indicator once."""
+    out = [(i, unit) for i in owed(plan, unit)]
+    seen = {i.code for i, _ in out}
+    for u in plan.units:
+        if u.code == unit or u.succeeded_by is None:
+            continue
+        for i in owed(plan, u.code):
+            if i.code not in seen and plan.answered_by(u.code, period_of(i).start) == unit:
+                out.append((i, u.code))
+                seen.add(i.code)
+    return out

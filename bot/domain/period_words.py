@@ -14,7 +14,7 @@ from bot.domain.plan import Cadence
 _Q = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _CN_MONTH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11,
              "十二": 12}
-_YEAR_WORD = r"(?:(?P<y>\d{4})\s*年?|(?P<yw>今年|去年|本年|上年|前年))?\s*"
+_YEAR_WORD = r"(?:(?P<y>\d{4})\s*年?|(?<![0-9.])(?P<y2>[1-9][0-9])\s*年|(?P<yw>今年|去年|本年|上年|前年))?\s*"
 _WORDS = re.compile(
     r"(?<![0-9.])(?P<dy>\d{4})\s*[.．]\s*(?P<dm>1[0-2]|0?[1-9])(?![0-9])\s*(?:月|月份|月底|月末)?|"
     + _YEAR_WORD + r"(?:"
@@ -50,6 +50,8 @@ class Said:
 def _year(m: re.Match[str], today: date) -> int | None:
     if m.group("y"):
         return int(m.group("y"))
+    if m.group("y2"):  # 18年三季度: a year of this century
+        return 2000 + int(m.group("y2"))
     word = m.group("yw") or m.group("ly")
     if word in ("去年", "上年"):
         return today.year - 1

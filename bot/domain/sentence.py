@@ -7,13 +7,16 @@ import re
 import unicodedata
 
 _NUM = r"(?:[0-9][0-9,.]*|[零〇一二两三四五六七八九十百千万亿点]+)"
-_NOTE = re.compile(r"[\s,，;；。]*(?:备注|附注|说明|注|note|remark)s?\s*[:：]\s*(?P<note>.*)$",
-                   re.IGNORECASE | re.DOTALL)
+_NOTE = re.compile(r"[\s,，;；。]*(?:(?:备注|附注)\s*[:：]?|(?:说明|注|note|remark)s?\s*[:：]"
+                   r"|(?<=[\s,，;；。])(?:说明|notes?|remarks?)\s)\s*(?P<note>.*)$", re.IGNORECASE | re.DOTALL)
+# a clause after the figure saying what it holds: 高企12家，其中新认定3家
+_CLAUSE = re.compile(r"\s*[,，;；]\s*(?P<note>(?:其中|含|包括|包含|另有|内含|(?:including|of which)\b).*)$",
+                     re.IGNORECASE | re.DOTALL)
 _ASIDE = re.compile(r"[（(]\s*(?P<note>(?:含|其中|包括|包含|另有|内含)[^（）()]*)[）)]")
 _APPROX = re.compile(
     rf"(?:约|大约|大概|大致|差不多|将近|接近|近|超过|逾|至少|不到|不少于|大于|小于|估计|预计)\s*(?:为|是|有)?\s*{_NUM}"
     r"|[一二三四五六七八九十百千]几|几[十百千万]"
-    rf"|{_NUM}\s*(?:余|多)\s*(?:[家个项人名次件支位]|人次|%|万|亿)?"
+    rf"|(?:{_NUM}\s*(?:余|多)|[十百千万]来)\s*(?:[家个项人名次件支位]|人次|%|万|亿)?"
     rf"|{_NUM}\s*(?:[家个项人名次件支位]|人次|%)?\s*(?:左右|上下|以上|出头)"
     r"|\b(?:about|around|approximately|roughly|nearly|almost|over|more than|at least|some)\s+[0-9]",
     re.IGNORECASE)
@@ -27,9 +30,9 @@ def split_note(text: str) -> tuple[str, str | None]:
     """The sentence without its note, and the note (备注：含2家新认定 -> 含2家新认定; （含新认定2家）), if any."""
     m = _NOTE.search(text)
     if not m:
-        aside = _ASIDE.search(text)
+        aside = _ASIDE.search(text) or _CLAUSE.search(text)
         if aside:
-            return text[: aside.start()] + text[aside.end():], aside.group("note").strip()
+            return text[: aside.start()] + text[aside.end():], " ".join(aside.group("note").split())
         return text, None
     note = " ".join(m.group("note").split())
     return text[: m.start()], note or None

@@ -68,7 +68,7 @@ def read_value(ind: Indicator, text: str) -> Decimal:
 
 
 def _norm(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).lower().split())
+    return "".join(unicodedata.normalize("NFKC", s).lower().replace("-", " ").split())  # high-level = high level
 
 
 def match_indicator(plan: Plan, text: str) -> Indicator | None:
@@ -182,12 +182,24 @@ def guess_indicators(plan: Plan, text: str, limit: int = 3) -> list[Indicator]:
     scored: list[tuple[float, Indicator]] = []
     for ind in plan.indicators:
         names = [_norm(n) for n in (ind.name.zh, ind.name.en, *ind.aliases) if len(n) >= 2]
-        score = max(max(fuzz.ratio(q, n), fuzz.partial_ratio(q, n) if len(q) >= 4 and len(n) >= 4 else 0)
-                    for n in names)
+        score = max(max(fuzz.ratio(q, n), fuzz.partial_ratio(q, n) if len(q) >= 4 and len(n) >= 4 else 0,
+                        _reordered(q, n)) for n in names)
         if score >= 75:
             scored.append((score, ind))
     scored.sort(key=lambda si: -si[0])
     return [ind for _, ind in scored[:limit]]
+
+
+def _reordered(q: str, name: str) -> float:
+    """How close q is to a name with its parts in another order (人才引进 / 引进人才): the characters of a Chinese
+    name, or the words of an English one, compared sorted; short queries are left to the other scores."""
+    if len(q) < 3 or len(name) < 3:
+        return 0.0
+    from rapidfuzz import fuzz
+
+    if q.isascii():
+        return 0.0  # English names keep their spaces only before _norm; ratio and partial_ratio cover them
+    return float(fuzz.token_sort_ratio(" ".join(q), " ".join(name)))
 
 
 def figure_for(ind: Indicator, parsed: ParsedFigure, text: str) -> Decimal:

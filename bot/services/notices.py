@@ -11,7 +11,7 @@ from bot.db.chat_models import PersonRow
 from bot.db.models import PlanRow
 from bot.db.outbox import BULK, Delivery, delivery_for, enqueue
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
-from bot.domain.free_text import clean_block
+from bot.domain.free_text import MAX_NOTICE, clean_block, length
 from bot.domain.groups import for_notice, receiving
 from bot.domain.plan import Plan
 from bot.errors import UserError
@@ -52,6 +52,18 @@ def resolve(s: Session, plan_row: PlanRow, plan: Plan, audience: str, now: datet
                     "group:NAME or overdue.", audience=audience)
 
 
+def checked_text(text: str) -> str:
+    """A notice's text as it is sent (control and bidi characters removed); UserError when it is empty or longer
+    than a chat message can carry (MAX_NOTICE, the limit named)."""
+    text = clean_block(text)
+    if not text:
+        raise UserError("A notice needs some text.")
+    if length(text) > MAX_NOTICE:
+        raise UserError("The notice is too long: {n} characters, at most {max} (what one chat message can carry). "
+                        "Please shorten it.", n=length(text), max=MAX_NOTICE)
+    return text
+
+
 def sign_button(notice_id: int, lang: str | None) -> list[Button]:
     """The 签收 button under a notice."""
     t = translator_for(lang)
@@ -68,9 +80,7 @@ def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: st
     """Create a notice and queue it for every recipient (at send_at, or now), and a copy without the 签收 button
     for each push-only chat group, (channel, audience), of its audience; control and bidi characters are removed
     from its text."""
-    text = clean_block(text)
-    if not text:
-        raise UserError("A notice needs some text.")
+    text = checked_text(text)
     people = resolve(s, plan_row, plan, audience, now)
     if not people:
         raise UserError("Nobody is in that audience yet.")

@@ -83,6 +83,7 @@ _PYDANTIC = {  # pydantic's error types, in words the catalog has
     "literal_error": N_("should be one of {expected}"), "greater_than_equal": N_("should be at least {ge}"),
     "less_than_equal": N_("should be at most {le}"), "string_pattern_mismatch": N_("should match {pattern}"),
     "string_too_short": N_("should not be empty"), "too_short": N_("should have at least {min_length} items"),
+    "string_too_long": N_("should have at most {max_length} characters"),
     "int_parsing": N_("should be a whole number"), "int_type": N_("should be a whole number"),
     "decimal_parsing": N_("should be a number"), "decimal_type": N_("should be a number"),
     "date_from_datetime_parsing": N_("should be a date like 2018-12-31"),

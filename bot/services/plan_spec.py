@@ -14,6 +14,7 @@ from i18n import N_
 MAX_PLAN_BYTES = 1024 * 1024  # the Panjin plan is 25 KB
 MAX_YAML_NODES = 200_000  # values once aliases are expanded; the Panjin plan has about 1,800
 _SLUG = r"^[a-z][a-z0-9_]*$"
+MAX_CODE = 40  # characters of an indicator's code: "0|source|CODE" is the data of a button that is always valid
 RELATIVE = re.compile(r"^\s*baseline\s*\+\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 
@@ -102,7 +103,7 @@ class TaskSpec(Strict):
 
 
 class IndicatorSpec(Strict):
-    code: Annotated[str, Field(pattern=_SLUG)]
+    code: Annotated[str, Field(pattern=_SLUG, max_length=MAX_CODE)]  # a button's data carries it (Telegram: 64 B)
     number: int | None = None
     task: int | None = None
     name: TextSpec

@@ -208,6 +208,15 @@ def test_remind_catch_up_records_late_reminders_as_missed(env: dict[str, str]) -
         "引进高层次创新人才、引进创新团队、重点科技成果转化项目。"], on_time
 
 
+def test_a_notice_longer_than_a_chat_message_is_refused_naming_the_limit(env: dict[str, str]) -> None:
+    for lang, words in (("en", "The notice is too long: 6650 characters, at most 4000"),
+                        ("zh", "通知太长：6650个字，最多4000个字")):
+        proc = planbot(env, "--lang", lang, "broadcast", "--audience", "all", "--text", "请报送" * 2216 + "谢谢",
+                       "--yes", ok=False)
+        assert proc.returncode == 2 and words in proc.stderr and proc.stdout == "", proc.stderr
+    assert planbot_json(env, "notices", "--json") == []
+
+
 def test_broadcast_at_a_later_time_and_resend_on_the_command_line(env: dict[str, str]) -> None:
     env = dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")
     code = planbot(env, "invite", "--unit", "panshan", "--role", "contact").stdout.split()[0]

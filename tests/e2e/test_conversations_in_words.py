@@ -40,9 +40,9 @@ def test_an_unrecognised_reply_re_asks_and_keeps_the_prompt(testbot: TestBot) ->
     out = testbot.say("alice", "blah blah")
     assert "is not one of the choices" in out and "Please confirm" in out and "[1] Confirm" in out
     out = testbot.say("alice", "？")
-    assert "确认 saves it" in out and "Please confirm" in out
+    assert "confirm saves it" in out and "Please confirm" in out
     out = testbot.say("alice", "/help")
-    assert "确认 saves it" in out and "[1] Confirm" in out
+    assert "confirm saves it" in out and "[1] Confirm" in out
     assert "Saved" in testbot.say("alice", "1")
     assert figures(testbot) == [("panshan", "2018Q3", Decimal(12), None)]
 
@@ -221,3 +221,44 @@ def test_console_people_sign_a_notice_and_act_on_a_reminder_by_typing(testbot: T
     assert any(chat == "c0" and "2018Q3" in text for chat, text in sender.delivered[1:])
     out = testbot.say("c0", "立即填报")
     assert "盘山县人民政府" in out and "[1]" in out
+
+
+def test_cancel_said_in_words_at_every_step(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan")  # an English speaker typing Chinese: buttons read Confirm/Edit/Cancel
+    testbot.say("alice", "高企 12家")
+    assert "Cancelled" in testbot.say("alice", "不对，取消")
+    testbot.say("alice", "/report")
+    testbot.say("alice", "1")
+    assert "Cancelled" in testbot.say("alice", "算了不报了")  # at the figure's prompt: not read as a figure
+    testbot.say("alice", "高企 12家")
+    testbot.say("alice", "confirm")
+    testbot.say("alice", "/correct 高企 13家")
+    assert "Cancelled" in testbot.say("alice", "cancel that")  # at the reason's prompt: not taken as the reason
+    testbot.say("alice", "/correct 高企 13家")
+    out = testbot.say("alice", "有2家企业资格取消了")  # a reason that mentions 取消 is a reason
+    assert "Please confirm" in out and "有2家企业资格取消了" in out
+    assert "Corrected" in testbot.say("alice", "yes that's correct")
+    assert [f[2] for f in figures(testbot)] == [Decimal(13)]
+
+
+def test_a_step_left_too_long_ends_and_says_what_was_dropped(testbot: TestBot) -> None:
+    from datetime import timedelta
+
+    clock = testbot.app.clock
+    assert testbot.app.settings.conversation_timeout == 30
+    testbot.join("alice", "contact", "panshan", lang="zh")
+    testbot.say("alice", "高企 12家")
+    clock.set(clock.now() + timedelta(minutes=29))
+    assert "已填报" in testbot.say("alice", "确认")  # within the timeout: the step waits
+    testbot.say("alice", "科小 20家")
+    testbot.say("alice", "研究院 2家")  # kept while the first awaits confirmation
+    clock.set(clock.now() + timedelta(minutes=31))
+    out = testbot.say("alice", "确认")  # meant for the dropped step: the notice alone, nothing saved
+    assert "30分钟" in out and "科技型中小企业总数" in out and "20家" in out and "未保存" in out, out
+    assert "研究院 2家" in out and "未能理解" not in out
+    assert "未能理解" in testbot.say("alice", "确认")  # the step is over
+    testbot.say("alice", "科小 20家")
+    clock.set(clock.now() + timedelta(hours=2))
+    out = testbot.say("alice", "我是谁")  # anything else is answered after the notice
+    assert "科技型中小企业总数" in out and "联络员" in out
+    assert [(f[2]) for f in figures(testbot)] == [Decimal(12)]

@@ -37,8 +37,10 @@ def tg_app(tg_env: dict[str, str]) -> Iterator[App]:
     app.close()
 
 
-def queue_notices(app: App, n: int, first_chat: int = 10_000) -> list[int]:
-    """n bulk messages to n Telegram chats, due now; their chat ids."""
+def queue_notices(app: App, n: int, first_chat: int = 10_000, fake: FakeBotApi | None = None) -> list[int]:
+    """n bulk messages to n Telegram chats, due now; their chat ids (chats the fake then knows)."""
+    if fake is not None:
+        fake.add_chat(*range(first_chat, first_chat + n))
     now = app.clock.now()
     with app.uow.begin() as s:
         for i in range(n):
@@ -65,7 +67,7 @@ def test_kill_9_mid_broadcast_gives_back_what_never_left_and_doubles_nothing(
         fake: FakeBotApi, tg_app: App, tg_env: dict[str, str], tmp_path: Path) -> None:
     """Killed after ~100 of 300 sends: the rows it had claimed but not yet sent go out after the restart; only
     requests that had left (and outcomes not yet written) are uncertain."""
-    chats = queue_notices(tg_app, 300)
+    chats = queue_notices(tg_app, 300, fake=fake)
     env = dict(tg_env, TELEGRAM_MAX_RATE="60")
     proc, _ = spawn(["remind", "--now", "2018-10-15T10:01"], env, tmp_path)
     try:
@@ -98,7 +100,7 @@ def test_sigterm_mid_broadcast_stops_cleanly_and_leaves_no_claimed_rows(
         fake: FakeBotApi, tg_app: App, tg_env: dict[str, str], tmp_path: Path) -> None:
     """planbot run is stopped while it pushes a notice: exit 0 within seconds, no traceback or error in its
     log, no row left claimed or 'sending'; what it had not sent goes out on the next run, once."""
-    chats = queue_notices(tg_app, 300)
+    chats = queue_notices(tg_app, 300, fake=fake)
     env = dict(tg_env, TELEGRAM_MAX_RATE="40")
     proc, err = spawn(["run"], env, tmp_path)
     try:

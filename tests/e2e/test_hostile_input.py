@@ -131,3 +131,16 @@ async def test_forged_callbacks_and_odd_digits_over_telegram_are_answered_and_ha
     assert "not a number I can read" in (await alice.say("𝟏𝟐"))["text"]
     assert figures(hostile_app) == []
     assert Inbox(hostile_app.uow, "telegram").pending() == []  # every update handled, none left for a restart
+
+
+def test_forged_and_stale_short_payloads_are_refused(testbot: TestBot) -> None:
+    """A payload too long for a button goes as STEP|*|N (handlers/outgoing.py); one not in the step's table, or of an
+    earlier step, is refused like any forged or stale button."""
+    testbot.join("alice", "contact", "panshan")
+    testbot.say("alice", "/report")
+    v = step(testbot, "alice")
+    assert "That button is not valid" in press(testbot, "alice", f"{v}|*|0")
+    assert "no longer valid" in press(testbot, "alice", f"{v - 1}|*|0")
+    for forged in (f"{v + 2}|*|99999", f"{v + 3}|*|x", "|*|0", "²|*|0"):
+        assert "not valid" in press(testbot, "alice", forged), forged
+    assert figures(testbot.app) == []

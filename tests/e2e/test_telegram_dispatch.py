@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TimedOut
 from telegram.request import HTTPXRequest
 
@@ -46,7 +46,7 @@ NOW = datetime(2018, 10, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 @pytest_asyncio.fixture(params=["httpx", "aiohttp"])
 async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[tuple[FakeBotApi, App, LeanBot]]:
     """The fake, an app, and a bot over PTB's HTTPXRequest or over the sender's AiohttpRequest."""
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         transport = (HTTPXRequest(read_timeout=0.5, connection_pool_size=16) if request.param == "httpx" else
                      AiohttpRequest(16, read_timeout=0.5))
@@ -55,6 +55,13 @@ async def setup(env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIte
         async with bot:
             yield fake, app, bot
         app.close()
+
+
+def known(fake: FakeBotApi) -> FakeBotApi:
+    """The fake, knowing the chats queue() writes to (people who started the bot before: Telegram refuses a message
+    to a chat that never wrote to it)."""
+    fake.add_chat(*range(100, 1000), 77, 78)
+    return fake
 
 
 def queue(app: App, n: int) -> list[int]:
@@ -160,7 +167,7 @@ async def test_a_timeout_is_uncertain_and_never_resent(setup: tuple[FakeBotApi, 
 
 
 async def test_a_pool_timeout_never_left_so_it_is_retried_not_uncertain(env: dict[str, str]) -> None:
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
             queue(app, 2)
@@ -178,7 +185,7 @@ async def test_a_pool_timeout_never_left_so_it_is_retried_not_uncertain(env: dic
 
 
 async def test_the_sending_bot_spreads_requests_over_small_pools(env: dict[str, str]) -> None:
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
             queue(app, 40)
@@ -199,7 +206,7 @@ async def test_the_flood_limiter_keeps_its_pace_without_bursts(env: dict[str, st
     """Never faster than the pace: 360 messages at 300/s take at least (360 - 3) / 300 s (3 slots of catch-up for
     late wake-ups), and none is refused or lost. The busiest second at the server, which a loaded machine can crowd,
     is measured by bench/telegram_pace.py."""
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
             queue(app, 360)
@@ -302,7 +309,7 @@ async def test_the_aiohttp_transport_reads_chunked_and_closing_answers_and_never
 
 
 async def test_the_aiohttp_transport_keeps_connections_alive(env: dict[str, str]) -> None:
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
             queue(app, 60)
@@ -372,7 +379,7 @@ async def test_after_flood_control_sending_resumes_at_the_pace_not_in_a_burst(en
     a burst that draws the next 429. FloodLimiter takes the slot after the pause, so the 119 messages after the
     1 s pause still take 118 / 50 s more (a burst would save the second's worth of slots handed out during it).
     How the server's busiest second looks under load is measured by bench/telegram_pace.py."""
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=NOW.isoformat())))
         try:
             queue(app, 120)
@@ -394,15 +401,17 @@ async def test_editing_a_message_does_not_take_the_chats_one_message_a_second() 
     """Greying out a prompt's buttons is an edit, not a message: it neither waits for its chat's next message slot
     nor takes one from the reply that follows it. With one message per 100 s per chat, any wait for a slot would
     outlast the generous deadline."""
-    with FakeBotApi(TOKEN) as fake:
+    with known(FakeBotApi(TOKEN)) as fake:
         bot = sending_bot(TOKEN, fake.base_url, FloodLimiter(overall_per_second=100, per_chat_per_second=0.01))
         async with bot:
             yes = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="yes")]])
             prompt = await bot.send_message(77, "确认吗？", reply_markup=yes)  # chat 77's slot is taken for 100 s
             await asyncio.wait_for(bot.edit_message_reply_markup(77, prompt.message_id), DEADLINE)
-            await bot.edit_message_text("已确认", chat_id=78, message_id=1)  # chat 78: an edit first ...
+            async with Bot(TOKEN, base_url=fake.base_url) as other:  # (not through this bot's chat pacing)
+                earlier = await other.send_message(78, "确认吗？")
+            await bot.edit_message_text("已确认", chat_id=78, message_id=earlier.message_id)  # chat 78: an edit ...
             await asyncio.wait_for(bot.send_message(78, "已保存"), DEADLINE)  # ... then a message, at once
             with pytest.raises(TimeoutError):  # the check can fail: a second message in chat 77 does wait
                 await asyncio.wait_for(bot.send_message(77, "已保存"), 0.5)
     assert [(m["method"], m["chat_id"]) for m in fake.sent()] == [
-        ("sendMessage", 77), ("editMessageText", 78), ("sendMessage", 78)]
+        ("sendMessage", 77), ("sendMessage", 78), ("editMessageText", 78), ("sendMessage", 78)]

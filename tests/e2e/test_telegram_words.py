@@ -73,3 +73,28 @@ async def test_period_words_another_unit_and_a_notice_kept_as_typed(fake: FakeBo
     with tg_app.uow() as s:
         assert [n.text for n in s.scalars(select(NoticeRow))] == [text]
     assert [(p, v) for p, v, _ in figures(tg_app)] == [("2018Q2", Decimal(11))]
+
+
+async def test_cancel_in_words_a_group_message_and_a_timeout_that_says_so(fake: FakeBotApi, tg_app: App,
+                                                                          channel: TelegramChannel) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.db.chat_models import ConversationRow
+
+    alice = Chat(fake, ALICE)
+    await alice.say(invite(tg_app, "contact", "panshan"))
+    await alice.say("高企 12家")
+    assert "已取消" in (await alice.say("不对，取消"))["text"]
+    await alice.say("高企 12家")
+    group = Chat(fake, -1003003, user_id=ALICE, chat_type="supergroup")
+    assert "盘山县" in (await group.say("我是谁"))["text"]  # in a group: the private step is set aside, not dropped
+    assert "已填报" in (await alice.say("确认"))["text"]
+    await alice.say("科小 20家")
+    # the channel's database processes keep their own clocks: the step is made to have waited 31 minutes instead
+    with tg_app.uow.begin() as s:
+        s.execute(update(ConversationRow).values(updated_at=tg_app.clock.now() - timedelta(minutes=31)))
+    out = (await alice.say("确认"))["text"]
+    assert "30分钟" in out and "科技型中小企业总数" in out and "未保存" in out
+    assert [(p, v) for p, v, _ in figures(tg_app)] == [("2018Q3", Decimal(12))]

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from email.parser import Parser
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from fakes.asgi import AsgiServer
+from fakes.bot_api_rules import caption_refusal, markup_refusal, text_refusal, webhook_refusal
 
 Params = dict[str, Any]
 USE_REGISTERED = "use-registered"
@@ -78,11 +79,26 @@ def _multipart(body: bytes, content_type: str) -> Params:
 
 
 class FakeBotApi:
-    """A Bot API server on 127.0.0.1 (uvicorn + starlette, in a background thread) for one bot token."""
+    """A Bot API server on 127.0.0.1 (uvicorn + starlette, in a background thread) for one bot token.
+
+    It checks every request as Telegram does (fakes/bot_api_rules.py: texts of 1 to 4,096 characters, captions up to
+    1,024, callback data of 1 to 64 bytes, at most 100 buttons, setWebhook's rules; messages only to chats it knows,
+    edits only of the bot's own messages) and answers 400 as Telegram would. With strict (the default) each such
+    request is also recorded in `violations`, and the tests' conftest fails a test that made any, unless the test
+    said it expects them (expect_refusals(), or the telegram_refusals marker). A chat is known once it wrote to the
+    bot (an update), or when a test says so (add_chat). local: the rules of a local Bot API server started with
+    --local (webhooks on http:// and any port), as TELEGRAM_API_URL makes planbot expect.
+    """
+
+    instances: ClassVar[list[FakeBotApi]] = []  # every fake made, for the tests' check of violations
 
     def __init__(self, token: str = "123456:TEST-token", *, delay: float = 0.0,
-                 username: str = "planbot_test_bot") -> None:
+                 username: str = "planbot_test_bot", strict: bool = True, local: bool = True) -> None:
         self.token, self.delay, self.username, self.base_url = token, delay, username, ""
+        self.strict, self.local = strict, local
+        self.violations: list[tuple[str, str]] = []  # (method, Telegram's description) of each request it refused
+        self.refusals_expected = False
+        FakeBotApi.instances.append(self)
         self.bot_user: Params = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Planbot Test",
                                  "username": username}
         self.calls: list[tuple[str, Params]] = []
@@ -178,12 +194,27 @@ class FakeBotApi:
         msg = self._incoming(chat_id, user_id, lang, chat_type, first_name, message_id) | {kind: media[kind]}
         return {"message": msg | ({"caption": caption} if caption is not None else {})}
 
-    def callback_update(self, chat_id: int, data: str, *, user_id: int | None = None, message_id: int = 1) -> Params:
-        """An Update dict (no update_id yet) of a button press on the bot's message (as last sent/edited, if known)."""
+    def callback_update(self, chat_id: int, data: str, *, user_id: int | None = None,
+                        message_id: int | None = None) -> Params:
+        """An Update dict (no update_id yet) of a button press on a message of the bot's: message_id, else its last
+        message in the chat with buttons. A message the fake has not seen with buttons is made up (as the bot's, with
+        this button: pressed data may be forged, the message it is pressed on always exists)."""
         with self._cond:
-            chat = self._chat(chat_id)
-            message = self._messages.get((chat_id, message_id)) or {
-                "message_id": message_id, "date": int(time.time()), "chat": chat, "from": self.bot_user, "text": "…"}
+            chat = self._chats.get(chat_id) or self._chat(chat_id)
+            if message_id is None:
+                message_id = max((m for (c, m), msg in self._messages.items() if c == chat_id and
+                                  msg.get("reply_markup") and msg.get("from", {}).get("id") == self.bot_user["id"]),
+                                 default=None)
+            self._chats.setdefault(chat_id, chat)  # a press comes from a chat the bot wrote to
+            message = self._messages.get((chat_id, message_id)) if message_id is not None else None
+            if message is not None and message.get("from", {}).get("id") != self.bot_user["id"]:
+                message = None  # a person's own message has no buttons of the bot's
+                message_id = self._new_message_id(chat_id)
+            if message is None or not message.get("reply_markup"):
+                message = (message or {"message_id": message_id or self._new_message_id(chat_id),
+                                       "date": int(time.time()), "chat": chat, "from": self.bot_user, "text": "…"}) | {
+                    "reply_markup": {"inline_keyboard": [[{"text": "…", "callback_data": data}]]}}
+                self._messages[(chat_id, int(message["message_id"]))] = message
         user = {"id": user_id or (chat_id if chat_id > 0 else 1), "is_bot": False,
                 "first_name": chat.get("first_name", "Test")}
         return {"callback_query": {"id": str(next(self._ids)), "from": user, "chat_instance": str(chat_id),
@@ -238,6 +269,18 @@ class FakeBotApi:
         """A hiccup: requests wait from now for `seconds` and are then handled (and counted) one after another."""
         self._held_until = time.monotonic() + seconds
 
+    def add_chat(self, *chat_ids: int, chat_type: str | None = None) -> None:
+        """Chats the bot may write to although they sent nothing yet (people who started the bot earlier)."""
+        with self._cond:
+            for chat_id in chat_ids:
+                kind = chat_type or ("private" if chat_id > 0 else "supergroup" if str(chat_id).startswith("-100")
+                                     else "group")
+                self._chats.setdefault(chat_id, {"id": chat_id, "type": kind})
+
+    def expect_refusals(self) -> None:
+        """This test makes requests Telegram refuses on purpose: they are still answered 400, and not a failure."""
+        self.refusals_expected = True
+
     # --- webhook ---------------------------------------------------------------------------------------------------
     def deliver_webhook(self, update: Params, *, secret: str | None = USE_REGISTERED) -> int:
         """POST the update to the registered webhook URL (blocking this thread); returns the HTTP status."""
@@ -282,14 +325,14 @@ class FakeBotApi:
                 self.in_flight += 1
                 self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            return await self._answer(handler, params, fail)
+            return await self._answer(name, handler, params, fail)
         finally:
             if counted:
                 with self._cond:
                     self.in_flight -= 1
 
-    async def _answer(self, handler: Callable[[Params], Any] | None, params: Params,
-                      fail: tuple[int, int, str | None] | None) -> JSONResponse:
+    async def _answer(self, name: str, handler: Callable[[Params], Any] | None, params: Params,
+                      fail: tuple[int, int, str | None, bool] | None) -> JSONResponse:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         if (held := self._held_until - time.monotonic()) > 0:
@@ -309,6 +352,9 @@ class FakeBotApi:
         except ApiError as e:
             with self._cond:
                 self.too_many_requests += e.status == 429
+                refused = e.status == 400 and not fail and e.description != NOT_MODIFIED  # (a second press racing
+                if refused and self.strict:  # the first cannot know the keyboard is gone: not held against it)
+                    self.violations.append((name, e.description))
             return e.response()
         return JSONResponse({"ok": True, "result": result})
 
@@ -346,8 +392,7 @@ class FakeBotApi:
                 await asyncio.wait_for(self._wake.wait(), remaining)
 
     def _set_webhook(self, p: Params) -> bool:
-        if "secret_token" in p and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(p["secret_token"])):
-            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self._check(webhook_refusal(p, self.local))
         with self._cond:
             self._delete_webhook(p)
             self.webhook = {k: v for k, v in p.items() if k != "drop_pending_updates"} if p.get("url") else None
@@ -376,11 +421,18 @@ class FakeBotApi:
 
     def _send_message(self, p: Params) -> Params:
         text = str(p.get("text") or "")
-        if not text.strip() or len(text) > 4096:
-            raise ApiError(400, f"Bad Request: message {'is too long' if text.strip() else 'text is empty'}")
+        self._check(text_refusal(text), markup_refusal(p.get("reply_markup")))
         return self._record_send("sendMessage", p, {"text": text})
 
+    @staticmethod
+    def _check(*refusals: str | None) -> None:
+        """Answer 400 with the first of Telegram's refusals that applies."""
+        for refusal in refusals:
+            if refusal is not None:
+                raise ApiError(400, refusal)
+
     def _send_photo(self, p: Params) -> Params:
+        self._check(caption_refusal(p.get("caption")), markup_refusal(p.get("reply_markup")))
         if not (photo := p.get("photo")):
             raise ApiError(400, "Bad Request: there is no photo in the request")
         size, n = photo["size"] if isinstance(photo, dict) else 50000, next(self._ids)
@@ -389,6 +441,7 @@ class FakeBotApi:
              "file_size": max(1, size * w // 800)} for w in (90, 800)]})
 
     def _send_document(self, p: Params) -> Params:
+        self._check(caption_refusal(p.get("caption")), markup_refusal(p.get("reply_markup")))
         if not (doc := p.get("document")):
             raise ApiError(400, "Bad Request: there is no document in the request")
         n = next(self._ids)
@@ -399,15 +452,17 @@ class FakeBotApi:
 
     def _edit(self, method: str, p: Params) -> Params | bool:
         content = {"text": str(p.get("text") or "")} if method == "editMessageText" else {}
-        if content and not content["text"].strip():
-            raise ApiError(400, "Bad Request: message text is empty")
+        self._check(text_refusal(content["text"]) if content else None, markup_refusal(p.get("reply_markup")))
         if p.get("inline_message_id"):
             return True
         chat = self._chat(p.get("chat_id"))
         key = (chat["id"], int(p.get("message_id") or 0))
         with self._cond:
-            old = self._messages.get(key) or {"message_id": key[1], "date": int(time.time()), "chat": chat,
-                                              "from": self.bot_user}
+            old = self._messages.get(key)
+            if old is None:
+                raise ApiError(400, "Bad Request: message to edit not found")
+            if old.get("from", {}).get("id") != self.bot_user["id"]:
+                raise ApiError(400, "Bad Request: message can't be edited")
             new = {k: v for k, v in old.items() if k != "reply_markup"} | content
             new |= {"edit_date": int(time.time())} | self._inline_markup(p)  # no markup given: the keyboard goes
             if new.get("text") == old.get("text") and new.get("reply_markup") == old.get("reply_markup"):
@@ -421,6 +476,8 @@ class FakeBotApi:
     def _record_send(self, method: str, p: Params, content: Params) -> Params:
         chat = self._chat(p.get("chat_id"))
         with self._cond:
+            if chat["id"] not in self._chats:  # a person who never started the bot, a chat that does not exist
+                raise ApiError(400, "Bad Request: chat not found")
             if self.max_per_second and method in RATE_LIMITED:
                 window, now = max(1.0, 1.0 / self.max_per_second), time.monotonic()
                 while self._send_times and self._send_times[0] <= now - window:
@@ -460,8 +517,10 @@ class FakeBotApi:
             {"first_name": first_name} if chat_type == "private" else {"title": "Test group"})
         with self._cond:
             self._chats[chat_id] = chat
-            return {"message_id": self._new_message_id(chat_id, message_id), "date": int(time.time()),
-                    "chat": dict(chat), "from": user}
+            n = self._new_message_id(chat_id, message_id)
+            msg = {"message_id": n, "date": int(time.time()), "chat": dict(chat), "from": user}
+            self._messages[(chat_id, n)] = msg  # (not the bot's: it cannot edit it)
+            return msg
 
     def _new_message_id(self, chat_id: int, explicit: int | None = None) -> int:
         """Message ids count up per chat, shared by the user's and the bot's messages (as in Telegram)."""

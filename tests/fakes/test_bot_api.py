@@ -70,6 +70,7 @@ def _echo_app(fake: FakeBotApi) -> Application[Any, Any, Any, Any, Any, Any]:
 # --- 1. plain Bot calls ----------------------------------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_bot_methods(fake: FakeBotApi) -> None:
+    fake.add_chat(CHAT, -100777)  # people who started the bot before
     async with Bot(TOKEN, base_url=fake.base_url) as bot:
         me = await bot.get_me()
         assert (me.id, me.username, me.is_bot) == (123456, "planbot_test_bot", True)
@@ -121,6 +122,8 @@ async def test_bot_methods(fake: FakeBotApi) -> None:
 
 @pytest.mark.asyncio
 async def test_wrong_token_unknown_method_and_bodies(fake: FakeBotApi) -> None:
+    fake.add_chat(5, -5)
+    fake.expect_refusals()  # an empty text, on purpose
     with pytest.raises(InvalidToken):
         async with Bot("999:wrong", base_url=fake.base_url):
             pass
@@ -228,6 +231,7 @@ def test_long_poll_times_out_and_stop_is_quick() -> None:
 # --- 3. failures and flood limits ------------------------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_failures_on_demand(fake: FakeBotApi) -> None:
+    fake.add_chat(CHAT)
     async with Bot(TOKEN, base_url=fake.base_url) as bot:
         fake.fail_next("sendMessage", 429, retry_after=1)
         with pytest.raises(RetryAfter) as e:
@@ -253,6 +257,7 @@ async def test_failures_on_demand(fake: FakeBotApi) -> None:
 @pytest.mark.asyncio
 async def test_max_per_second(fake: FakeBotApi) -> None:
     fake.max_per_second = 3
+    fake.add_chat(CHAT)
     async with Bot(TOKEN, base_url=fake.base_url) as bot:
         outcomes = await asyncio.gather(*(bot.send_message(CHAT, str(i)) for i in range(8)), return_exceptions=True)
         limited = [o for o in outcomes if isinstance(o, RetryAfter)]
@@ -264,6 +269,7 @@ async def test_max_per_second(fake: FakeBotApi) -> None:
 
 @pytest.mark.asyncio
 async def test_delay_and_latency(fake: FakeBotApi) -> None:
+    fake.add_chat(CHAT)
     async with Bot(TOKEN, base_url=fake.base_url) as bot:
         for i in range(20):  # their latency (no 40 ms Nagle/delayed-ACK stall each) is measured in bench/
             await bot.send_message(CHAT, str(i))
@@ -286,6 +292,7 @@ def _receiver(seen: list[tuple[str | None, dict[str, Any]]], secret: str) -> Sta
 
 @pytest.mark.asyncio
 async def test_webhook_registration_and_delivery(fake: FakeBotApi) -> None:
+    fake.expect_refusals()  # a bad secret, on purpose
     seen: list[tuple[str | None, dict[str, Any]]] = []
     with AsgiServer(_receiver(seen, "s3cret")) as receiver:
         async with Bot(TOKEN, base_url=fake.base_url) as bot:
@@ -345,3 +352,60 @@ async def test_application_in_webhook_mode(fake: FakeBotApi) -> None:
         server.should_exit = True
         await serving
     assert fake.webhook is not None and fake.webhook["url"] == f"http://127.0.0.1:{port}/tg"
+
+
+# --- 5. what Telegram refuses ----------------------------------------------------------------------------------------
+def _keyboard(n: int, data: str = "x") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(str(i), callback_data=data)] for i in range(n)])
+
+
+@pytest.mark.asyncio
+async def test_requests_telegram_refuses_are_refused_and_recorded(fake: FakeBotApi) -> None:
+    fake.add_chat(CHAT)
+    fake.push_update(fake.message_update(CHAT, "a person's message", message_id=500))
+    fake.expect_refusals()
+    refused: list[tuple[str, Any]] = [
+        ("message is too long", lambda b: b.send_message(CHAT, "长" * 4097)),
+        ("message is too long", lambda b: b.send_message(CHAT, "🙂" * 2049)),  # 4,098 UTF-16 code units
+        ("message text is empty", lambda b: b.send_message(CHAT, " \n ")),
+        ("caption is too long", lambda b: b.send_photo(CHAT, b"png", caption="图" * 1025)),
+        ("BUTTON_DATA_INVALID", lambda b: b.send_message(CHAT, "x", reply_markup=_keyboard(1, "指标" * 11))),
+        ("reply markup is too long", lambda b: b.send_message(CHAT, "x", reply_markup=_keyboard(101))),
+        ("chat not found", lambda b: b.send_message(777, "never wrote to the bot")),
+        ("message to edit not found", lambda b: b.edit_message_reply_markup(chat_id=CHAT, message_id=9999)),
+        ("message can't be edited", lambda b: b.edit_message_text("x", chat_id=CHAT, message_id=500)),
+    ]
+    async with Bot(TOKEN, base_url=fake.base_url) as bot:
+        for words, call in refused:
+            with pytest.raises(BadRequest, match=f"(?i){words}"):
+                await call(bot)
+        # at the limits, all is well
+        await bot.send_message(CHAT, "长" * 4096, reply_markup=_keyboard(100, "指" * 21 + "x"))
+        await bot.send_message(CHAT, "🙂" * 2048)
+        await bot.send_photo(CHAT, b"png", caption="图" * 1024)
+    assert [d for _, d in fake.violations] == [d for d in (
+        "Bad Request: message is too long", "Bad Request: message is too long", "Bad Request: message text is empty",
+        "Bad Request: message caption is too long", "Bad Request: BUTTON_DATA_INVALID",
+        "Bad Request: reply markup is too long", "Bad Request: chat not found",
+        "Bad Request: message to edit not found", "Bad Request: message can't be edited")]
+    assert len(fake.sent(CHAT)) == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("url", "local", "words"), [
+    ("http://example.org/tg", False, "HTTPS URL must be provided"),
+    ("https://example.org:8080/tg", False, "only on ports 80, 88, 443 or 8443"),
+    ("ftp://example.org/tg", True, "Wrong HTTP URL"),
+])
+async def test_set_webhook_as_telegram_checks_it(url: str, local: bool, words: str) -> None:
+    with FakeBotApi(TOKEN, local=local) as fake:
+        fake.expect_refusals()
+        async with Bot(TOKEN, base_url=fake.base_url) as bot:
+            with pytest.raises(BadRequest, match=f"(?i){words}"):
+                await bot.set_webhook(url, secret_token="ok")
+            with pytest.raises(BadRequest, match="unallowed"):
+                await bot.set_webhook("https://example.org/tg", secret_token="a+b/c=")
+            with pytest.raises(BadRequest, match="unallowed"):
+                await bot.set_webhook("https://example.org/tg", secret_token="x" * 257)
+            assert await bot.set_webhook("https://example.org:8443/tg", secret_token="x" * 256)
+        assert len(fake.violations) == 3

@@ -54,3 +54,11 @@ def test_a_listen_address_without_a_port_is_refused(listen: str) -> None:
         settings(PLANBOT_WEBHOOK_LISTEN=listen)
     assert "不符合" in ConfigError("PLANBOT_WEBHOOK_LISTEN={raw} is not HOST:PORT (for example 127.0.0.1:8080).",
                                  raw="x").render(translator_for("zh"))
+
+
+def test_the_conversation_timeout_is_configurable_in_minutes() -> None:
+    assert Settings.from_env({}).conversation_timeout == 30
+    assert Settings.from_env({"PLANBOT_CONVERSATION_TIMEOUT": "45"}).conversation_timeout == 45
+    for bad in ("0", "-5", "half an hour"):
+        with pytest.raises(ConfigError):
+            Settings.from_env({"PLANBOT_CONVERSATION_TIMEOUT": bad})

@@ -63,8 +63,10 @@ class DbProcessGone(RuntimeError):
 class DbProcess:
     """One child process doing a channel's database work; call() from the event loop, in any order, at once."""
 
-    def __init__(self, settings: Settings, clock: Clock, telegram_username: str | None, channel: str) -> None:
-        self.init = (settings, clock, telegram_username, channel, logging.getLogger().getEffectiveLevel())
+    def __init__(self, settings: Settings, clock: Clock, telegram_username: str | None, channel: str, *,
+                 hold_replies: bool = False) -> None:
+        self.init = (settings, clock, telegram_username, channel, logging.getLogger().getEffectiveLevel(),
+                     hold_replies)
         self.proc: asyncio.subprocess.Process | None = None
         self.waiting: dict[int, asyncio.Future[Any]] = {}
         self.ids = itertools.count(1)
@@ -218,13 +220,13 @@ def serve() -> None:
     os.dup2(2, 1)  # anything printed goes to stderr, not into the answers
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a service stop reaches the whole process group: the
         signal.signal(sig, signal.SIG_IGN)  # parent stops in order, and closing the pipe (or dying) ends the child
-    settings, clock, username, channel, level = _read(inp)
+    settings, clock, username, channel, level, hold_replies = _read(inp)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if settings.telegram_token:
         protect_logs(settings.telegram_token)
     try:
         app = App.connect(settings, clock, username)
-        _child.router, _child.inbox = Router(app), Inbox(app.uow, channel)
+        _child.router, _child.inbox = Router(app, hold_replies=hold_replies), Inbox(app.uow, channel)
     except Exception as e:
         _answer(out, 0, False, e)
         return

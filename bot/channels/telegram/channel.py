@@ -30,18 +30,20 @@ from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
 from bot.db.inbox import Inbox
+from bot.db.outbox import buttons_json
 from bot.errors import ChannelRefused
 from bot.messages import Inbound, Reply
 from handlers.commands import menu
 from handlers.router import Router
 from i18n import N_, translator_for
+from reminders.replies import DurableReplies
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANNEL = "telegram"
 SEND_FAILED = N_("Sorry, something went wrong sending my answer. Please try again.")
-EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say 更正 "
-            "to correct a saved one.")
+EDITED = N_("I saw that you edited a message. Edits are not applied: please send the figure again, or say "
+            "correct to correct a saved one.")
 
 
 def base_url(api_url: str | None) -> str:
@@ -130,7 +132,8 @@ class TelegramChannel:
         if not settings.telegram_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.app = app
-        self.router = Router(app)
+        self.router = Router(app, hold_replies=True)
+        self.durable: DurableReplies | None = None  # sends the replies to committed actions (from start())
         self.inbox = Inbox(app.uow, CHANNEL)
         self.poll_timeout = poll_timeout
         one_writer = app.engine.dialect.name == "sqlite"
@@ -164,7 +167,10 @@ class TelegramChannel:
         with token_checked():
             await self.application.initialize()
         self.app.telegram_username = self.bot.username
-        self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL)
+        from bot.channels.telegram.sender import TelegramSender  # (it builds on this module's LeanBot)
+
+        self.durable = DurableReplies(self.app.uow, TelegramSender(self.bot), self.app.clock.now)
+        self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL, hold_replies=True)
                         for _ in range(self.db_processes)]
         for w in self.workers:
             await w.start()
@@ -191,6 +197,8 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        if self.durable is not None:  # outcomes of replies sent, and replies a stop interrupted given back
+            await self.durable.close()
         for w in self.workers:
             await w.stop()
         for pool in (self.db_pool, self.inbox_pool):
@@ -338,9 +346,27 @@ class TelegramChannel:
                 pass
             except TelegramError as e:
                 log.warning("update %s: removing the buttons failed (%s)", update.update_id, type(e).__name__)
-        for reply in outcome.replies:
-            await self.reply(update.update_id, int(reply.chat or inbound.chat), reply, inbound.lang_hint)
+        for i, reply in enumerate(outcome.replies):
+            chat = int(reply.chat or inbound.chat)
+            held = outcome.held[i] if i < len(outcome.held) else None
+            if held is not None and self.durable is not None:
+                await self.reply_held(update.update_id, chat, reply, inbound.lang_hint, held, outcome.person_id)
+            else:
+                await self.reply(update.update_id, chat, reply, inbound.lang_hint)
         return True
+
+    async def reply_held(self, update_id: int, chat_id: int, reply: Reply, lang: str | None, row_id: int,
+                         person_id: int | None) -> None:
+        """Send a reply to a committed action that an outbox row holds (see reminders.replies): a crash before it
+        leaves hands it to the dispatcher after the restart; one that cannot go now is left to the dispatcher."""
+        status = await self.durable.send(row_id, person_id, str(chat_id), reply.text,  # type: ignore[union-attr]
+                                         buttons_json(reply.flat_buttons))
+        if status == "failed":
+            log.error("update %s: the reply to chat %s was refused (outbox row %s)", update_id, chat_id, row_id)
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_text(chat_id, translator_for(lang)(SEND_FAILED))
+        elif status in ("pending", "uncertain"):
+            log.warning("update %s: the reply to chat %s is %s (outbox row %s)", update_id, chat_id, status, row_id)
 
     async def reply(self, update_id: int, chat_id: int, reply: Reply, lang: str | None) -> None:
         """Send one reply of a handled update. If Telegram refuses it or fails, the failure is logged with the

@@ -12,7 +12,8 @@ from bot.channels.telegram.channel import LeanBot, base_url
 from bot.channels.telegram.limits import FloodLimiter
 from bot.channels.telegram.transport import AiohttpRequest, NotSent
 from bot.messages import Button, Reply
-from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
+from bot.render.fit import TELEGRAM, split_text
+from reminders.dispatch import Blocked, Permanent, RetryLater, SendError, Transient, Uncertain
 
 
 def _seconds(e: RetryAfter) -> float:
@@ -35,6 +36,21 @@ class TelegramSender:
         self.marks_wire = isinstance(bot.rate_limiter, FloodLimiter)  # it calls on_the_wire() after its slot
 
     async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
+        """Send one message (the buttons under it); a text longer than Telegram takes goes in parts (those made by
+        planbot fit: notices are refused over MAX_NOTICE, reminders list names up to a length). A part after the
+        first that fails leaves the outcome Uncertain: what was delivered must not be sent again."""
+        parts = split_text(text, TELEGRAM.text or 4096)
+        message_id = None
+        for n, part in enumerate(parts):
+            try:
+                message_id = await self._send(chat_id, part, buttons if n == len(parts) - 1 else [])
+            except SendError as e:
+                if n == 0:
+                    raise
+                raise Uncertain(f"part {n + 1} of {len(parts)} not sent ({e})") from None
+        return message_id
+
+    async def _send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
         """Send one message; map Telegram's answers to Blocked, RetryLater, Transient (it never left), Uncertain
         (it left, and the answer says nothing of whether it arrived: a timeout, a 5xx), Permanent."""
         try:

@@ -69,6 +69,8 @@ CASES = [
     (lambda d: d["indicators"][1].update(code="enterprises"), "indicators[1]: duplicate indicator code"),
     (lambda d: d["units"].append({"code": "east", "name": {"zh": "东", "en": "E"}}), "units[3]: duplicate unit code"),
     (lambda d: d["indicators"][0].update(code="Enterprises!"), "indicators[0].code: string should match pattern"),
+    (lambda d: d["indicators"][0].update(code="e" * 41),  # "0|source|CODE" must fit a button's 64 bytes
+     "indicators[0].code: string should have at most 40 characters"),
     (lambda d: d["plan"].update(end="2017-01-01"), "plan.end: must be after plan.start"),
     (lambda d: d["plan"].update(timezone="Mars/Olympus"), "plan.timezone: unknown time zone"),
     (lambda d: d["indicators"][0]["name"].pop("en"), "indicators[0].name.en: required field is missing"),
