@@ -54,6 +54,7 @@ def contact(app: App, channel: str, external_id: str, unit: str) -> None:
 
 async def test_one_scheduler_sweeps_once_and_each_person_gets_the_reminder_once_on_their_channel(
         both: App, fake: FakeBotApi, wecom_api: FakeWeComApi, caplog: pytest.LogCaptureFixture) -> None:
+    fake.add_chat(TELEGRAM_CHAT)  # the contact once wrote to the bot on Telegram
     contact(both, "telegram", str(TELEGRAM_CHAT), "panshan")
     contact(both, "wecom", "wu", "dawa")
     caplog.set_level(logging.DEBUG, "reminders.scheduler")  # every sweep, even one that queues nothing
