@@ -88,3 +88,10 @@ def migrate(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to engine that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def relaxed_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose commits need not reach the disk before they return (SQLite: synchronous=NORMAL, which in WAL
+    mode survives a crash of the process but may lose the last commits on a power cut), for bookkeeping that a
+    power cut may set back as it sets back the router's own commits (the outcomes of held replies)."""
+    return sessionmaker(engine.execution_options(**{RELAXED: True}), expire_on_commit=False)

@@ -29,6 +29,7 @@ from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
+from bot.db.engine import relaxed_session_factory
 from bot.db.inbox import Inbox
 from bot.db.outbox import buttons_json
 from bot.errors import ChannelRefused
@@ -169,7 +170,8 @@ class TelegramChannel:
         self.app.telegram_username = self.bot.username
         from bot.channels.telegram.sender import TelegramSender  # (it builds on this module's LeanBot)
 
-        self.durable = DurableReplies(self.app.uow, TelegramSender(self.bot), self.app.clock.now)
+        self.durable = DurableReplies(relaxed_session_factory(self.app.engine), TelegramSender(self.bot),
+                                      self.app.clock.now)
         self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL, hold_replies=True)
                         for _ in range(self.db_processes)]
         for w in self.workers:
