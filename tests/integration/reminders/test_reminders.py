@@ -479,7 +479,10 @@ def test_rows_given_back_by_another_runs_recovery_are_not_sent_by_the_first_too(
 
     async def both() -> None:
         nonlocal talking
-        held = asyncio.create_task(dispatch(app.uow, first, lambda: T0, pause=lambda: talking))
+        # one worker and a batch of all the rows: it claims them once and holds them (no second claim of its own
+        # can race the recovery below and take the given-back rows first)
+        held = asyncio.create_task(dispatch(app.uow, first, lambda: T0, pause=lambda: talking, batch=len(names),
+                                            concurrency=1))
         while counts_now(app).get("claimed", 0) < len(names):  # the first has claimed every row
             await asyncio.sleep(0.01)
         with app.uow.begin() as s:
