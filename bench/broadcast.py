@@ -107,7 +107,7 @@ def fake_side(conn: Any) -> None:
         return not (record.exc_info and isinstance(record.exc_info[1], ClientDisconnect))
 
     logging.getLogger("uvicorn.error").addFilter(not_a_disconnect)
-    fake = FakeBotApi(TOKEN).start()
+    fake = FakeBotApi(TOKEN, every_chat_known=True).start()  # recipients started the bot earlier
     try:
         conn.send(fake.base_url)
         while True:

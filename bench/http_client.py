@@ -40,7 +40,7 @@ def serve(queue: Any) -> None:
     long_keep_alive()
     from fakes import FakeBotApi
 
-    fake = FakeBotApi(TOKEN).start()
+    fake = FakeBotApi(TOKEN, every_chat_known=True).start()  # recipients started the bot earlier
     queue.put(fake.base_url)
     queue.get()
     fake.stop()

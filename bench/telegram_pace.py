@@ -91,7 +91,7 @@ def queue(app: App, n: int) -> None:
 async def run(sc: Scenario, data: Path) -> bool:
     env = {"PLANBOT_DATABASE_URL": f"sqlite:///{data / (sc.name[:8].replace(' ', '_') + '.db')}",
            "PLANBOT_DATA_DIR": str(data), "PLANBOT_NOW": NOW.isoformat()}
-    with FakeBotApi(TOKEN) as fake:
+    with FakeBotApi(TOKEN, every_chat_known=True) as fake:
         app = bootstrap(Settings.from_env(env))
         try:
             queue(app, sc.n)
@@ -118,7 +118,7 @@ async def run(sc: Scenario, data: Path) -> bool:
 
 async def keep_alive_latency() -> None:
     """20 sends one after another on a kept-alive connection: no 40 ms Nagle/delayed-ACK stall each."""
-    with FakeBotApi(TOKEN) as fake:
+    with FakeBotApi(TOKEN, every_chat_known=True) as fake:
         async with Bot(TOKEN, base_url=fake.base_url) as bot:
             t0 = time.monotonic()
             for i in range(20):
