@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -38,17 +39,24 @@ def delivery_for(s: Session, person: PersonRow) -> Delivery | None:
     return Delivery(person.id, idents[0].channel, idents[0].chat_id or "")
 
 
+def _insert(s: Session, key: str, to: Delivery, kind: str, text: str, now: datetime, buttons: list[Button], *,
+            priority: int, status: str, attempts: int = 0, not_before: datetime | None = None,
+            notice_id: int | None = None) -> Any:
+    """INSERT one row under key, doing nothing when the key is already in the outbox."""
+    values = {
+        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": kind,
+        "text": text, "buttons": buttons_json(buttons), "priority": priority, "status": status,
+        "attempts": attempts, "created_at": now, "not_before": not_before or now, "notice_id": notice_id,
+    }
+    return insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+
+
 def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datetime, *,
             buttons: list[Button] | None = None, priority: int = REMINDER, not_before: datetime | None = None,
             notice_id: int | None = None, status: str = "pending") -> bool:
     """Queue one message under key; False (and nothing queued) when that key is already in the outbox."""
-    values = {
-        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": kind,
-        "text": text, "buttons": buttons_json(buttons or []), "priority": priority, "status": status,
-        "attempts": 0, "created_at": now,
-        "not_before": not_before or now, "notice_id": notice_id,
-    }
-    result = s.execute(insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    result = s.execute(_insert(s, key, to, kind, text, now, buttons or [], priority=priority, status=status,
+                               not_before=not_before, notice_id=notice_id))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -57,14 +65,8 @@ def hold_reply(s: Session, key: str, to: Delivery, text: str, now: datetime, but
     transaction of the action itself; its id, or None when the key is taken (the update was handled before).
     If the process dies before the reply's outcome is written, recovery gives the row to the dispatcher (it never
     left) or marks it 'uncertain' (it may have)."""
-    values = {
-        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": "reply",
-        "text": text, "buttons": buttons_json(buttons), "priority": REPLY, "status": "claimed", "attempts": 1,
-        "created_at": now, "not_before": now,
-    }
-    stmt = (insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
-            .returning(OutboxRow.id))
-    return s.connection().execute(stmt).scalar()
+    stmt = _insert(s, key, to, "reply", text, now, buttons, priority=REPLY, status="claimed", attempts=1)
+    return s.connection().execute(stmt.returning(OutboxRow.id)).scalar()
 
 
 def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:

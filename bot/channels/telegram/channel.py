@@ -352,17 +352,17 @@ class TelegramChannel:
             chat = int(reply.chat or inbound.chat)
             held = outcome.held[i] if i < len(outcome.held) else None
             if held is not None and self.durable is not None:
-                await self.reply_held(update.update_id, chat, reply, inbound.lang_hint, held, outcome.person_id)
+                await self.reply_held(self.durable, update.update_id, chat, reply, inbound.lang_hint, held,
+                                      outcome.person_id)
             else:
                 await self.reply(update.update_id, chat, reply, inbound.lang_hint)
         return True
 
-    async def reply_held(self, update_id: int, chat_id: int, reply: Reply, lang: str | None, row_id: int,
-                         person_id: int | None) -> None:
+    async def reply_held(self, durable: DurableReplies, update_id: int, chat_id: int, reply: Reply,
+                         lang: str | None, row_id: int, person_id: int | None) -> None:
         """Send a reply to a committed action that an outbox row holds (see reminders.replies): a crash before it
         leaves hands it to the dispatcher after the restart; one that cannot go now is left to the dispatcher."""
-        status = await self.durable.send(row_id, person_id, str(chat_id), reply.text,  # type: ignore[union-attr]
-                                         buttons_json(reply.flat_buttons))
+        status = await durable.send(row_id, person_id, str(chat_id), reply.text, buttons_json(reply.flat_buttons))
         if status == "failed":
             log.error("update %s: the reply to chat %s was refused (outbox row %s)", update_id, chat_id, row_id)
             with contextlib.suppress(TelegramError):
