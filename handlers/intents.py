@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -49,9 +50,18 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
 
 def _has(low: str, word: str) -> bool:
     """Whether low holds word; an English word only as a whole word (export in 下载export, not in exporter)."""
+    if word not in low:  # asked of every keyword at every message: the plain test first
+        return False
+    whole = _whole_word(word)
+    return whole is None or whole.search(low) is not None
+
+
+@functools.cache
+def _whole_word(word: str) -> re.Pattern[str] | None:
+    """The pattern that finds an English word only as a whole word; None for a word matched anywhere."""
     if word.isascii() and word.replace(" ", "").isalpha():
-        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", low) is not None
-    return word in low
+        return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+    return None
 
 
 # Saying "stop" at any step, also where typed text is the answer (a figure, a reason): the whole message must be

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.chat_models import IdentityRow, PersonRow
@@ -16,6 +16,8 @@ from bot.db.outbox_models import OutboxRow
 from bot.messages import Button
 
 REPLY, REMINDER, BULK = 0, 5, 10  # priorities: lower goes first
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+_HOLD: dict[str, Any] = {}  # hold_reply's INSERT, per dialect
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,18 @@ def hold_reply(s: Session, key: str, to: Delivery, text: str, now: datetime, but
     transaction of the action itself; its id, or None when the key is taken (the update was handled before).
     If the process dies before the reply's outcome is written, recovery gives the row to the dispatcher (it never
     left) or marks it 'uncertain' (it may have)."""
-    stmt = _insert(s, key, to, "reply", text, now, buttons, priority=REPLY, status="claimed", attempts=1)
-    return s.connection().execute(stmt.returning(OutboxRow.id)).scalar()
+    dialect = s.get_bind().dialect.name
+    stmt = _HOLD.get(dialect)
+    if stmt is None:  # built once per dialect (it then caches its own key): one at every committed action's reply
+        stmt = _HOLD[dialect] = (insert_or_skip(s, OUTBOX).on_conflict_do_nothing(index_elements=["key"])
+                                 .returning(OUTBOX.c.id))
+    values = {
+        "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": "reply",
+        "text": text, "buttons": buttons_json(buttons), "priority": REPLY, "status": "claimed", "attempts": 1,
+        "created_at": now, "not_before": now, "notice_id": None,
+    }
+    return s.connection().execute(stmt, values).scalar()
+
 
 
 def claim(s: Session, channel: str, now: datetime, limit: int) -> list[OutboxRow]:
