@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +70,18 @@ async def idle(channel: TelegramChannel, fake: FakeBotApi | None = None, timeout
         return not pending and not await asyncio.to_thread(outbox_busy, channel.app)
 
     await until(quiet, "the Telegram channel idle (updates handled, inbox and outbox drained)", timeout)
+
+
+
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[TelegramChannel]:
+    """A started Telegram channel on app, stopped at the end of the block."""
+    ch = TelegramChannel(app, poll_timeout=1)
+    await ch.start()
+    try:
+        yield ch
+    finally:
+        await ch.stop()
 
 
 class TestBot:

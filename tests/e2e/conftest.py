@@ -3,11 +3,14 @@ fake Bot API server and the environment that points planbot at it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 
+from bot.app import App
 from bot.bootstrap import bootstrap
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from fakes import FakeBotApi
 from support import TELEGRAM_TOKEN, TestBot
@@ -41,3 +44,20 @@ def tg_env(env: dict[str, str], fake: FakeBotApi) -> dict[str, str]:
     """The test environment with the clock at 2018-10-15 10:00 and Telegram pointed at the fake server."""
     return dict(env, PLANBOT_NOW=NOW, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_URL=fake.base_url,
                 TELEGRAM_MAX_RATE="1000")
+
+
+@pytest.fixture
+def tg_app(tg_env: dict[str, str]) -> Iterator[App]:
+    """planbot bootstrapped for Telegram (tg_env), not yet receiving."""
+    app = bootstrap(Settings.from_env(tg_env))
+    yield app
+    app.close()
+
+
+@pytest_asyncio.fixture
+async def channel(tg_app: App) -> AsyncIterator[TelegramChannel]:
+    """The Telegram channel of tg_app, started (polling the fake every second), stopped afterwards."""
+    ch = TelegramChannel(tg_app, poll_timeout=1)
+    await ch.start()
+    yield ch
+    await ch.stop()
