@@ -40,6 +40,7 @@ class Reply:
     document: Path | None = None  # a file to download (the Excel workbook)
     expects_text: bool = False  # the person is asked to type something (a number typed is not a choice)
     chat: str | None = None  # send to another chat than the inbound's (None: answer where asked)
+    asks: str | None = None  # the question alone, when the text also gives news ("Saved: ..."): asked again as is
 
     @property
     def flat_buttons(self) -> list[Button]:

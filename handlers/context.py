@@ -99,6 +99,6 @@ class Ctx:
             raise UserError("Only unit contacts can report figures.")
 
 
-def text_reply(text: str, *rows: list[Button], expects_text: bool = False) -> Reply:
-    """A reply with optional rows of buttons."""
-    return Reply(text, tuple(tuple(r) for r in rows if r), expects_text=expects_text)
+def text_reply(text: str, *rows: list[Button], expects_text: bool = False, asks: str | None = None) -> Reply:
+    """A reply with optional rows of buttons; asks: its question alone, when the text also gives news."""
+    return Reply(text, tuple(tuple(r) for r in rows if r), expects_text=expects_text, asks=asks)

@@ -180,7 +180,8 @@ def prompt_of(reply: Reply | None) -> dict[str, Any] | None:
     """A reply that asks something (buttons, or a figure to type), as kept with the conversation."""
     if reply is None or not (reply.buttons or reply.expects_text):
         return None
-    return {"text": reply.text, "rows": [stored([row]) for row in reply.buttons], "expects_text": reply.expects_text}
+    return {"text": reply.asks or reply.text, "rows": [stored([row]) for row in reply.buttons],
+            "expects_text": reply.expects_text}
 
 
 def again(ctx: Ctx, prompt: Mapping[str, Any], lead: str = "") -> Reply:

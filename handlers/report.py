@@ -217,9 +217,10 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
         return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
                                    if nxt is None else ""))]
     ctx.go(State.REPORT_NEXT, unit=mine)
-    return [text_reply(text + "\n" + t("Next: {indicator}?", indicator=nxt.name.get(t.lang)),
+    question = t("Next: {indicator}?", indicator=nxt.name.get(t.lang))
+    return [text_reply(text + "\n" + question,
                        [_pick(ctx, t("Report {indicator}", indicator=nxt.name.get(t.lang)), nxt),
-                        ctx.button(t("Done for now"), "cancel")])]
+                        ctx.button(t("Done for now"), "cancel")], asks=question)]
 
 
 def edit(ctx: Ctx) -> list[Reply]:
