@@ -35,7 +35,17 @@ def source(ctx: Ctx, arg: str) -> list[Reply]:
     if not found:
         return [text_reply(t("No figures have been reported for {indicator} yet.", indicator=ind.name.get(t.lang)))]
     lines = [t("Sources of {indicator}:", indicator=ind.name.get(t.lang))]
-    for src in found:
-        lines.append("• " + t("{unit}, {period}:", unit=ctx.plan.unit(src.unit).name.get(t.lang), period=src.period))
-        lines.extend("  " + revision_line(ind, rev, t, ctx.app.clock.tz) for rev in src.revisions)
-    return [text_reply("\n".join(lines[:60]))]
+    for shown, src in enumerate(found):
+        entry = ["• " + t("{unit}, {period}:", unit=ctx.plan.unit(src.unit).name.get(t.lang), period=src.period)]
+        entry.extend("  " + revision_line(ind, rev, t, ctx.app.clock.tz) for rev in src.revisions)
+        if shown and len(lines) + len(entry) > MAX_LINES:  # whole figures only, and say what was left out
+            lines.append(t("… and {count} more figures: name a unit or a period to see them, for example "
+                           "/source {indicator} {unit} {period}", count=len(found) - shown,
+                           indicator=ind.name.get(t.lang), unit=ctx.plan.unit(src.unit).name.get(t.lang),
+                           period=src.period))
+            break
+        lines.extend(entry)
+    return [text_reply("\n".join(lines))]
+
+
+MAX_LINES = 60  # one answer in chat; a whole city's figures over every period are asked for by unit or period

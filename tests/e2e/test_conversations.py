@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,7 +12,9 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.db.chat_models import AuditRow
 from bot.db.models import FigureRevisionRow, FigureRow
+from bot.domain.period import parse_period
 from bot.messages import Inbound
+from bot.services.figures import Entry, submit
 from bot.services.people import create_invite
 from bot.services.plans import active_plan
 from support import TestBot
@@ -210,6 +213,27 @@ def test_the_source_of_a_figure_with_its_corrections(testbot: TestBot) -> None:
     assert "corrected 12 enterprises → 13 enterprises by console:alice (alice)" in out and "reason: “数错了”" in out
     assert "Sources of" in testbot.say("alice", "/source 高企")  # a contact sees their own unit's
     assert "only report for your own unit" in testbot.say("alice", "/source 高企 兴隆台区")
+
+
+def test_a_long_source_list_says_what_it_leaves_out(testbot: TestBot) -> None:
+    with testbot.app.uow() as s:
+        _, plan = active_plan(s)
+    ind = plan.indicator("hightech_enterprises")
+    now = testbot.app.clock.now()
+    for u in ind.reporters:  # each unit's figure reported, then corrected 8 times: ten lines a unit
+        entry = Entry(plan.unit(u), ind, parse_period("2018Q3"), Decimal(10), None, None)
+        submit(testbot.app.uow, entry, "test", "console", now)
+        for k in range(1, 9):
+            submit(testbot.app.uow, replace(entry, value=Decimal(10 + k), reason="typo"), "test", "console", now)
+    testbot.join("lee", "leader")
+    out = testbot.say("lee", "/source 高企")
+    shown = out.count("• ")
+    assert len(ind.reporters) * 10 > 60 and 0 < shown < len(ind.reporters)  # whole figures, as many as fit
+    assert out.count("reported by") == shown and out.count("corrected") == 8 * shown
+    assert f"… and {len(ind.reporters) - shown} more figures: name a unit or a period to see them" in out
+    last = plan.unit(sorted(ind.reporters)[-1]).name.get("en")
+    one = testbot.say("lee", f"/source 高企 {last}")
+    assert one.count("• ") == 1 and "more figures" not in one and one.count("corrected") == 8
 
 
 def test_league_table_and_workbook_in_chat(testbot: TestBot) -> None:
