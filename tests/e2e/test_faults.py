@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.bootstrap import bootstrap, dispatch_chat_channels
-from bot.config import Settings
+from bot.bootstrap import dispatch_chat_channels
 from bot.db.outbox import BULK, Delivery, enqueue, recover_sending
 from bot.db.outbox_models import OutboxRow
 from bot.services.people import identity_for
@@ -28,13 +26,6 @@ from fakes import FakeBotApi
 
 PLANBOT = Path(sys.executable).parent / "planbot"
 pytestmark = pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")
-
-
-@pytest.fixture
-def tg_app(tg_env: dict[str, str]) -> Iterator[App]:
-    app = bootstrap(Settings.from_env(tg_env))
-    yield app
-    app.close()
 
 
 def queue_notices(app: App, n: int, first_chat: int = 10_000, fake: FakeBotApi | None = None) -> list[int]:

@@ -3,37 +3,18 @@ typing, a second report kept while the first awaits confirmation, an unknown rep
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 
 from bot.app import App
-from bot.bootstrap import bootstrap
 from bot.channels.telegram.channel import TelegramChannel
-from bot.config import Settings
 from fakes import FakeBotApi
 from support import Chat, figures, invite
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
 ALICE = 3003
-
-
-@pytest.fixture
-def tg_app(tg_env: dict[str, str]) -> Iterator[App]:
-    app = bootstrap(Settings.from_env(tg_env))
-    yield app
-    app.close()
-
-
-@pytest_asyncio.fixture
-async def channel(tg_app: App) -> AsyncIterator[TelegramChannel]:
-    ch = TelegramChannel(tg_app, poll_timeout=1)
-    await ch.start()
-    yield ch
-    await ch.stop()
 
 
 async def test_typed_choices_and_a_kept_report(fake: FakeBotApi, tg_app: App, channel: TelegramChannel) -> None:
