@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from bot.app import App
 from bot.channels.wecom.channel import WeComChannel
 from bot.channels.wecom.run import serving
 from fakes import FakeWeComApi, WeComCallbacks
+from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wecom_vars(api_url: str, listen: str) -> dict[str, str]:
+    """The environment that configures WeCom with Tencent's sample values, its API at api_url, its callback on
+    listen (HOST:PORT)."""
+    return {"WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": SECRET,
+            "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY, "WECOM_API_URL": api_url,
+            "PLANBOT_WECOM_LISTEN": listen}
+
+
+def wait_listening(port: int, proc: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Block until `planbot run` (proc) answers GET /healthz on port; AssertionError if it ends or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, "planbot run did not start"
+            time.sleep(0.05)
 
 
 @dataclass

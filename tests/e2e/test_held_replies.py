@@ -14,36 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from held_support import SAVED, add_contacts, figure_count, reply_statuses, write_plan
 
 from bot.bootstrap import bootstrap, dispatch_chat_channels
 from bot.config import Settings
-from bot.db.models import FigureRow, UnitRow
 from bot.db.outbox import recover_sending
-from bot.db.outbox_models import OutboxRow
-from bot.services.people import grant, identity_for
-from bot.services.plans import active_plan
 from fakes import FakeBotApi
 from support import DEADLINE
 
 PLANBOT = Path(sys.executable).parent / "planbot"
 CHATS = 30
 FIRST = 810_001
-SAVED = "已填报"
-
-
-def write_plan(path: Path) -> Path:
-    """One stock indicator reported by CHATS units, one contact each (as bench/inbound.py's plan)."""
-    codes = [f"u{i:02d}" for i in range(CHATS)]
-    lines = ["plan: {code: held-replies, title: {zh: 测试计划, en: Test plan}, start: 2018-01-01, end: 2020-12-31}",
-             "units:", "  - {code: bureau, name: {zh: 市科技局, en: Science Bureau}}"]
-    lines += [f"  - {{code: {c}, name: {{zh: 测试单位{c}, en: Unit {c}}}, kind: district}}" for c in codes]
-    lines += ["indicators:", "  - code: enterprises", "    name: {zh: 高新技术企业总数, en: High-tech enterprises}",
-              "    aliases: [高新技术企业]", "    kind: stock", "    measure: {zh: 家, en: enterprises}",
-              "    baseline: 60", "    lead: [bureau]", f"    reporters: [{', '.join(codes)}]",
-              "    milestones: [{due: 2018-12-31, value: 80}]"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def confirm_data(message: dict[str, Any]) -> str | None:
@@ -61,17 +42,11 @@ def saved_replies(fake: FakeBotApi) -> Counter[int]:
 
 def test_a_crash_after_saving_loses_no_reply_and_doubles_none(fake: FakeBotApi, tg_env: dict[str, str],
                                                               tmp_path: Path) -> None:
-    env = dict(tg_env, PLANBOT_PLAN_FILE=str(write_plan(tmp_path / "plan.yaml")), TELEGRAM_MAX_RATE="6")
+    env = dict(tg_env, PLANBOT_PLAN_FILE=str(write_plan(tmp_path / "plan.yaml", CHATS)), TELEGRAM_MAX_RATE="6")
     app = bootstrap(Settings.from_env(env))
     chats = list(range(FIRST, FIRST + CHATS))
     try:
-        now = app.clock.now()
-        with app.uow.begin() as s:
-            plan_row, _ = active_plan(s)
-            units = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == plan_row.id))}
-            for i, chat in enumerate(chats):
-                ident = identity_for(s, "telegram", str(chat), str(chat), f"c{i}", "zh-hans", now)
-                grant(s, ident.person, "contact", units[f"u{i:02d}"], "test", now)
+        add_contacts(app, "telegram", [str(chat) for chat in chats], app.clock.now())
         err = tmp_path / "stderr.txt"
         with err.open("wb") as fh:
             proc = subprocess.Popen([str(PLANBOT), "run"], env=env, stdout=subprocess.DEVNULL, stderr=fh)
@@ -88,12 +63,7 @@ def test_a_crash_after_saving_loses_no_reply_and_doubles_none(fake: FakeBotApi, 
                         prompts[chat] = m
                         fake.push_update(fake.callback_update(chat, data, user_id=chat, message_id=m["message_id"]))
                 time.sleep(0.01)
-
-            def figures() -> int:
-                with app.uow() as s:
-                    return int(s.scalar(select(func.count()).select_from(FigureRow)) or 0)
-
-            while figures() < CHATS:  # every figure committed: their replies wait for their chats' slots
+            while figure_count(app) < CHATS:  # every figure committed: their replies wait for their chats' slots
                 assert time.monotonic() < deadline and proc.poll() is None, err.read_text()
                 time.sleep(0.01)
             proc.send_signal(signal.SIGKILL)
@@ -106,8 +76,7 @@ def test_a_crash_after_saving_loses_no_reply_and_doubles_none(fake: FakeBotApi, 
         with app.uow.begin() as s:
             recover_sending(s)
         asyncio.run(dispatch_chat_channels(app, datetime.fromisoformat("2018-10-15T10:05:00+08:00")))
-        with app.uow() as s:
-            status = {int(r.chat_id): r.status for r in s.scalars(select(OutboxRow).where(OutboxRow.kind == "reply"))}
+        status = {int(chat): st for chat, st in reply_statuses(app).items()}
         uncertain = {c for c, st in status.items() if st == "uncertain"}
         after = saved_replies(fake)
         assert set(after) | uncertain == set(chats)  # everybody told, but for a reply whose request may have left

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from wecom_support import free_port, wait_listening, wecom_vars
 
 from bot.bootstrap import bootstrap
 from bot.config import ConfigError, Settings
@@ -19,18 +19,6 @@ from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
 from support import invite
 
 PLANBOT = Path(sys.executable).parent / "planbot"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wecom_vars(api_url: str, listen: str) -> dict[str, str]:
-    return {"WECOM_CORP_ID": CORP_ID, "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_SECRET": SECRET,
-            "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY, "WECOM_API_URL": api_url,
-            "PLANBOT_WECOM_LISTEN": listen}
 
 
 def test_settings_take_all_of_wecom_or_none_and_never_show_a_secret() -> None:
@@ -61,14 +49,8 @@ def test_planbot_run_starts_wecom_answers_a_member_and_stops_on_sigint(env: dict
         try:
             url = f"http://127.0.0.1:{port}/wecom"
             callbacks = WeComCallbacks(url)
+            wait_listening(port, proc)
             deadline = time.monotonic() + 60
-            while True:  # until the callback listens
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None and time.monotonic() < deadline, "planbot run did not start"
-                    time.sleep(0.1)
             query, body = callbacks.envelope(callbacks.text("alice", code))
             assert httpx.post(url, params=query, content=body, timeout=10).status_code == 200
             while not api.to("alice"):

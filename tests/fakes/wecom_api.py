@@ -46,6 +46,9 @@ class FakeWeComApi:
         self.unknown_users: set[str] = set()  # not in the app's visible range: 81013
         self.failures: deque[int] = deque()  # errcodes for the next message/send calls
         self.delay = 0.0  # seconds before answering message/send (for timeouts)
+        self.held: list[Params] = []  # message/send requests that reached the API while hold() kept them waiting
+        self._open = threading.Event()  # cleared by hold(): message/send calls wait, set again by release()
+        self._open.set()
         self.codes: dict[str, str] = {}  # response_code -> user, unused
         self.updated: list[Params] = []  # update_template_card calls that greyed a card out
         self.media: dict[str, Params] = {}
@@ -96,6 +99,19 @@ class FakeWeComApi:
         with self.lock:
             self.failures.extend([errcode] * times)
 
+    def hold(self) -> None:
+        """From now on message/send calls wait, once their request has reached the API, until release()."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let the waiting message/send calls go on (as WeCom would after a client that sent them died)."""
+        self._open.set()
+
+    def holding(self) -> list[Params]:
+        """The requests held so far (their JSON bodies), oldest first."""
+        with self.lock:
+            return list(self.held)
+
     # the API ------------------------------------------------------------------------------------------------------
 
     def _token_error(self, request: Request) -> JSONResponse | None:
@@ -130,6 +146,11 @@ class FakeWeComApi:
         if self.delay:
             await asyncio.sleep(self.delay)
         body = await request.json()
+        if not self._open.is_set():
+            with self.lock:
+                self.held.append(body)
+            while not self._open.is_set():
+                await asyncio.sleep(0.005)
         with self.lock:
             if self.failures:
                 return _error(self.failures.popleft(), "injected")

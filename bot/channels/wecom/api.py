@@ -14,11 +14,13 @@ from typing import Any
 import httpx
 
 from bot.channels.wecom.quota import DailyQuota, Pace
+from reminders.dispatch import on_the_wire
 
 log = logging.getLogger(__name__)
 DEFAULT_API = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = {40014, 42001, 41001}  # invalid, expired, missing access_token: fetch a new one once
 TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
+CONNECTIONS = 16  # connections to the API at once: calls past them wait for one (pool timeout 30 s)
 
 
 class WeComApiError(Exception):
@@ -68,7 +70,8 @@ class WeComClient:
     """Calls the WeCom API for one self-built app (corp id, secret, agent id)."""
 
     def __init__(self, corp_id: str, secret: str, agent_id: int, base_url: str = DEFAULT_API, *,
-                 timeout: float = 10.0, connections: int = 16, clock: Callable[[], float] = time.monotonic) -> None:
+                 timeout: float = 10.0, connections: int = CONNECTIONS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.corp_id, self._secret, self.agent_id, self.clock = corp_id, secret, agent_id, clock
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout, pool=30.0),
                                       limits=httpx.Limits(max_connections=connections,
@@ -103,12 +106,14 @@ class WeComClient:
             return self._token
 
     async def call(self, path: str, *, json: dict[str, Any] | None = None, params: dict[str, str] | None = None,
-                   files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
-        """POST to path with the access token; WeComApiError for a non-zero errcode (the token refetched once)."""
+                   files: dict[str, tuple[str, bytes, str]] | None = None, wire: bool = False) -> dict[str, Any]:
+        """POST to path with the access token; WeComApiError for a non-zero errcode (the token refetched once).
+        With wire, the outbox row being dispatched (if any) is marked 'sending' as the request starts to leave."""
         token = await self.token()
+        extensions = {"trace": _trace_wire} if wire else None
         for attempt in (1, 2):
             response = await self.http.post(path, params={**(params or {}), "access_token": token}, json=json,
-                                            files=files)
+                                            files=files, extensions=extensions)
             try:
                 return answer_of(response)
             except WeComApiError as e:
@@ -125,7 +130,7 @@ class WeComClient:
             payload |= {"enable_duplicate_check": 1, "duplicate_check_interval": 1800}
         if self.pace is not None:
             await self.pace.wait()
-        answer = await self.call("/cgi-bin/message/send", json=payload)
+        answer = await self.call("/cgi-bin/message/send", json=payload, wire=True)
         if self.quota is not None:
             self.quota.count()
         invalid = {u for u in str(answer.get("invaliduser") or "").split("|") if u}
@@ -166,6 +171,14 @@ class WeComClient:
         """Upload path and send it as an image or file message."""
         media_id = await self.upload(path, kind)
         return await self.send(touser, kind, {"media_id": media_id})
+
+
+async def _trace_wire(event: str, info: dict[str, Any]) -> None:
+    """httpcore's trace hook on a message/send request: when its first bytes are about to be written (the wait for
+    a connection and the connecting are over), the outbox row being dispatched is marked 'sending'
+    (reminders.dispatch.on_the_wire), so a crash while it only waited leaves the row claimed: it never left."""
+    if event.endswith(".send_request_headers.started"):
+        await on_the_wire()
 
 
 def answer_of(response: httpx.Response) -> dict[str, Any]:

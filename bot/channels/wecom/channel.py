@@ -4,6 +4,7 @@ then hands it to the router; replies go out through the WeCom API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -20,20 +22,24 @@ from starlette.routing import Route
 from bot.app import App
 from bot.channels.shared import workers
 from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
-from bot.channels.wecom.api import WeComClient, protect_logs
+from bot.channels.wecom.api import WeComApiError, WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
 from bot.channels.wecom.quota import apply_app_limits
-from bot.channels.wecom.send import CHANNEL, WeComMessenger
+from bot.channels.wecom.send import CHANNEL, WeComMessenger, WeComReplySender
 from bot.channels.wecom.xml import MAX_BODY, XmlError, parse
+from bot.db.engine import relaxed_session_factory
 from bot.db.inbox import Inbox
-from bot.messages import Inbound
+from bot.db.outbox import buttons_json
+from bot.messages import Inbound, Reply
 from handlers.router import Router
 from i18n import N_, translator_for
+from reminders.replies import DurableReplies
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PRESSED = N_("Chosen")  # a pressed card's buttons are greyed out and show this
+SEND_FAILED = N_("Sorry, something went wrong sending my answer. Please try again.")  # (as Telegram's)
 MEDIA = {"image", "voice", "video", "file", "location", "link"}  # answered with "please send text"
 REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
@@ -78,6 +84,11 @@ def to_inbound(message: dict[str, str], uid: str) -> Inbound | None:
 class WeComChannel:
     """Receives callbacks (stored in the inbox first), hands them to the router, sends the replies.
 
+    The text replies to a committed action (a figure saved, a notice signed) are held: the router writes them as
+    outbox rows in the action's own transaction, and they are sent through `durable` (reminders.replies), so that a
+    crash before one left hands it to the dispatcher after the restart and none is sent twice; images, files and
+    other replies are sent as they are.
+
     One member's messages are handled in the order they arrived, different members' at once. The router runs in
     db_processes processes of its own (DbProcess, as for Telegram: one for SQLite, two for PostgreSQL, none for an
     in-memory database or PLANBOT_DB_PROCESSES=0), so that it and the event loop use two cores; with none, on the
@@ -99,7 +110,9 @@ class WeComChannel:
         self.messenger = WeComMessenger(self.client, limiter)
         if client is None:
             apply_app_limits(app, self.client)
-        self.router = Router(app)
+        self.router = Router(app, hold_replies=True)
+        self.durable = DurableReplies(relaxed_session_factory(app.engine), WeComReplySender(self.messenger),
+                                      app.clock.now)
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"
         self.db_processes = process_count(app.engine, db_processes, s.db_processes)
@@ -116,7 +129,8 @@ class WeComChannel:
 
     async def start(self) -> None:
         """Start the database processes; handle messages stored but not handled when the last run stopped."""
-        self.workers = [DbProcess(self.app.settings, self.app.clock, None, CHANNEL) for _ in range(self.db_processes)]
+        self.workers = [DbProcess(self.app.settings, self.app.clock, None, CHANNEL, hold_replies=True)
+                        for _ in range(self.db_processes)]
         for w in self.workers:
             await w.start()
         for raw in await self.db(self.inbox.pending):
@@ -126,7 +140,10 @@ class WeComChannel:
     async def stop(self) -> None:
         """Finish the messages being handled, then close; anything unhandled stays in the inbox."""
         await self.drain()
-        await self.client.aclose()
+        try:  # outcomes of held replies written, and the ones a stop interrupted given back
+            await self.durable.close()
+        finally:
+            await self.client.aclose()
         for w in self.workers:
             await w.stop()
         for pool in (self.db_pool, self.inbox_pool):
@@ -293,8 +310,38 @@ class WeComChannel:
                 await self.client.update_card(inbound.sender, code, translator_for(self.app.settings.lang)(PRESSED))
             except Exception as e:
                 log.info("could not update a pressed card (%s)", type(e).__name__)
-        for reply in outcome.replies:
-            await self.messenger.reply(reply.chat or inbound.chat, reply)
+        for i, reply in enumerate(outcome.replies):
+            user = reply.chat or inbound.chat
+            held = outcome.held[i] if i < len(outcome.held) else None
+            if held is not None:
+                await self.reply_held(uid, user, reply, held, outcome.person_id)
+            else:
+                await self.reply(uid, user, reply)
+
+    async def reply_held(self, uid: str, user: str, reply: Reply, row_id: int, person_id: int | None) -> None:
+        """Send a reply to a committed action that an outbox row holds (see reminders.replies): a crash before it
+        leaves hands it to the dispatcher after the restart; one that cannot go now is left to the dispatcher."""
+        status = await self.durable.send(row_id, person_id, user, reply.text, buttons_json(reply.flat_buttons))
+        if status == "failed":
+            log.error("WeCom message %s: the reply to %s was refused (outbox row %s)", uid, user, row_id)
+            await self.tell_failed(user)
+        elif status in ("pending", "uncertain"):
+            log.warning("WeCom message %s: the reply to %s is %s (outbox row %s)", uid, user, status, row_id)
+
+    async def reply(self, uid: str, user: str, reply: Reply) -> None:
+        """Send one reply that no outbox row holds (an image, a file, a reply to nothing committed). If WeCom refuses
+        it or the call fails, the failure is logged with the message id and the member told something went wrong."""
+        try:
+            await self.messenger.reply(user, reply)
+        except (WeComApiError, httpx.HTTPError) as e:
+            log.error("WeCom message %s: the reply to %s was not sent (%s)", uid, user,
+                      type(e).__name__ if isinstance(e, httpx.HTTPError) else e)
+            await self.tell_failed(user)
+
+    async def tell_failed(self, user: str) -> None:
+        """Ask the member to try again, where that can still reach them (a failure here is left at that)."""
+        with contextlib.suppress(WeComApiError, httpx.HTTPError):
+            await self.messenger.deliver(user, translator_for(self.app.settings.lang)(SEND_FAILED), [])
 
 
 def _param(query: Any, name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,7 +14,6 @@ from bot.channels.wecom.quota import QuotaReached, spread_wait
 from bot.messages import Button, Reply
 from reminders.dispatch import Permanent, RetryLater, SendError, Transient, Uncertain
 
-log = logging.getLogger(__name__)
 CHANNEL = "wecom"
 MAX_BUTTONS = 6  # a button_interaction card's button_list
 TITLE_CHARS = 26  # main_title.title, as WeCom recommends
@@ -116,25 +114,24 @@ class WeComMessenger:
         return answer.get("msgid")
 
     async def reply(self, user: str, reply: Reply) -> None:
-        """Send one router reply: its text (and buttons), then its image or file; failures are logged."""
-        try:
-            await self.deliver(user, reply.text, reply.flat_buttons)
-            for path, kind in ((reply.image, "image"), (reply.document, "file")):
-                if path is not None:
-                    await self.limiter.acquire(user)
-                    try:
-                        await self.client.send_media(user, path, kind)
-                    finally:
-                        self.limiter.done(user)
-        except (WeComApiError, httpx.HTTPError) as e:
-            log.warning("a reply to a WeCom member was not sent (%s)", type(e).__name__ if isinstance(
-                e, httpx.HTTPError) else e)
+        """Send one router reply: its text (and buttons), then its image or file; WeComApiError or httpx.HTTPError
+        when a part was not sent."""
+        await self.deliver(user, reply.text, reply.flat_buttons)
+        for path, kind in ((reply.image, "image"), (reply.document, "file")):
+            if path is not None:
+                await self.limiter.acquire(user)
+                try:
+                    await self.client.send_media(user, path, kind)
+                finally:
+                    self.limiter.done(user)
 
 
 class WeComSender:
-    """The outbox's sender for WeCom (reminders/dispatch.py): never waits on a member's limit, asks to retry."""
+    """The outbox's sender for WeCom (reminders/dispatch.py): never waits on a member's limit, asks to retry.
+    A row is marked 'sending' when its first request starts to leave (the client's trace hook), not before."""
 
     channel = CHANNEL
+    marks_wire = True
 
     def __init__(self, messenger: WeComMessenger, clock: Callable[[], datetime] | None = None) -> None:
         self.messenger = messenger
@@ -162,6 +159,26 @@ class WeComSender:
         finally:
             if quota is not None:
                 quota.release(count)
+
+
+class WeComReplySender:
+    """The sender of replies held as outbox rows (reminders.replies.DurableReplies): sent as any reply to a member
+    talking to the bot is, waiting for the member's slots (limits.py) and counted in the day's quota without
+    reserving the pushes' share of it; the row marked 'sending' when the request starts to leave, so a crash while
+    it waited gives the row to the dispatcher. WeCom's answers read as the dispatcher reads them (send_error)."""
+
+    channel = CHANNEL
+    marks_wire = True
+
+    def __init__(self, messenger: WeComMessenger) -> None:
+        self.messenger = messenger
+
+    async def send(self, chat_id: str, text: str, buttons: list[Button]) -> str | None:
+        """Send one held reply; WeCom's msgid of its last part, or a SendError."""
+        try:
+            return await self.messenger.deliver(chat_id, text, buttons)
+        except (WeComApiError, httpx.HTTPError) as e:
+            raise send_error(e) from None
 
 
 def message_count(text: str, buttons: list[Button]) -> int:
