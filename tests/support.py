@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -168,3 +170,28 @@ class Chat:
 def figures(app: App) -> list[tuple[str, Decimal, str]]:
     with app.uow() as s:
         return [(f.period, f.value, f.via) for f in s.scalars(select(FigureRow).order_by(FigureRow.id))]
+
+
+def hold_write_lock(db_file: str, seconds: float, held: threading.Event) -> None:
+    """Another process's writer: SQLite's write lock taken and kept for a while."""
+    conn = sqlite3.connect(db_file, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+@contextlib.asynccontextmanager
+async def write_locked(db_file: str, seconds: float) -> AsyncIterator[None]:
+    """Another connection holds SQLite's write lock for `seconds` from the block's start; waited out at its end."""
+    held = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(db_file, seconds, held))
+    locker.start()
+    assert held.wait(5)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(locker.join)

@@ -3,12 +3,7 @@ delivered twice, unreadable, replayed after a crash, or meeting a locked databas
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sqlite3
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -20,7 +15,7 @@ from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
 from bot.db.inbox import Inbox
 from fakes import FakeBotApi
-from support import Chat, figures, idle, invite, running
+from support import Chat, figures, idle, invite, running, write_locked
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -82,18 +77,6 @@ async def test_an_update_handled_without_being_stored_is_recorded_so_a_redeliver
     assert len(fake.sent(ALICE)) == 2
 
 
-def hold_write_lock(db_file: str, seconds: float, held: threading.Event) -> None:
-    """Another process's writer: SQLite's write lock taken and kept for a while."""
-    conn = sqlite3.connect(db_file, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        held.set()
-        time.sleep(seconds)
-        conn.execute("ROLLBACK")
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def impatient_sqlite(tg_env: dict[str, str]) -> Iterator[tuple[App, str]]:
     """An app on SQLite that waits only 0.2 s for the write lock (the URL's timeout), and its database file."""
@@ -103,19 +86,6 @@ def impatient_sqlite(tg_env: dict[str, str]) -> Iterator[tuple[App, str]]:
     app = bootstrap(Settings.from_env(dict(tg_env, PLANBOT_DATABASE_URL=url + "?timeout=0.2")))
     yield app, url.split("///", 1)[1]
     app.close()
-
-
-@contextlib.asynccontextmanager
-async def write_locked(db_file: str, seconds: float) -> AsyncIterator[None]:
-    """Another connection holds SQLite's write lock for `seconds` from the block's start; waited out at its end."""
-    held = threading.Event()
-    locker = threading.Thread(target=hold_write_lock, args=(db_file, seconds, held))
-    locker.start()
-    assert held.wait(5)
-    try:
-        yield
-    finally:
-        await asyncio.to_thread(locker.join)
 
 
 async def stored_report(fake: FakeBotApi, app: App, update_id: int) -> dict[str, object]:

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
-from test_telegram import write_locked
 from wecom_support import Served, served
 
 from bot.app import App
@@ -20,7 +19,7 @@ from bot.db.chat_models import InboxRow
 from bot.db.inbox import Inbox
 from fakes import FakeWeComApi, WeComCallbacks
 from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
-from support import figures, invite
+from support import figures, invite, write_locked
 
 pytestmark = pytest.mark.asyncio
 NOW = "2018-10-15T10:00:00+08:00"
