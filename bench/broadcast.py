@@ -434,6 +434,8 @@ async def timed_dispatch(options: dict[str, Any], result: Result, limit_s: float
                 if breakdown is not None:
                     breakdown.uninstall()
             result.load = (result.load[0], load_average())
+            if options.get("diag_uvloop"):
+                result.notes.append(f"event loop: {type(asyncio.get_running_loop()).__module__}")
             result.rss_start, result.rss_growth = rss.start, rss.growth
             if app.engine.dialect.name == "sqlite":
                 result.sqlite_peak = sqlite_memory.peak_growth()
@@ -497,7 +499,13 @@ def dispatcher_side(conn: Any, options: dict[str, Any], fields: dict[str, Any], 
     if options.get("processes", 1) > 1:
         options = dict(options, ready=ready)
     try:
-        asyncio.run((bare_client if options.get("bare") else timed_dispatch)(options, result, limit_s))
+        main = (bare_client if options.get("bare") else timed_dispatch)(options, result, limit_s)
+        if options.get("diag_uvloop"):
+            import uvloop  # not a planbot dependency: pip install uvloop first
+
+            uvloop.run(main)
+        else:
+            asyncio.run(main)
     except BenchError as e:
         conn.send(("error", str(e)))
     except Exception as e:  # reported by the bench
@@ -599,6 +607,7 @@ def run_one(args: argparse.Namespace, tmp: Path, ceiling: float, n: int) -> Resu
                        "processes": args.processes, "batch": args.batch,
                        "concurrency": args.concurrency, "breakdown": args.breakdown, "profile": args.profile,
                        "tracemalloc": args.tracemalloc, "diag_sniffio": args.diag_sniffio,
+                       "diag_uvloop": args.diag_uvloop,
                        "server_window": not args.diag_no_server_window}
             result = run_dispatcher(options, result, limit_s)
             result.fake_cpu_s = fake.cpu() - fake_cpu
@@ -803,6 +812,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", metavar="FILE", help="DIAGNOSTIC: cProfile the event-loop thread during dispatch()")
     p.add_argument("--diag-sniffio", action="store_true",
                    help="DIAGNOSTIC: put a stand-in sniffio module in the dispatcher (see install_sniffio_stub)")
+    p.add_argument("--diag-uvloop", action="store_true",
+                   help="DIAGNOSTIC: run the dispatcher process's event loop on uvloop (pip install uvloop first;\n"
+                        "not a planbot dependency: it saved no measurable CPU here, see bench/RESULTS.md)")
     p.add_argument("--diag-no-server-window", action="store_true",
                    help="DIAGNOSTIC: FloodLimiter(server_window=False), to measure what counting requests until "
                         "they are answered costs")

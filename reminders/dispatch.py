@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.outbox import REPLY, Outcome, backoff, buttons_of, claim, mark_sending, record, release
@@ -155,7 +156,7 @@ class WireMarks:
     transaction that holds its mark (a group commit), and the marks that arrive meanwhile go in the next one."""
 
     def __init__(self, uow: sessionmaker[Session]) -> None:
-        self.uow = uow
+        self.bind = _bind_of(uow)
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -176,7 +177,7 @@ class WireMarks:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                marked = await asyncio.to_thread(_mark, self.uow, [row_id for row_id, _ in batch])
+                marked = await asyncio.to_thread(_mark, self.bind, [row_id for row_id, _ in batch])
             except BaseException as e:
                 for _, f in batch:
                     if not f.done():
@@ -262,9 +263,22 @@ def write_outcomes(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
         record(s, outcomes)
 
 
-def _mark(uow: sessionmaker[Session], row_ids: list[int]) -> set[int]:
-    with uow.begin() as s:
-        return mark_sending(s, row_ids)
+def _bind_of(uow: sessionmaker[Session]) -> Engine:
+    """The engine (with its execution options, e.g. relaxed durability) that uow's sessions use."""
+    bind = uow.kw.get("bind")
+    if isinstance(bind, Engine):
+        return bind
+    with uow() as s:
+        engine = s.get_bind()
+    if not isinstance(engine, Engine):
+        raise TypeError(f"outbox sessions must be bound to an Engine, not {type(engine).__name__}")
+    return engine
+
+
+def _mark(bind: Engine, row_ids: list[int]) -> set[int]:
+    """One transaction marking rows 'sending', on a Core connection (no ORM Session: see mark_sending)."""
+    with bind.begin() as c:
+        return mark_sending(c, row_ids)
 
 
 async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *, batch: int = 100,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import aiohttp
@@ -28,6 +26,22 @@ class NotSent(Exception):
 
 class OutcomeUnknown(Exception):
     """The cause of a TimedOut when the request may have reached the server (it failed or timed out once sent)."""
+
+
+class FormBody:
+    """A request's parameters already form-encoded (application/x-www-form-urlencoded), handed to
+    AiohttpRequest.do_request through PTB's BaseRequest.post in place of a RequestData: PTB still maps the answer
+    (status, JSON, errors), without building its parameter objects. See TelegramSender's bulk sendMessage."""
+
+    __slots__ = ("body",)
+    contains_files = False
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def url_encoded_parameters(self) -> str:
+        """The body as text (what RequestData gives)."""
+        return self.body.decode()
 
 
 PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy"})
@@ -86,6 +100,7 @@ class ShardedRequest(BaseRequest):
 
 
 
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _HOLDING: ContextVar[object | None] = ContextVar("aiohttp_request_holding", default=None)
 
 
@@ -172,14 +187,16 @@ class AiohttpRequest(BaseRequest):
                                              for name, t in zip(("read", "write", "connect"), given, strict=True)))
         data: aiohttp.FormData | bytes | None = None
         headers = None
-        if request_data is not None and request_data.contains_files:
+        if isinstance(request_data, FormBody):
+            data, headers = request_data.body, _FORM
+        elif request_data is not None and request_data.contains_files:
             form = aiohttp.FormData(request_data.json_parameters)
             for name, (filename, content, mimetype) in request_data.multipart_data.items():
                 form.add_field(name, content, filename=filename, content_type=mimetype)
             data = form
         elif request_data is not None:
             data = request_data.url_encoded_parameters().encode()
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            headers = _FORM
         async with self.connection(self._timeouts["pool"] if isinstance(pool_timeout, _DefaultValue) else
                                    pool_timeout):
             try:
@@ -193,23 +210,40 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(f"{_clean(e)} after the request was sent: outcome unknown") from OutcomeUnknown(
                     _clean(e))
 
-    @contextlib.asynccontextmanager
-    async def connection(self, timeout: float | None = None) -> AsyncIterator[None]:
+    def connection(self, timeout: float | None = None) -> _Permit:
         """Hold one of the `connections` permits for the rest of this task's block (requests made inside it use
         it). FloodLimiter takes one before its pacing slot (see sending_bot), so that requests waiting for a
         connection do not hold slots and then leave together when a slow server catches up. `timeout`: raise
         TimedOut (the request was not sent) if none is free within it; None waits as long as it takes."""
-        if _HOLDING.get() is self:
-            yield
+        return _Permit(self, timeout)
+
+
+class _Permit:
+    """AiohttpRequest.connection()'s context (a class, not a generator: it is entered twice per bulk send)."""
+
+    __slots__ = ("request", "timeout", "token")
+
+    def __init__(self, request: AiohttpRequest, timeout: float | None) -> None:
+        self.request, self.timeout = request, timeout
+        self.token: Token[object | None] | None = None
+
+    async def __aenter__(self) -> None:
+        request = self.request
+        if _HOLDING.get() is request:  # this task holds one already
             return
-        try:
-            async with asyncio.timeout(timeout):
-                await self._gate.acquire()
-        except TimeoutError:
-            raise TimedOut("Pool timeout: no free connection; the request was not sent") from NotSent()
-        token = _HOLDING.set(self)
-        try:
-            yield
-        finally:
-            _HOLDING.reset(token)
-            self._gate.release()
+        gate = request._gate
+        if not gate.locked():  # a permit is free: no timer to set (acquire() returns at once)
+            await gate.acquire()
+        else:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await gate.acquire()
+            except TimeoutError:
+                raise TimedOut("Pool timeout: no free connection; the request was not sent") from NotSent()
+        self.token = _HOLDING.set(request)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.token is not None:
+            _HOLDING.reset(self.token)
+            self.token = None
+            self.request._gate.release()
