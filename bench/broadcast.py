@@ -12,7 +12,7 @@ telegram identity (external_id = chat_id = 1,000,000 + i: distinct private chats
 (round-robin over the plan's units), inserted in bulk; then one notice to "role:contact" via
 bot.notices.broadcast. Timed, in a fresh process of its own: reminders.dispatch.dispatch() (planbot's default
 batch and concurrency) with the TelegramSender over a LeanBot (an ExtBot) with the FloodLimiter and the sender's
-AiohttpRequest (bot/channels/telegram/transport.py: aiohttp, 16 kept-alive connections;
+AiohttpRequest (bot/channels/telegram/transport.py: aiohttp, 32 kept-alive connections;
 --transport sharded for the httpx-based ShardedRequest, 4 pools of 4; --pool N for the previous plain
 HTTPXRequest(connection_pool_size=N)). With --processes P, P such processes dispatch the one notice together
 (claims are atomic: SKIP LOCKED on PostgreSQL, one UPDATE ... RETURNING on SQLite), each paced at R / P, started
@@ -794,8 +794,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "ShardedRequest (aiohttp)")
     p.add_argument("--shards", type=int, default=4,
                    help="ShardedRequest(shards=...) (4); AiohttpRequest gets shards x connections connections")
-    p.add_argument("--connections", type=int, default=4,
-                   help="ShardedRequest(connections=...): connections per shard (4)")
+    p.add_argument("--connections", type=int, default=8,
+                   help="ShardedRequest(connections=...): connections per shard (8: sending_bot's 32 in all)")
     p.add_argument("--processes", type=int, default=1,
                    help="dispatcher processes sending the one notice together (SKIP LOCKED claims), each paced at\n"
                         "TELEGRAM_MAX_RATE / processes (1)")

@@ -141,7 +141,7 @@ class TelegramSender:
 
 
 def sending_bot(token: str, api_url: str | None, rate_limiter: BaseRateLimiter[Any] | None, *,
-                connections: int = 16, read_timeout: float | None = 5.0) -> LeanBot:
+                connections: int = 32, read_timeout: float | None = 5.0) -> LeanBot:
     """A Bot for bulk sending: the given rate limiter (share the channel's, so that replies and bulk sends count
     against one global ceiling) and an AiohttpRequest of `connections` kept-alive connections. A FloodLimiter paces
     at the wire: it takes its slot once one of these connections is free (AiohttpRequest.connection)."""
