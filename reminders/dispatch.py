@@ -288,11 +288,11 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
     """Send every due row of the sender's channel until none is left; return the tally.
 
     Rows are claimed batch by batch (the next batch is claimed while the last of the current one is still being
-    sent), at most `concurrency` sends are in flight (while pause() is true, one every bulk_every seconds), and
-    outcomes are written in batches (see Ledger). A row is marked 'sending' only just before its request leaves
-    (WireMarks). When dispatch is cancelled, rows whose request had not left are given back as pending and those
-    in flight are 'uncertain': no row stays claimed or 'sending'. If the process dies, recovery (recover_sending)
-    does the same from the rows' statuses.
+    sent), rows to one chat go one after another in their queue order, at most `concurrency` sends are in flight
+    (while pause() is true, one every bulk_every seconds), and outcomes are written in batches (see Ledger). A row
+    is marked 'sending' only just before its request leaves (WireMarks). When dispatch is cancelled, rows whose
+    request had not left are given back as pending and those in flight are 'uncertain': no row stays claimed or
+    'sending'. If the process dies, recovery (recover_sending) does the same from the rows' statuses.
     """
     stats = DispatchStats()
     quiet = quiet or QuietHours()
@@ -336,10 +336,25 @@ async def dispatch(uow: sessionmaker[Session], sender: Sender, now: Callable[[],
                 return
             await asyncio.sleep(0.05 if bulk_every is None else min(0.05, bulk_every))
 
+    last_to: dict[str, asyncio.Future[None]] = {}  # per chat, the send the next one to that chat waits for
+
     async def worker() -> None:
         while (row := await next_row()) is not None:
-            # an exception other than SendError stops the dispatch (the row's outcome goes to interrupted)
-            outcome = await send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
+            before, mine = last_to.get(row.chat_id), asyncio.get_running_loop().create_future()
+            last_to[row.chat_id] = mine  # two messages to one chat (a reminder, then a notice) arrive in queue order
+            try:
+                if before is not None:
+                    try:
+                        await asyncio.shield(before)
+                    except BaseException:
+                        interrupted.append(release(row))  # never handed to the sender
+                        raise
+                # an exception other than SendError stops the dispatch (the row's outcome goes to interrupted)
+                outcome = await send_one(sender, row, now, stats, wire, interrupted, wait_for_chat)
+            finally:
+                mine.set_result(None)
+                if last_to.get(row.chat_id) is mine:
+                    del last_to[row.chat_id]
             if outcome is not None:
                 ledger.add(outcome)
 
