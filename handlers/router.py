@@ -157,7 +157,8 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
     if not text:
         ctx.handled = "not_text"
         return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
-    intent = recognise(text, commands.SLASH, commands.KEYWORDS)
+    # an invite code is random text, and now and then holds a keyword ("Zq7-OK-help_y..."): never read as one
+    intent = None if looks_like_code(text) else recognise(text, commands.SLASH, commands.KEYWORDS)
     if figure and intent is not None and intent.name in QUESTIONS:
         intent = None
     state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -10,12 +11,12 @@ from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from bot.db.chat_models import AuditRow
+from bot.db.chat_models import AuditRow, InviteRow
 from bot.db.models import FigureRevisionRow, FigureRow
 from bot.domain.period import parse_period
 from bot.messages import Inbound
 from bot.services.figures import Entry, submit
-from bot.services.people import create_invite
+from bot.services.people import create_invite, looks_like_code
 from bot.services.plans import active_plan
 from support import TestBot
 
@@ -135,6 +136,19 @@ def test_invite_codes_single_use_expiry_and_lockout(testbot: TestBot) -> None:
     with testbot.app.uow() as s:
         actions = [a.action for a in s.scalars(select(AuditRow))]
     assert actions.count("invite.redeem") == 2 and actions.count("invite.create") == 4
+
+
+def test_an_invite_code_that_holds_a_keyword_is_still_a_code(testbot: TestBot) -> None:
+    # codes are random URL-safe text: now and then one holds "-ok-", "_help" or "y" between separators
+    code = "Zq7-OK-help_y-3xJd9Lp2sW"
+    assert looks_like_code(code)
+    testbot.invite("leader")
+    with testbot.app.uow.begin() as s:
+        row = s.scalars(select(InviteRow).order_by(InviteRow.id.desc())).first()
+        assert row is not None
+        row.code_hash = hashlib.sha256(code.encode()).hexdigest()
+    assert "Welcome" in testbot.say("zoe", code, lang="en")
+    assert "Targets needing attention" in testbot.say("zoe", "which targets are lagging?")  # bound as a leader
 
 
 def test_the_invite_lockout_lasts_15_minutes_and_counts_only_the_last_15(testbot: TestBot) -> None:
