@@ -19,16 +19,20 @@ PLANBOT = Path(sys.executable).parent / "planbot"
 
 
 def cut_lock_connection(url: str) -> int:
-    """Terminate the backend that holds an advisory lock (as a PostgreSQL restart or a network cut would)."""
+    """Terminate the backend that holds an advisory lock (as a PostgreSQL restart or a network cut would).
+
+    The call waits until the backend has exited (up to 30 s), so its locks are released when it returns:
+    without the timeout the signal is only sent, and the lock may still be held for a moment.
+    """
     admin = create_engine(url)
     try:
         with admin.begin() as c:
             key = c.execute(text(f"SELECT {LOCK}"), {"k": LOCK_KEY}).scalar_one()  # this schema's lock
-            return len(list(c.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            return sum(c.execute(text(
+                "SELECT pg_terminate_backend(pid, 30000) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid::bigint = (:key >> 32) & 4294967295 AND objid::bigint = :key & 4294967295"),
-                {"key": key})))
+                {"key": key}).scalars())  # the backends that terminated
     finally:
         admin.dispose()
 
