@@ -58,3 +58,4 @@ class Outcome:
     refused: bool = False  # answered with a polite refusal (a figure that does not fit, a role that may not)
     held: tuple[int | None, ...] = ()  # per reply, the outbox row holding it (a reply to a committed action)
     person_id: int | None = None  # who the held replies go to
+    lang: str | None = None  # the language the replies are in ("zh", "en"): what the channel adds says it alike

@@ -210,8 +210,9 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
                  period=d["period"], old=value_text(ind, saved.previous, t), new=value_text(ind, saved.value, t))
     mine = next((u for u in (unit.code, ctx.plan.answered_by(unit.code, entry.period.start))
                  if u in ctx.roles.contact_units), None)  # the person's own unit, if they report for it
-    nxt = next((i for i, counted in owed_now(ctx, mine or unit.code)
-                if reported(ctx, counted, i.code, period_for(i, ctx).label) is None), None)
+    just_saved = (ind.code, unit.code, entry.period.label)
+    nxt = next((i for i, counted in owed_now(ctx, mine or unit.code) if _still_owed(ctx, i, counted, just_saved)),
+               None)
     if nxt is None or mine is None:
         ctx.reset()
         return [text_reply(text + ("\n" + t("Everything for this period is reported. Thank you!")
@@ -221,6 +222,12 @@ def do_confirm(ctx: Ctx) -> list[Reply]:
     return [text_reply(text + "\n" + question,
                        [_pick(ctx, t("Report {indicator}", indicator=nxt.name.get(t.lang)), nxt),
                         ctx.button(t("Done for now"), "cancel")], asks=question)]
+
+
+def _still_owed(ctx: Ctx, ind: Indicator, unit: str, just_saved: tuple[str, str, str]) -> bool:
+    """Whether unit still owes ind for the period asked today; the figure just saved is not asked for again."""
+    period = period_for(ind, ctx).label
+    return (ind.code, unit, period) != just_saved and reported(ctx, unit, ind.code, period) is None
 
 
 def edit(ctx: Ctx) -> list[Reply]:

@@ -91,7 +91,8 @@ class Router:
                 self._save_state(ctx, conv is not None, replies, refs)
             held = self._hold(ctx, sent) if self.hold_replies and ctx.committed else ()
             s.commit()
-        return Outcome(sent, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id)
+        return Outcome(sent, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id,
+                       lang=ctx.t.lang)
 
     def _hold(self, ctx: Ctx, replies: list[Reply]) -> tuple[int | None, ...]:
         """The text replies to a committed action, kept as outbox rows in its transaction: a crash before they are

@@ -79,6 +79,10 @@ def validate(plan: Plan, entry: Entry, now: datetime) -> None:
 # the figure of one unit, indicator and period, locked for the change (statement built once: it caches its own key)
 FIGURE = (select(FigureRow).where(FigureRow.indicator_id == bindparam("i"), FigureRow.unit_id == bindparam("u"),
                                   FigureRow.period == bindparam("p")).with_for_update())
+# whether there is one, and its value, without loading it into the session (most saves are of a new figure)
+FIGURE_VALUE = (select(FigureRow.id, FigureRow.value, FigureRow.revision)
+                .where(FigureRow.indicator_id == bindparam("i"), FigureRow.unit_id == bindparam("u"),
+                       FigureRow.period == bindparam("p")).with_for_update())
 FIGURES: Table = FigureRow.__table__  # type: ignore[assignment]
 NEW_FIGURE = insert(FIGURES).returning(FIGURES.c.id)  # Core: a new figure is two plain INSERTs, no unit of work
 REVISIONS: Table = FigureRevisionRow.__table__  # type: ignore[assignment]
@@ -117,8 +121,9 @@ def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str,
     validate(plan, entry, now)
     ids = plan_ids(s, row)
     ind_id, unit_id = ids.indicator(entry.indicator.code), ids.unit(entry.unit.code)
-    fig = s.scalar(FIGURE, {"i": ind_id, "u": unit_id, "p": entry.period.label})
-    if fig is None:
+    key = {"i": ind_id, "u": unit_id, "p": entry.period.label}
+    found = s.connection().execute(FIGURE_VALUE, key).first()  # Core: no ORM load for a new figure
+    if found is None:
         if entry.reason:
             raise UserError("There is no figure for {period} to correct yet.", period=entry.period.label)
         effective = effective_day(entry.period, now.date())
@@ -134,14 +139,15 @@ def save(s: Session, row: PlanRow, plan: Plan, entry: Entry, who: str, via: str,
         record(s, plan, entry.indicator, ind_id, entry.unit.code, unit_id, entry.period, entry.value, None,
                effective)
         return Saved(fig_id, 1, entry.value, None)
-    if fig.value == entry.value and (allow_same or entry.reason):
+    if found.value == entry.value and (allow_same or entry.reason):
         if allow_same:
-            return Saved(fig.id, fig.revision, fig.value, fig.value, unchanged=True)
+            return Saved(found.id, found.revision, found.value, found.value, unchanged=True)
         raise UserError("{period} is already {value}: nothing to correct.", period=entry.period.label,
-                        value=fig.value)
+                        value=found.value)
     if not entry.reason:
         raise UserError("{period} already has {value}. To change it, correct it and give a reason.",
-                        period=entry.period.label, value=fig.value)
+                        period=entry.period.label, value=found.value)
+    fig = s.scalars(FIGURE, key).one()
     previous = fig.value
     fig.revision += 1
     fig.value, fig.note, fig.entered_by, fig.entered_at, fig.via = entry.value, entry.note, who, now, via

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import exists, select, update
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitRow
 from bot.db.series import rebuild
@@ -111,21 +111,28 @@ def _sync(s: Session, model: type[UnitRow] | type[IndicatorRow], what: str, plan
             result.retired.append(f"{what} {row.code}")
 
 
-_cache: dict[tuple[int, str], Plan] = {}
-# built once (it then caches its own key): asked at every message
-ACTIVE = (select(PlanRow).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()).limit(1)
-          .options(defer(PlanRow.source_text)))
+_cache: dict[tuple[Any, ...], tuple[PlanRow, Plan]] = {}
+_COLUMNS = (PlanRow.id, PlanRow.code, PlanRow.title_zh, PlanRow.title_en, PlanRow.source_path, PlanRow.source_sha256,
+            PlanRow.loaded_at, PlanRow.active)
+# built once (it then caches its own key): asked at every message; a Core query, not an ORM load
+ACTIVE = select(*_COLUMNS).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()).limit(1)
 
 
 def active_plan(s: Session) -> tuple[PlanRow, Plan]:
-    """The active plan's row and model; UserError when no plan has been loaded."""
-    row = s.scalar(ACTIVE)
-    if row is None:
+    """The active plan's row and model; UserError when no plan has been loaded.
+
+    The row is a detached copy, made once per loaded plan and shared: read its columns, do not change it (load a
+    plan file to change a plan). Reading one row's columns costs a third of loading it into the session.
+    """
+    found = s.connection().execute(ACTIVE).first()
+    if found is None:
         raise UserError("No plan is loaded yet: run `planbot plan load FILE` first.")
-    key = (row.id, row.source_sha256)
-    plan = _cache.get(key)
-    if plan is None:  # the text is read and parsed only when the plan changed
-        plan = parse_plan(yaml.safe_load(row.source_text), row.source_path)
+    key = tuple(found)
+    cached = _cache.get(key)
+    if cached is None:  # the text is read and parsed only when the plan changed
+        text = s.scalar(select(PlanRow.source_text).where(PlanRow.id == found.id))
+        row = PlanRow(source_text=text, **{c.key: v for c, v in zip(_COLUMNS, found, strict=True)})
+        cached = (row, parse_plan(yaml.safe_load(text or ""), found.source_path))
         _cache.clear()
-        _cache[key] = plan
-    return row, plan
+        _cache[key] = cached
+    return cached

@@ -93,6 +93,20 @@ async def test_a_refused_reply_is_logged_with_its_message_and_the_member_asked_t
     assert f"WeCom message {update_id(click)}: the reply to alice was refused" in caplog.text
 
 
+async def test_a_member_who_chose_english_is_asked_to_try_again_in_english(wc_app: App, api: FakeWeComApi) -> None:
+    """planbot answers in the member's chosen language, not the app's default; so do the words the channel adds (a
+    failed send's apology, a pressed card's label)."""
+    async with served(wc_app, api) as wecom:
+        alice = wecom.member("alice")
+        assert "盘山县人民政府" in await alice.say(invite(wc_app, "contact", "panshan"))
+        assert "Language set: English." in await alice.say("/language en")
+        assert "[Confirm" in await alice.say("高新技术企业 12家")
+        click = alice.click("Confirm")
+        api.fail_next(40008)  # the held reply is refused
+        assert await alice.deliver(click) == ["Sorry, something went wrong sending my answer. Please try again."]
+    assert [card["button"]["replace_name"] for card in api.updated] == ["Chosen"]
+
+
 async def test_a_refused_reply_to_nothing_committed_is_logged_and_the_member_asked_to_try_again(
         wc_app: App, api: FakeWeComApi, caplog: pytest.LogCaptureFixture) -> None:
     async with served(wc_app, api) as wecom:

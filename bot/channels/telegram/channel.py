@@ -348,14 +348,14 @@ class TelegramChannel:
                 pass
             except TelegramError as e:
                 log.warning("update %s: removing the buttons failed (%s)", update.update_id, type(e).__name__)
+        lang = outcome.lang or inbound.lang_hint  # the language planbot answered in: what it adds says it alike
         for i, reply in enumerate(outcome.replies):
             chat = int(reply.chat or inbound.chat)
             held = outcome.held[i] if i < len(outcome.held) else None
             if held is not None and self.durable is not None:
-                await self.reply_held(self.durable, update.update_id, chat, reply, inbound.lang_hint, held,
-                                      outcome.person_id)
+                await self.reply_held(self.durable, update.update_id, chat, reply, lang, held, outcome.person_id)
             else:
-                await self.reply(update.update_id, chat, reply, inbound.lang_hint)
+                await self.reply(update.update_id, chat, reply, lang)
         return True
 
     async def reply_held(self, durable: DurableReplies, update_id: int, chat_id: int, reply: Reply,

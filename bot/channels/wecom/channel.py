@@ -307,28 +307,30 @@ class WeComChannel:
         code = message.get("ResponseCode")
         if inbound.payload is not None and code:  # grey out the card just pressed
             try:
-                await self.client.update_card(inbound.sender, code, translator_for(self.app.settings.lang)(PRESSED))
+                pressed = translator_for(outcome.lang or self.app.settings.lang)(PRESSED)
+                await self.client.update_card(inbound.sender, code, pressed)
             except Exception as e:
                 log.info("could not update a pressed card (%s)", type(e).__name__)
         for i, reply in enumerate(outcome.replies):
             user = reply.chat or inbound.chat
             held = outcome.held[i] if i < len(outcome.held) else None
             if held is not None:
-                await self.reply_held(uid, user, reply, held, outcome.person_id)
+                await self.reply_held(uid, user, reply, held, outcome.person_id, outcome.lang)
             else:
-                await self.reply(uid, user, reply)
+                await self.reply(uid, user, reply, outcome.lang)
 
-    async def reply_held(self, uid: str, user: str, reply: Reply, row_id: int, person_id: int | None) -> None:
+    async def reply_held(self, uid: str, user: str, reply: Reply, row_id: int, person_id: int | None,
+                         lang: str | None) -> None:
         """Send a reply to a committed action that an outbox row holds (see reminders.replies): a crash before it
         leaves hands it to the dispatcher after the restart; one that cannot go now is left to the dispatcher."""
         status = await self.durable.send(row_id, person_id, user, reply.text, buttons_json(reply.flat_buttons))
         if status == "failed":
             log.error("WeCom message %s: the reply to %s was refused (outbox row %s)", uid, user, row_id)
-            await self.tell_failed(user)
+            await self.tell_failed(user, lang)
         elif status in ("pending", "uncertain"):
             log.warning("WeCom message %s: the reply to %s is %s (outbox row %s)", uid, user, status, row_id)
 
-    async def reply(self, uid: str, user: str, reply: Reply) -> None:
+    async def reply(self, uid: str, user: str, reply: Reply, lang: str | None) -> None:
         """Send one reply that no outbox row holds (an image, a file, a reply to nothing committed). If WeCom refuses
         it or the call fails, the failure is logged with the message id and the member told something went wrong."""
         try:
@@ -336,12 +338,13 @@ class WeComChannel:
         except (WeComApiError, httpx.HTTPError) as e:
             log.error("WeCom message %s: the reply to %s was not sent (%s)", uid, user,
                       type(e).__name__ if isinstance(e, httpx.HTTPError) else e)
-            await self.tell_failed(user)
+            await self.tell_failed(user, lang)
 
-    async def tell_failed(self, user: str) -> None:
-        """Ask the member to try again, where that can still reach them (a failure here is left at that)."""
+    async def tell_failed(self, user: str, lang: str | None) -> None:
+        """Ask the member to try again, in the language of their conversation, where that can still reach them (a
+        failure here is left at that)."""
         with contextlib.suppress(WeComApiError, httpx.HTTPError):
-            await self.messenger.deliver(user, translator_for(self.app.settings.lang)(SEND_FAILED), [])
+            await self.messenger.deliver(user, translator_for(lang or self.app.settings.lang)(SEND_FAILED), [])
 
 
 def _param(query: Any, name: str) -> str:
