@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -129,10 +131,34 @@ def _drawn(p: Progress) -> tuple[object, ...]:
             p.shortfall_pp, p.forecast)
 
 
-def scorecard(ctx: Ctx) -> list[Reply]:
-    """Every milestone's result so far (the assessment table)."""
+def scorecard(ctx: Ctx, arg: str = "") -> list[Reply]:
+    """Every milestone's result so far (the assessment table); only a year's milestones when the question names a
+    year that has some ("2018年目标完成了吗")."""
     rows = milestone_rows(ctx.plan, assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
+    years = _years(arg, ctx.today.year)
+    if of_year := [r for r in rows if r.result.milestone.due.year in years]:
+        rows = of_year
     return [text_reply(scorecard_text(rows, ctx.today, ctx.t))]
+
+
+def _years(text: str, this_year: int) -> set[int]:
+    """The years a question names: 2018, ２０１８, 18年, 今年 / this year, 去年 / last year."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    named = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", text)}
+    named |= {2000 + int(y) for y in re.findall(r"(?<!\d)(\d\d)年", text)}
+    named |= {this_year for word in ("今年", "本年", "this year") if word in text}
+    named |= {this_year - 1 for word in ("去年", "上年", "last year") if word in text}
+    return named
+
+
+def scorecard_or_status(ctx: Ctx, arg: str) -> list[Reply]:
+    """The scorecard ("2018年目标完成了吗"), or, when the question names an indicator ("高企目标完成了吗"), how that
+    one is doing, its milestones' results with it."""
+    named = match_indicator(ctx.plan, arg) if arg else None
+    if named is not None:
+        ctx.handled = "command:status"
+        return status(ctx, named.code)
+    return scorecard(ctx, arg)
 
 
 def missing(ctx: Ctx) -> list[Reply]:

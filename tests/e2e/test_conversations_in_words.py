@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from bot.bootstrap import bootstrap
+from bot.config import Settings
 from bot.db.models import FigureRow
 from support import TestBot
 
@@ -262,3 +264,28 @@ def test_a_step_left_too_long_ends_and_says_what_was_dropped(testbot: TestBot) -
     out = testbot.say("alice", "我是谁")  # anything else is answered after the notice
     assert "科技型中小企业总数" in out and "联络员" in out
     assert [(f[2]) for f in figures(testbot)] == [Decimal(12)]
+
+
+def test_a_leader_asks_whether_a_years_targets_were_met(env: dict[str, str]) -> None:
+    """After a milestone date, "2018年目标完成了吗" gives that year's milestone results; with an indicator named, that
+    indicator; in English too."""
+    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2019-01-15T10:00:00+08:00")))
+    try:
+        bot = TestBot(app)
+        bot.join("sci", "contact", "sci_tech_bureau", lang="zh")
+        for text in ("2018年四季度 高企79家", "确认"):
+            bot.say("sci", text)
+        bot.join("lee", "leader", lang="zh")
+        out = bot.say("lee", "2018年目标完成了吗")
+        assert "节点目标完成情况" in out and "2018年12月31日，目标80家以上：未达成，2018Q4为79家" in out
+        assert "2020年12月31日" not in out  # the year asked about, not the whole plan
+        assert "2020年12月31日" in bot.say("lee", "目标完成情况")  # no year named: every milestone
+        assert "2020年12月31日" not in bot.say("lee", "去年的目标完成了吗")  # (it is 2019)
+        out = bot.say("lee", "高企目标完成了吗")
+        assert "高新技术企业总数" in out and "科技型中小企业总数" not in out
+        bot.say("lee", "/language en")
+        out = bot.say("lee", "were the 2018 targets met?")
+        assert "Milestone results" in out and "Dec 31, 2020" not in out
+        assert "not reached" in out
+    finally:
+        app.close()
