@@ -195,3 +195,32 @@ async def write_locked(db_file: str, seconds: float) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(locker.join)
+
+
+async def raw_http_server(answer: Callable[[bytes, bytes], bytes]) -> tuple[asyncio.Server, int, list[bytes]]:
+    """A bare HTTP/1.1 server on 127.0.0.1, for what a client library puts on the wire: each request is kept whole
+    (head and body) and answered with answer(head, body) as raw bytes (b"": hang up without answering; an answer
+    saying Connection: close closes the connection after it). Returns the server, its port and the requests."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            body = await reader.readexactly(length)
+            received.append(head + body)
+            reply = answer(head, body)
+            if not reply:
+                break
+            writer.write(reply)
+            await writer.drain()
+            if b"Connection: close" in reply:
+                break
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], received

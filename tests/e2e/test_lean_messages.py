@@ -18,6 +18,7 @@ from bot.channels.telegram.transport import AiohttpRequest
 from bot.messages import Button, Reply
 from fakes import FakeBotApi
 from reminders.dispatch import Blocked, Permanent, RetryLater, Transient, Uncertain
+from support import raw_http_server
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -25,34 +26,26 @@ TOKEN = "4343:lean-token"
 BUTTONS = [Button("签收 ✓", "ack:7"), Button("稍后 & 再说", "later:7=1")]
 
 
-async def capture() -> tuple[asyncio.Server, str, list[tuple[bytes, bytes]]]:
-    """A bare HTTP server that answers every request with a sent message; the (head, body) of each request."""
-    received: list[tuple[bytes, bytes]] = []
+async def capture() -> tuple[asyncio.Server, str, list[bytes]]:
+    """A bare HTTP server that answers every request with a sent message; each request as it came."""
     answer = b'{"ok": true, "result": {"message_id": 9, "date": 0, "chat": {"id": 5, "type": "private"}}}'
+    server, port, received = await raw_http_server(
+        lambda head, body: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(answer), answer))
+    return server, f"http://127.0.0.1:{port}/bot", received
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                break
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
-            received.append((head, await reader.readexactly(length)))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(answer), answer))
-            await writer.drain()
-        writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/bot", received
+def head_and_body(request: bytes) -> tuple[bytes, bytes]:
+    """A request's head (through the blank line) and its body."""
+    head, _, body = request.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", body
 
 
 async def test_the_lean_body_is_the_one_ptb_sends() -> None:
     """The same parameters in the same order, encoded byte for byte as PTB encodes them (the keyboard's JSON
     included), to the same URL with the same content type; with and without buttons, the same text again (from
     the cache) and another text."""
-    server, url, received = await capture()
+    server, url, raw = await capture()
     request = AiohttpRequest(2)
     bot = LeanBot(TOKEN, base_url=url, request=request, rate_limiter=FloodLimiter(overall_per_second=1000))
     sender = TelegramSender(bot)
@@ -62,6 +55,7 @@ async def test_the_lean_body_is_the_one_ptb_sends() -> None:
                                     (5, "第二条\n换行", []), (-100123, "群里", BUTTONS[:1])]:
             assert await sender.send(str(chat), text, buttons) == "9"
             await bot.send_text(chat, text, Reply(text, tuple((b,) for b in buttons)))  # PTB's own path
+    received = [head_and_body(r) for r in raw]
     assert len(received) == 8
     for (lean_head, lean_body), (ptb_head, ptb_body) in zip(received[::2], received[1::2], strict=True):
         assert lean_body == ptb_body

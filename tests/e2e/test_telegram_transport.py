@@ -18,6 +18,7 @@ from bot.channels.telegram.channel import LeanBot
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.transport import AiohttpRequest, NotSent
 from reminders.dispatch import Transient, Uncertain
+from support import raw_http_server
 
 pytestmark = [pytest.mark.asyncio,
               pytest.mark.filterwarnings("ignore:.*`retry_after` will be of type:DeprecationWarning")]
@@ -26,28 +27,7 @@ TOKEN = "4242:dispatch-token"
 
 async def raw_server(answers: list[bytes]) -> tuple[asyncio.Server, str, list[bytes]]:
     """A bare HTTP server that answers each request with the next of answers (b"" hangs up without answering)."""
-    received: list[bytes] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while answers:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                break
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
-            received.append(head + await reader.readexactly(length))
-            answer = answers.pop(0)
-            if not answer:
-                break
-            writer.write(answer)
-            await writer.drain()
-            if b"Connection: close" in answer:
-                break
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    server, port, received = await raw_http_server(lambda head, body: answers.pop(0) if answers else b"")
     return server, f"http://127.0.0.1:{port}/bot{TOKEN}", received
 
 
