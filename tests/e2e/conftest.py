@@ -1,5 +1,5 @@
-"""Console-channel fixtures in the errbot testbot style (push a message, read the replies), and the Telegram ones: a
-fake Bot API server and the environment that points planbot at it."""
+"""Console-channel fixtures in the errbot testbot style (push a message, read the replies), the Telegram ones (a
+fake Bot API server and the environment that points planbot at it) and the WeCom ones (a fake WeCom API)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from wecom_support import wecom_vars
 
 from bot.app import App
 from bot.bootstrap import bootstrap
 from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings
-from fakes import FakeBotApi
+from fakes import FakeBotApi, FakeWeComApi
 from support import TELEGRAM_TOKEN, TestBot
 
 NOW = "2018-10-15T10:00:00+08:00"
@@ -61,3 +62,25 @@ async def channel(tg_app: App) -> AsyncIterator[TelegramChannel]:
     await ch.start()
     yield ch
     await ch.stop()
+
+
+@pytest.fixture
+def wecom_api() -> Iterator[FakeWeComApi]:
+    """A fake WeCom API on 127.0.0.1 (Tencent's sample corp id, secret, token and key)."""
+    with FakeWeComApi() as api:
+        yield api
+
+
+@pytest.fixture
+def wecom_env(env: dict[str, str], wecom_api: FakeWeComApi) -> dict[str, str]:
+    """The test environment with the clock at 2018-10-15 10:00 and WeCom configured with Tencent's sample values,
+    pointed at the fake API, its callback on a free port."""
+    return dict(env, PLANBOT_NOW=NOW, **wecom_vars(wecom_api.url, "127.0.0.1:0"))
+
+
+@pytest.fixture
+def wc_app(wecom_env: dict[str, str]) -> Iterator[App]:
+    """planbot bootstrapped for WeCom (wecom_env), not yet receiving."""
+    app = bootstrap(Settings.from_env(wecom_env))
+    yield app
+    app.close()

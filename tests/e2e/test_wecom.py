@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -18,32 +18,10 @@ from bot.config import Settings
 from bot.db.chat_models import InboxRow
 from bot.db.inbox import Inbox
 from fakes import FakeWeComApi, WeComCallbacks
-from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
+from fakes.wecom_api import AES_KEY, CORP_ID, TOKEN
 from support import figures, invite, write_locked
 
 pytestmark = pytest.mark.asyncio
-NOW = "2018-10-15T10:00:00+08:00"
-
-
-@pytest.fixture
-def wecom_api() -> Iterator[FakeWeComApi]:
-    with FakeWeComApi() as api:
-        yield api
-
-
-@pytest.fixture
-def wecom_env(env: dict[str, str], wecom_api: FakeWeComApi) -> dict[str, str]:
-    """The test environment with WeCom configured with Tencent's sample values and pointed at the fake API."""
-    return dict(env, PLANBOT_NOW=NOW, WECOM_CORP_ID=CORP_ID, WECOM_AGENT_ID=str(AGENT_ID), WECOM_SECRET=SECRET,
-                WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY, WECOM_API_URL=wecom_api.url,
-                PLANBOT_WECOM_LISTEN="127.0.0.1:0")
-
-
-@pytest.fixture
-def wc_app(wecom_env: dict[str, str]) -> Iterator[App]:
-    app = bootstrap(Settings.from_env(wecom_env))
-    yield app
-    app.close()
 
 
 @pytest_asyncio.fixture
