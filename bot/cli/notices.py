@@ -53,7 +53,8 @@ def cmd_notices(app: App, args: argparse.Namespace, t: Translator) -> int:
         if args.json:
             print_json([{"id": st.notice.id, "text": st.notice.text, "audience": st.notice.audience,
                          "recipients": st.recipients, "delivered": st.delivered, "signed": st.signed,
-                         "failed": st.failed, "pending": st.pending, "uncertain": st.uncertain}
+                         "failed": st.failed, "pending": st.pending, "uncertain": st.uncertain,
+                         "groups": [{"audience": group, "status": status} for group, status in st.groups]}
                         for st in (notice_views.stats(s, n.id) for n in found)])
             return 0
         for notice in found:

@@ -22,6 +22,7 @@ class NoticeStats:
     failed: int
     pending: int
     uncertain: int
+    groups: tuple[tuple[str, str], ...] = ()  # each chat group's copy (its audience, its status): posted, not signed
 
 
 def stats(s: Session, notice_id: int) -> NoticeStats:
@@ -40,8 +41,12 @@ def stats(s: Session, notice_id: int) -> NoticeStats:
     signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
     values = list(best.values())
     waiting = sum(values.count(status) for status in ("pending", "claimed", "sending"))
+    prefix = f"notice:{notice_id}:group:"  # (the key bot.services.notices.broadcast gives a group's copy)
+    groups = tuple((key.removeprefix(prefix), status) for key, status in s.execute(
+        select(OutboxRow.key, OutboxRow.status).where(OutboxRow.key.startswith(prefix, autoescape=True))
+        .order_by(OutboxRow.id)))
     return NoticeStats(notice, len(best), values.count("sent"), signed, values.count("failed"), waiting,
-                       values.count("uncertain"))
+                       values.count("uncertain"), groups)
 
 
 def recent(s: Session, limit: int = 5) -> list[NoticeRow]:

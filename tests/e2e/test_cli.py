@@ -235,7 +235,7 @@ def test_broadcast_at_a_later_time_and_resend_on_the_command_line(env: dict[str,
     assert notice_lines("2018-10-16T09:10") == []  # once
     assert planbot_json(env, "notices", "--json")[0] | {"text": ""} == {
         "id": 1, "text": "", "audience": "units:panshan", "recipients": 1, "delivered": 1, "signed": 0, "failed": 0,
-        "pending": 0, "uncertain": 0}
+        "pending": 0, "uncertain": 0, "groups": []}
     out = planbot(env, "--lang", "en", "notices", "--resend", "1").stdout
     assert out == "Notice 1 queued again for 0 people.\n"  # --resend: only those it could not reach (#16)
     out = planbot(env, "--lang", "en", "notices", "--resend-unsigned", "1").stdout

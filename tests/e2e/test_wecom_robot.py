@@ -21,12 +21,14 @@ from bot.channels.wecom.send import WeComMessenger, WeComSender
 from bot.config import ConfigError, Settings
 from bot.db.outbox import Delivery, enqueue
 from bot.db.outbox_models import OutboxRow
+from bot.render.notices import notice_line
 from bot.services import notices
 from bot.services.people import identity_for, redeem_invite
 from bot.services.plans import active_plan
 from bot.views.notices import stats as notice_stats
 from fakes import FakeWeComApi
 from fakes.wecom_api import AES_KEY, AGENT_ID, CORP_ID, SECRET, TOKEN
+from i18n import translator_for
 from reminders.dispatch import dispatch
 from reminders.scheduler import Ticker
 from support import invite
@@ -116,6 +118,8 @@ async def test_a_notice_reaches_its_audiences_groups_without_the_sign_button(
         to_leaders = notices.broadcast(s, plan_row, plan, "周五下午三点召开推进会", "role:leader", "admin", MONDAY,
                                        groups=groups).id
         notices.broadcast(s, plan_row, plan, "国庆值班安排已发布", "all", "admin", MONDAY, groups=groups)
+    with wc_app.uow() as s:
+        assert notice_stats(s, to_leaders).groups == (("leaders", "pending"),)
     stats = await dispatch(wc_app.uow, robots, lambda: MONDAY)
     assert stats.sent == 3 and stats.failed == 0
     assert api.robot_texts(LEADERS_KEY) == ["通知：周五下午三点召开推进会", "通知：国庆值班安排已发布"]
@@ -123,6 +127,10 @@ async def test_a_notice_reaches_its_audiences_groups_without_the_sign_button(
     with wc_app.uow() as s:
         counts = notice_stats(s, to_leaders)
     assert counts.recipients == 1  # the group is not one of the notice's recipients (nor can it sign)
+    assert counts.groups == (("leaders", "sent"),)  # but the admin sees that it was posted there
+    assert notice_line(counts, translator_for("zh"), wc_app.clock.tz).endswith("\n  群聊：leaders已发出")
+    with wc_app.uow() as s:
+        assert notice_stats(s, to_leaders + 1).groups == (("leaders", "sent"), ("contacts", "sent"))
 
 
 async def test_a_robot_gets_at_most_twenty_a_minute_and_the_rest_wait(
