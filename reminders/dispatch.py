@@ -92,6 +92,12 @@ class DispatchStats:
     blocked: int = 0
 
 
+# Where a process writes its send bookkeeping, when not on a thread of its own against the database (the default):
+# a channel on SQLite hands it to its database process, the one writer (bot.channels.shared.workers).
+WriteOutcomes = Callable[[list[Outcome]], Awaitable[None]]
+MarkSending = Callable[[list[int]], Awaitable[set[int]]]
+
+
 class Ledger:
     """Outcomes of sends, written in batches: one transaction per max_rows outcomes or per max_wait seconds.
 
@@ -99,8 +105,10 @@ class Ledger:
     it 'uncertain' (never re-sent blindly), as when it died in the middle of the send itself.
     """
 
-    def __init__(self, uow: sessionmaker[Session], *, max_rows: int = 100, max_wait: float = 0.05) -> None:
+    def __init__(self, uow: sessionmaker[Session], *, max_rows: int = 100, max_wait: float = 0.05,
+                 write: WriteOutcomes | None = None) -> None:
         self.uow, self.max_rows, self.max_wait = uow, max_rows, max_wait
+        self.write: WriteOutcomes = write or outcomes_on_a_thread(uow)
         self.buffer: list[Outcome] = []
         self.written = 0
         self._more, self._full = asyncio.Event(), asyncio.Event()
@@ -143,7 +151,7 @@ class Ledger:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), self.max_wait)
                 batch, self.buffer = self.buffer, []
-                await asyncio.to_thread(write_outcomes, self.uow, batch)
+                await self.write(batch)
                 self.written += len(batch)
         except BaseException as e:  # the database is gone: the rows stay 'sending', recovered as 'uncertain'
             self._error = e
@@ -155,8 +163,8 @@ class WireMarks:
     """Rows marked 'sending' just before their requests leave, written together: each request waits for the one
     transaction that holds its mark (a group commit), and the marks that arrive meanwhile go in the next one."""
 
-    def __init__(self, uow: sessionmaker[Session]) -> None:
-        self.bind = _bind_of(uow)
+    def __init__(self, uow: sessionmaker[Session], write: MarkSending | None = None) -> None:
+        self.write: MarkSending = write or marks_on_a_thread(_bind_of(uow))
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -177,7 +185,7 @@ class WireMarks:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                marked = await asyncio.to_thread(_mark, self.bind, [row_id for row_id, _ in batch])
+                marked = await self.write([row_id for row_id, _ in batch])
             except BaseException as e:
                 for _, f in batch:
                     if not f.done():
@@ -261,6 +269,20 @@ def write_outcomes(uow: sessionmaker[Session], outcomes: list[Outcome]) -> None:
     """Write outcomes in one transaction of their own."""
     with uow.begin() as s:
         record(s, outcomes)
+
+
+def marks_on_a_thread(bind: Engine) -> MarkSending:
+    """Mark rows 'sending' with _mark on a thread."""
+    async def mark(row_ids: list[int]) -> set[int]:
+        return await asyncio.to_thread(_mark, bind, row_ids)
+    return mark
+
+
+def outcomes_on_a_thread(uow: sessionmaker[Session]) -> WriteOutcomes:
+    """Write outcomes with write_outcomes on a thread (the event loop goes on meanwhile)."""
+    async def write(outcomes: list[Outcome]) -> None:
+        await asyncio.to_thread(write_outcomes, uow, outcomes)
+    return write
 
 
 def _bind_of(uow: sessionmaker[Session]) -> Engine:

@@ -3,7 +3,6 @@ update but kept as outbox rows until their outcome is written, so that a crash l
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -11,7 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.outbox import Outcome
 from bot.db.outbox_models import OutboxRow
-from reminders.dispatch import DispatchStats, Ledger, Sender, WireMarks, send_one, write_outcomes
+from reminders.dispatch import (
+    DispatchStats,
+    Ledger,
+    MarkSending,
+    Sender,
+    WireMarks,
+    WriteOutcomes,
+    outcomes_on_a_thread,
+    send_one,
+)
 
 
 async def _no_pause() -> None:
@@ -24,11 +32,15 @@ class DurableReplies:
     go now (flood control, a refused connection) is left pending for the dispatcher; one interrupted by a stop is
     given back (it never left) or 'uncertain'. Each channel that holds replies keeps one of these."""
 
-    def __init__(self, uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime]) -> None:
+    def __init__(self, uow: sessionmaker[Session], sender: Sender, now: Callable[[], datetime], *,
+                 mark: MarkSending | None = None, write: WriteOutcomes | None = None) -> None:
+        """mark and write, when given, write the 'sending' marks and the outcomes instead of threads of this process
+        (a channel on SQLite gives its database process's, so that one process writes)."""
         self.uow, self.sender, self.now = uow, sender, now
         self.stats = DispatchStats()
-        self.wire = WireMarks(uow)
-        self.ledger = Ledger(uow)
+        self.wire = WireMarks(uow, mark)
+        self.write: WriteOutcomes = write or outcomes_on_a_thread(uow)
+        self.ledger = Ledger(uow, write=self.write)
         self.interrupted: list[Outcome] = []
 
     async def send(self, row_id: int, person_id: int | None, chat_id: str, text: str, buttons: str) -> str:
@@ -49,5 +61,5 @@ class DurableReplies:
             await self.ledger.close()
         finally:
             if self.interrupted:
-                await asyncio.to_thread(write_outcomes, self.uow, self.interrupted)
+                await self.write(self.interrupted)
                 self.interrupted = []

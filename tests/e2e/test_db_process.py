@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import create_engine
+from held_support import reply_statuses
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.app import App
@@ -147,3 +148,32 @@ def test_db_processes_must_be_a_whole_number() -> None:
 def test_an_sqlite_database_in_memory_cannot_be_shared_with_another_process() -> None:
     assert in_memory(create_engine("sqlite://")) and in_memory(create_engine("sqlite:///:memory:"))
     assert not in_memory(create_engine("sqlite:////tmp/planbot.db"))
+
+
+@pytest.mark.asyncio
+async def test_on_sqlite_the_database_process_is_the_only_writer(fake: FakeBotApi,
+                                                                started: tuple[App, TelegramChannel]) -> None:
+    """On SQLite every write of a conversation (the updates stored, the figure, each reply's 'sending' mark and its
+    outcome) is the database process's: the bot's own process writes nothing, so neither waits on the other's lock."""
+    app, channel = started
+    if app.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL takes many writers: there the bot's own process writes its bookkeeping itself")
+    alice = Chat(fake, ALICE)
+    code = invite(app, "contact", "panshan")  # (written by the test, before the count starts)
+    writes: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            writes.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", count)
+    try:
+        await alice.say(code)
+        assert "12家" in (await alice.say("高新技术企业 12家"))["text"]
+        await alice.press("确认")
+        await until(lambda: reply_statuses(app) == {str(ALICE): "sent"}, "the saved reply's outcome written")
+        await idle(channel, fake)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", count)
+    assert figures(app) == [("2018Q3", Decimal(12), "telegram")]
+    assert writes == []

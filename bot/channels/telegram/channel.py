@@ -25,7 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, 
 from bot.app import App
 from bot.channels.shared import workers
 from bot.channels.shared.redaction import protect_logs
-from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
+from bot.channels.shared.workers import DbProcess, DbProcessGone, SqliteWrites, process_count
 from bot.channels.telegram.limits import FloodLimiter, PerChatProcessor
 from bot.channels.telegram.token import token_checked
 from bot.channels.telegram.transport import AiohttpRequest
@@ -121,10 +121,10 @@ class TelegramChannel:
 
     The router's work runs in db_processes processes of their own (DbProcess), so that it and the event loop use
     two cores instead of taking turns under the GIL; with db_processes=0 it runs on db_threads threads of this
-    process. Either way SQLite gets one (it takes one writer at a time: more would only queue on its lock, sleeping
-    in its busy handler, where a writer can starve) and PostgreSQL two, to overlap the round trips. Storing
-    received updates has a thread of its own, so that the next getUpdates is not held behind the updates queued
-    for the router.
+    process. Either way SQLite gets one (one writer at a time: more would only queue on its lock) and PostgreSQL
+    two, to overlap the round trips. On SQLite that process also stores received updates and writes the held
+    replies' bookkeeping, ahead of the updates queued for the router (SqliteWrites); otherwise storing has a thread
+    of its own, so that the next getUpdates is not held behind them.
     """
 
     def __init__(self, app: App, *, poll_timeout: int = 30, concurrency: int = 1024, http_pool: int = 256,
@@ -155,6 +155,7 @@ class TelegramChannel:
         self.refused: ChannelRefused | None = None  # set when Telegram refuses the token: the process must stop
         self.on_refused: Callable[[], None] | None = None  # called then (run_channels: set its stop event)
         self.active = 0  # updates being handled now: bulk sends wait while people are talking to the bot
+        self.writes: SqliteWrites | None = None  # the inbox's and held replies' writes, by the database process
 
     @property
     def bot(self) -> LeanBot:
@@ -170,10 +171,11 @@ class TelegramChannel:
         self.app.telegram_username = self.bot.username
         from bot.channels.telegram.sender import TelegramSender  # (it builds on this module's LeanBot)
 
-        self.durable = DurableReplies(relaxed_session_factory(self.app.engine), TelegramSender(self.bot),
-                                      self.app.clock.now)
         self.workers = [DbProcess(self.app.settings, self.app.clock, self.bot.username, CHANNEL, hold_replies=True)
                         for _ in range(self.db_processes)]
+        self.writes = SqliteWrites(self.workers) if self.workers and self.app.engine.dialect.name == "sqlite" else None
+        self.durable = DurableReplies(relaxed_session_factory(self.app.engine), TelegramSender(self.bot),
+                                      self.app.clock.now, **(self.writes.for_replies() if self.writes else {}))
         for w in self.workers:
             await w.start()
         await self.set_commands()
@@ -250,9 +252,9 @@ class TelegramChannel:
                 continue
             try:
                 await self.receive(updates)
-            except OperationalError as e:  # not stored, so not acknowledged: getUpdates returns them again
+            except (OperationalError, DbProcessGone) as e:  # not stored, so not acknowledged: fetched again
                 log.warning("could not store %d updates (%s); fetching them again in %.0f s", len(updates),
-                            type(e.orig or e).__name__, backoff)
+                            type(getattr(e, "orig", None) or e).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
@@ -277,8 +279,11 @@ class TelegramChannel:
                 log.error("skipped update %s, which could not be read (%s)",
                           r.get("update_id") if isinstance(r, dict) else "?", type(e).__name__)
         now = self.app.clock.now()
-        await asyncio.get_running_loop().run_in_executor(
-            self.inbox_pool, self.inbox.store, [(str(u.update_id), r) for u, r in good], now)
+        stored = [(str(u.update_id), r) for u, r in good]
+        if self.writes is not None:
+            await self.writes.store(stored, now)
+        else:
+            await asyncio.get_running_loop().run_in_executor(self.inbox_pool, self.inbox.store, stored, now)
         for u, r in good:
             await self.queue(u, r)
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from bot.app import App
 from bot.channels.shared import workers
-from bot.channels.shared.workers import DbProcess, DbProcessGone, process_count
+from bot.channels.shared.workers import DbProcess, DbProcessGone, SqliteWrites, process_count
 from bot.channels.wecom.api import WeComApiError, WeComClient, protect_logs
 from bot.channels.wecom.crypto import CryptoError, WeComCrypto
 from bot.channels.wecom.limits import MemberLimiter
@@ -111,12 +111,14 @@ class WeComChannel:
         if client is None:
             apply_app_limits(app, self.client)
         self.router = Router(app, hold_replies=True)
-        self.durable = DurableReplies(relaxed_session_factory(app.engine), WeComReplySender(self.messenger),
-                                      app.clock.now)
         self.inbox = Inbox(app.uow, CHANNEL)
         one_writer = app.engine.dialect.name == "sqlite"
         self.db_processes = process_count(app.engine, db_processes, s.db_processes)
-        self.workers: list[DbProcess] = []
+        self.workers: list[DbProcess] = []  # (filled by start())
+        # on SQLite the database process also stores messages and writes the held replies' bookkeeping: SqliteWrites
+        self.writes = SqliteWrites(self.workers) if self.db_processes and one_writer else None
+        self.durable = DurableReplies(relaxed_session_factory(app.engine), WeComReplySender(self.messenger),
+                                      app.clock.now, **(self.writes.for_replies() if self.writes else {}))
         self.db_pool = ThreadPoolExecutor(db_threads or (1 if one_writer else 2), thread_name_prefix="wecom-db")
         # storing received messages has a thread of its own, so a 200 never waits behind the router's work; the
         # messages that arrive while one batch is being written go together in the next (one commit for many)
@@ -129,8 +131,8 @@ class WeComChannel:
 
     async def start(self) -> None:
         """Start the database processes; handle messages stored but not handled when the last run stopped."""
-        self.workers = [DbProcess(self.app.settings, self.app.clock, None, CHANNEL, hold_replies=True)
-                        for _ in range(self.db_processes)]
+        self.workers[:] = [DbProcess(self.app.settings, self.app.clock, None, CHANNEL, hold_replies=True)
+                           for _ in range(self.db_processes)]
         for w in self.workers:
             await w.start()
         for raw in await self.db(self.inbox.pending):
@@ -249,7 +251,10 @@ class WeComChannel:
             batch, self._to_store = self._to_store, []
             rows = list({uid: message for uid, message, _ in batch}.items())
             try:
-                await loop.run_in_executor(self.inbox_pool, self.inbox.store, rows, self.app.clock.now())
+                if self.writes is not None:
+                    await self.writes.store(rows, self.app.clock.now())
+                else:
+                    await loop.run_in_executor(self.inbox_pool, self.inbox.store, rows, self.app.clock.now())
             except Exception as e:
                 for _, _, future in batch:
                     if not future.done():
