@@ -11,7 +11,7 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import Translations
 
 LOCALES = Path(__file__).parent / "locales"
@@ -33,6 +33,17 @@ def normalize(lang: str | None) -> str:
     if low.startswith("en"):
         return "en"
     return DEFAULT
+
+
+@cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@cache
+def _number_pattern(digits: int) -> NumberPattern:
+    """Grouped digits with at most `digits` decimals (as format_decimal parses it at every call)."""
+    return parse_pattern("#,##0" + ("." + "#" * digits if digits else ""))
 
 
 @cache
@@ -71,8 +82,8 @@ class Translator:
         """A number with grouping and at most `digits` decimals; an em dash for none."""
         if value is None:
             return "—"
-        fmt = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(value, format=fmt, locale=self._babel)
+        text: str = _number_pattern(digits).apply(value, self._babel)  # babel's format_decimal, its parts cached
+        return text
 
     def percent(self, value: Decimal | None, digits: int = 2) -> str:
         """A percentage given in percent units (2.5 → 2.5%)."""
@@ -84,7 +95,7 @@ class Translator:
 
     @property
     def _babel(self) -> Locale:
-        return Locale.parse(self.locale)
+        return _locale(self.locale)
 
 
 def translator_for(lang: str | None) -> Translator:

@@ -22,8 +22,8 @@ def reports_of(plan: Plan, unit: str, period_of: Callable[[Indicator], Period]) 
     unit's own, then those of each unit it succeeded (for periods from the succession on), each indicator once."""
     out = [(i, unit) for i in owed(plan, unit)]
     seen = {i.code for i, _ in out}
-    for u in plan.units:
-        if u.code == unit or u.succeeded_by is None:
+    for u in plan.succeeded:
+        if u.code == unit:
             continue
         for i in owed(plan, u.code):
             if i.code not in seen and plan.answered_by(u.code, period_of(i).start) == unit:

@@ -198,12 +198,17 @@ class Plan:
     def _by_code(self) -> tuple[dict[str, Unit], dict[str, Indicator]]:
         return {u.code: u for u in self.units}, {i.code: i for i in self.indicators}
 
+    @cached_property
+    def succeeded(self) -> tuple[Unit, ...]:
+        """The units that another one succeeded (merged or renamed), in the plan's order: few or none."""
+        return tuple(u for u in self.units if u.succeeded_by is not None)
+
     def reporting_for(self, ind: Indicator, unit: str, period_start: date) -> str:
         """The unit a figure counts for: the unit itself, or the unit it succeeded (for periods from the
         succession on) when it does not report this indicator itself."""
         if unit in ind.reporter_set:
             return unit
-        for u in self.units:
+        for u in self.succeeded:
             if (u.succeeded_by == unit and u.succeeded_from is not None and period_start >= u.succeeded_from
                     and u.code in ind.reporter_set):
                 return u.code
