@@ -40,7 +40,7 @@ def recognise(text: str, slash: Mapping[str, str], keywords: Sequence[tuple[str,
     low = s.lower()
     best: tuple[int, int, str, tuple[str, ...]] | None = None
     for name, words in keywords:
-        found = [(-len(w), low.find(w)) for w in words if w in low and _has(low, w)]  # (most are absent)
+        found = [(-len(w), low.find(w)) for w in words if _has(low, w)]
         if found:
             size, at = min(found)
             if best is None or (size, at) < best[:2]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,6 +12,7 @@ from pathlib import Path
 
 from bot.domain.lookup import Ambiguous, find
 from bot.domain.pace import Progress, assess, city_series
+from bot.domain.period_words import years_named
 from bot.errors import UserError, echo
 from bot.messages import Button, Reply
 from bot.render.scorecard import scorecard as milestone_rows
@@ -135,20 +134,10 @@ def scorecard(ctx: Ctx, arg: str = "") -> list[Reply]:
     """Every milestone's result so far (the assessment table); only a year's milestones when the question names a
     year that has some ("2018年目标完成了吗")."""
     rows = milestone_rows(ctx.plan, assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
-    years = _years(arg, ctx.today.year)
+    years = years_named(arg, ctx.today)
     if of_year := [r for r in rows if r.result.milestone.due.year in years]:
         rows = of_year
     return [text_reply(scorecard_text(rows, ctx.today, ctx.t))]
-
-
-def _years(text: str, this_year: int) -> set[int]:
-    """The years a question names: 2018, ２０１８, 18年, 今年 / this year, 去年 / last year."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    named = {int(y) for y in re.findall(r"(?<!\d)(20\d\d)(?!\d)", text)}
-    named |= {2000 + int(y) for y in re.findall(r"(?<!\d)(\d\d)年", text)}
-    named |= {this_year for word in ("今年", "本年", "this year") if word in text}
-    named |= {this_year - 1 for word in ("去年", "上年", "last year") if word in text}
-    return named
 
 
 def scorecard_or_status(ctx: Ctx, arg: str) -> list[Reply]:

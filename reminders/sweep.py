@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import FigureRevisionRow, FigureRow, IndicatorRow, PlanRow, UnitRow
-from bot.db.outbox import REMINDER, Delivery, delivery_for, enqueue
+from bot.db.outbox import REMINDER, Delivery, delivery_for, enqueue, group_copy_key
 from bot.db.outbox_models import SchedulerStateRow
 from bot.domain.groups import for_reminder, receiving
 from bot.domain.pace import Progress
@@ -134,7 +134,7 @@ def _queue(s: Session, plan_row: PlanRow, plan: Plan, r: Reminder, progress: lis
         queued += enqueue(s, f"{r.key}:{person.id}", to, r.kind, _text(plan, r, progress, now, t), now,
                           buttons=buttons, priority=REMINDER, not_before=max(now, r.send_at))
     for channel, audience in receiving(groups, for_reminder(r.kind)):  # in the default language, no buttons
-        queued += enqueue(s, f"{r.key}:group:{audience}", Delivery(None, channel, audience), r.kind,
+        queued += enqueue(s, group_copy_key(r.key, audience), Delivery(None, channel, audience), r.kind,
                           _text(plan, r, progress, now, translator_for(None)), now, priority=REMINDER,
                           not_before=max(now, r.send_at))
     return queued
@@ -147,7 +147,7 @@ def record_missed(s: Session, plan_row: PlanRow, reminders: list[Reminder], now:
     recorded = 0
     for r in reminders:
         for channel, audience in receiving(groups, for_reminder(r.kind)):
-            recorded += enqueue(s, f"{r.key}:group:{audience}", Delivery(None, channel, audience), r.kind, r.key,
+            recorded += enqueue(s, group_copy_key(r.key, audience), Delivery(None, channel, audience), r.kind, r.key,
                                 now, priority=REMINDER, not_before=r.send_at, status="missed")
         for person in recipients.for_audience(s, plan_row, r.audience, r.to_unit, r.lead_units):
             to = delivery_for(s, person)

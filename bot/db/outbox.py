@@ -53,6 +53,12 @@ def _insert(s: Session, key: str, to: Delivery, kind: str, text: str, now: datet
     return insert_or_skip(s, OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
 
 
+def group_copy_key(key: str, audience: str = "") -> str:
+    """The outbox key of a push-only chat group's copy of what is keyed key (a reminder, a notice); with no audience,
+    the start that every group copy's key has."""
+    return f"{key}:group:{audience}"
+
+
 def enqueue(s: Session, key: str, to: Delivery, kind: str, text: str, now: datetime, *,
             buttons: list[Button] | None = None, priority: int = REMINDER, not_before: datetime | None = None,
             notice_id: int | None = None, status: str = "pending") -> bool:

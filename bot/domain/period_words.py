@@ -28,6 +28,9 @@ _WORDS = re.compile(
     r")"
     r"|(?P<ly>去年|上年|今年|本年)(?:底|末)?"
 )
+# a year alone, as a question names it ("2018年目标完成了吗", "18年的", "去年", "the 2018 targets", "last year")
+_YEARS = re.compile(r"(?<![0-9])(?P<y>(?:19|20)\d\d)(?![0-9])|(?<![0-9.])(?P<y2>[1-9][0-9])\s*年"
+                    r"|(?P<yw>今年|去年|本年|上年|前年|this year|last year)")
 
 
 class PeriodWordError(ValueError):
@@ -52,14 +55,20 @@ def _year(m: re.Match[str], today: date) -> int | None:
         return int(m.group("y"))
     if m.group("y2"):  # 18年三季度: a year of this century
         return 2000 + int(m.group("y2"))
-    word = m.group("yw") or m.group("ly")
-    if word in ("去年", "上年"):
+    word = m.group("yw") or m.groupdict().get("ly")
+    if word in ("去年", "上年", "last year"):
         return today.year - 1
     if word == "前年":
         return today.year - 2
-    if word in ("今年", "本年"):
+    if word in ("今年", "本年", "this year"):
         return today.year
     return None
+
+
+def years_named(text: str, today: date) -> set[int]:
+    """The years a question names: 2018, ２０１８, 18年, 今年, 去年, 前年, this year, last year."""
+    return {y for m in _YEARS.finditer(unicodedata.normalize("NFKC", text).lower())
+            if (y := _year(m, today)) is not None}
 
 
 def _latest(make: object, y: int | None, today: date) -> Period:

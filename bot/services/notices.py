@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.chat_models import PersonRow
 from bot.db.models import PlanRow
-from bot.db.outbox import BULK, Delivery, delivery_for, enqueue
+from bot.db.outbox import BULK, Delivery, delivery_for, enqueue, group_copy_key
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
 from bot.domain.free_text import MAX_NOTICE, clean_block, length
 from bot.domain.groups import for_notice, receiving
@@ -91,7 +91,7 @@ def broadcast(s: Session, plan_row: PlanRow, plan: Plan, text: str, audience: st
     for person in people:
         notice.recipients += _queue(s, notice, person, now, f"notice:{notice.id}:{person.id}")
     for channel, group in receiving(groups, for_notice(audience)):  # (not counted among its recipients)
-        enqueue(s, f"notice:{notice.id}:group:{group}", Delivery(None, channel, group), "notice",
+        enqueue(s, group_copy_key(f"notice:{notice.id}", group), Delivery(None, channel, group), "notice",
                 _notice_text(notice.text, None), now, priority=BULK, not_before=max(now, notice.send_at))
     return notice
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db.outbox import group_copy_key
 from bot.db.outbox_models import NoticeRow, OutboxRow, SignatureRow
 from bot.errors import UserError
 
@@ -41,7 +42,7 @@ def stats(s: Session, notice_id: int) -> NoticeStats:
     signed = len(list(s.scalars(select(SignatureRow.id).where(SignatureRow.notice_id == notice_id))))
     values = list(best.values())
     waiting = sum(values.count(status) for status in ("pending", "claimed", "sending"))
-    prefix = f"notice:{notice_id}:group:"  # (the key bot.services.notices.broadcast gives a group's copy)
+    prefix = group_copy_key(f"notice:{notice_id}")
     groups = tuple((key.removeprefix(prefix), status) for key, status in s.execute(
         select(OutboxRow.key, OutboxRow.status).where(OutboxRow.key.startswith(prefix, autoescape=True))
         .order_by(OutboxRow.id)))
