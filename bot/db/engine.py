@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -39,6 +39,24 @@ def insert_or_skip(s: Session, table: Any) -> Any:
     """An INSERT into table that does nothing on a conflict (ON CONFLICT DO NOTHING), in the session's dialect."""
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(table)
+
+
+_SKIPPING: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def insert_skipping(s: Session, table: Table, keys: tuple[str, ...], returning: tuple[str, ...] = ()) -> Any:
+    """INSERT INTO table ... ON CONFLICT (keys) DO NOTHING [RETURNING returning], in the session's dialect, built
+    once per dialect and kept: a statement object caches its own compiled form, so a hot path skips building it,
+    and a statement run for many rows (executemany) is compiled once, where a multi-row VALUES is compiled each time.
+    """
+    key = (s.get_bind().dialect.name, table.name, keys, returning)
+    stmt = _SKIPPING.get(key)
+    if stmt is None:
+        stmt = insert_or_skip(s, table).on_conflict_do_nothing(index_elements=list(keys))
+        if returning:
+            stmt = stmt.returning(*(table.c[c] for c in returning))
+        _SKIPPING[key] = stmt
+    return stmt
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -11,13 +11,12 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.chat_models import InboxRow
-from bot.db.engine import insert_or_skip
+from bot.db.engine import insert_or_skip, insert_skipping
 
 INBOX: Table = InboxRow.__table__  # type: ignore[assignment]
 # built once: a statement object caches its own cache key, so each execution skips building and keying it
 CLAIM = (update(INBOX).where(INBOX.c.channel == bindparam("c"), INBOX.c.update_id == bindparam("u"),
                              INBOX.c.processed_at.is_(None)).values(processed_at=bindparam("now")))
-_STORE: dict[str, Any] = {}  # store's INSERT, per dialect
 
 
 class Inbox:
@@ -32,13 +31,8 @@ class Inbox:
                  "received_at": now} for uid, raw in updates]
         if not rows:
             return
-        with self.uow.begin() as s:
-            dialect = s.get_bind().dialect.name
-            stmt = _STORE.get(dialect)
-            if stmt is None:  # one statement run for every row (executemany): built and compiled once per dialect,
-                stmt = _STORE[dialect] = (insert_or_skip(s, INBOX)  # where a multi-row VALUES is compiled each time
-                                          .on_conflict_do_nothing(index_elements=["channel", "update_id"]))
-            s.connection().execute(stmt, rows)
+        with self.uow.begin() as s:  # one statement run for every row (executemany)
+            s.connection().execute(insert_skipping(s, INBOX, ("channel", "update_id")), rows)
 
     def claim(self, s: Session, update_id: str, now: datetime, raw: dict[str, Any]) -> bool:
         """In the caller's transaction, mark an update handled; False if it already was (a re-delivery).

@@ -11,13 +11,12 @@ from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.chat_models import IdentityRow, PersonRow
-from bot.db.engine import insert_or_skip
+from bot.db.engine import insert_or_skip, insert_skipping
 from bot.db.outbox_models import OutboxRow
 from bot.messages import Button
 
 REPLY, REMINDER, BULK = 0, 5, 10  # priorities: lower goes first
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
-_HOLD: dict[str, Any] = {}  # hold_reply's INSERT, per dialect
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,7 @@ def hold_reply(s: Session, key: str, to: Delivery, text: str, now: datetime, but
     transaction of the action itself; its id, or None when the key is taken (the update was handled before).
     If the process dies before the reply's outcome is written, recovery gives the row to the dispatcher (it never
     left) or marks it 'uncertain' (it may have)."""
-    dialect = s.get_bind().dialect.name
-    stmt = _HOLD.get(dialect)
-    if stmt is None:  # built once per dialect (it then caches its own key): one at every committed action's reply
-        stmt = _HOLD[dialect] = (insert_or_skip(s, OUTBOX).on_conflict_do_nothing(index_elements=["key"])
-                                 .returning(OUTBOX.c.id))
+    stmt = insert_skipping(s, OUTBOX, ("key",), ("id",))  # (one at every committed action's reply)
     values = {
         "key": key, "channel": to.channel, "person_id": to.person_id, "chat_id": to.chat_id, "kind": "reply",
         "text": text, "buttons": buttons_json(buttons), "priority": REPLY, "status": "claimed", "attempts": 1,
