@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the session is handed on; the router builds no SQL
 
 log = logging.getLogger(__name__)
 
-QUESTIONS = frozenset({"status", "lagging", "missing", "units", "source", "help", "export"})
+QUESTIONS = frozenset({"status", "lagging", "missing", "units", "source", "help", "export", "scorecard"})
 QUEUE = "_queue"  # messages that started something new while a figure or notice awaited confirmation
 Claim = Callable[["Session"], bool]
 
@@ -150,16 +150,18 @@ def dispatch(ctx: Ctx, choices: list[prompts.Choice], prompt: dict[str, Any] | N
         ctx, text, any_indicator=True)  # "高企 12家" reports a figure, whatever choice or keyword it contains
     if payload is None and ctx.state and is_cancel(text):  # 不对，取消 / 算了不报了 / cancel that: at every step
         return on_intent(ctx, "cancel", "")
+    # an invite code is random text, and now and then holds a keyword ("Zq7-OK-help_y..."): never read as one
+    intent = None if not text or looks_like_code(text) else recognise(text, commands.SLASH, commands.KEYWORDS)
     if payload is None and text and choices and not figure:
-        choice = prompts.choose(text, choices, commands.SYNONYMS, loose=bool(ctx.state))
+        # a question is not a loose answer: "我可以做什么" holds 可以 (yes), and must not confirm a figure
+        asking = intent is not None and intent.name in QUESTIONS
+        choice = prompts.choose(text, choices, commands.SYNONYMS, loose=bool(ctx.state) and not asking)
         payload = choice.payload if choice is not None else None
     if payload is not None:
         return on_button(ctx, payload)
     if not text:
         ctx.handled = "not_text"
         return [text_reply(ctx.t("Please send text: I can read messages, not pictures, voice or stickers."))]
-    # an invite code is random text, and now and then holds a keyword ("Zq7-OK-help_y..."): never read as one
-    intent = None if looks_like_code(text) else recognise(text, commands.SLASH, commands.KEYWORDS)
     if figure and intent is not None and intent.name in QUESTIONS:
         intent = None
     state = State(ctx.state) if ctx.state in State._value2member_map_ else State.IDLE
