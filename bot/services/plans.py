@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +16,7 @@ from bot.db.models import CitySeriesRow, FigureRow, IndicatorRow, PlanRow, UnitR
 from bot.db.series import rebuild
 from bot.domain.plan import Plan
 from bot.errors import UserError
-from bot.services.plan_file import parse_plan, read_plan_file
+from bot.services.plan_file import load_yaml, parse_plan, read_plan_file
 
 
 def rebuild_missing_series(uow: sessionmaker[Session]) -> int:
@@ -28,7 +28,7 @@ def rebuild_missing_series(uow: sessionmaker[Session]) -> int:
         stale = s.execute(select(PlanRow.id, PlanRow.source_text, PlanRow.source_path)
                           .where(has_figures, ~has_series)).all()
         for plan_id, text, path in stale:
-            rebuild(s, plan_id, parse_plan(yaml.safe_load(text), path))
+            rebuild(s, plan_id, parse_plan(load_yaml(text, path), path))
     return len(stale)
 
 
@@ -118,6 +118,14 @@ _COLUMNS = (PlanRow.id, PlanRow.code, PlanRow.title_zh, PlanRow.title_en, PlanRo
 ACTIVE = select(*_COLUMNS).where(PlanRow.active.is_(True)).order_by(PlanRow.loaded_at.desc()).limit(1)
 
 
+def warm_plan(uow: sessionmaker[Session]) -> Plan | None:
+    """The active plan, read and parsed now so that the first message does not wait for it; None when none is
+    loaded yet."""
+    with uow() as s, contextlib.suppress(UserError):
+        return active_plan(s)[1]
+    return None
+
+
 def active_plan(s: Session) -> tuple[PlanRow, Plan]:
     """The active plan's row and model; UserError when no plan has been loaded.
 
@@ -132,7 +140,7 @@ def active_plan(s: Session) -> tuple[PlanRow, Plan]:
     if cached is None:  # the text is read and parsed only when the plan changed
         text = s.scalar(select(PlanRow.source_text).where(PlanRow.id == found.id))
         row = PlanRow(source_text=text, **{c.key: v for c, v in zip(_COLUMNS, found, strict=True)})
-        cached = (row, parse_plan(yaml.safe_load(text or ""), found.source_path))
+        cached = (row, parse_plan(load_yaml(text or "", found.source_path), found.source_path))
         _cache.clear()
         _cache[key] = cached
     return cached

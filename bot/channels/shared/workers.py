@@ -40,6 +40,7 @@ from bot.db.inbox import Inbox
 from bot.db.outbox import Outcome as OutboxOutcome
 from bot.db.outbox import mark_sending
 from bot.messages import Inbound, Outcome
+from bot.services.plans import warm_plan
 from handlers.router import Router
 from reminders.dispatch import write_outcomes
 
@@ -288,6 +289,7 @@ def serve() -> None:
         app = App.connect(settings, clock, username)
         _child.router, _child.inbox = Router(app, hold_replies=hold_replies), Inbox(app.uow, channel)
         _child.relaxed = relaxed_session_factory(app.engine)
+        warm_plan(app.uow)  # parsed before the first update, not while it waits
     except Exception as e:
         _answer(out, 0, False, e)
         return
