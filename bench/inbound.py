@@ -821,10 +821,13 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"latency:   planbot p50 {1000 * planbot.pct(0.5):.0f} ms, p95 {1000 * planbot.pct(0.95):.0f} ms"
               + (f"; echo p50 {1000 * echo.pct(0.5):.0f} ms, p95 {1000 * echo.pct(0.95):.0f} ms" if echo else ""))
         print(f"database:  {dialect}")
-        ok_rate = planbot.rate >= TARGET_RATE
+        rated = dialect == "sqlite"  # the rate target is SQLite's; on PostgreSQL only the ratio is one
+        ok_rate = planbot.rate >= TARGET_RATE or not rated
         ok_ratio = echo is not None and ratio >= TARGET_RATIO
         verdict = "PASS" if ok_rate and ok_ratio else "FAIL"
-        print(f"{verdict}: planbot {planbot.rate:.1f} updates/s {'>=' if ok_rate else '<'} {TARGET_RATE:.0f}"
+        rate = (f"{planbot.rate:.1f} updates/s {'>=' if ok_rate else '<'} {TARGET_RATE:.0f}" if rated else
+                f"{planbot.rate:.1f} updates/s (the {TARGET_RATE:.0f} updates/s target is SQLite's)")
+        print(f"{verdict}: planbot {rate}"
               + (f" and {ratio:.2f} x echo {'>=' if ok_ratio else '<'} {TARGET_RATIO}" if echo else
                  " (no echo baseline run)"))
         if args.diag_sniffio:
