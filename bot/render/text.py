@@ -132,6 +132,11 @@ def progress_text(plan: Plan, p: Progress, t: Translator, brief: bool = False) -
     elif p.final:
         lines.append(t("actual {actual}, target {target} by {due}", actual=value_text(ind, p.actual, t),
                        target=target, due=t.date(p.due)))
+    elif p.status is Status.NO_DATA and p.actual is not None and p.actual_period is not None:
+        # the period due is not reported: the figure known is an older period's, and says which
+        lines.append(t("last reported {actual} for {period}, expected by now {expected}, target {target} by {due}",
+                       actual=value_text(ind, p.actual, t), period=p.actual_period.label,
+                       expected=expected_text(p, t), target=target, due=t.date(p.due)))
     else:
         lines.append(t("actual {actual}, expected by now {expected}, target {target} by {due}",
                        actual=value_text(ind, p.actual, t), expected=expected_text(p, t),

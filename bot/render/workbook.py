@@ -163,8 +163,8 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         ws["A3"] = plan.document.get(t.lang)
         ws["A3"].font = Font(italic=True, color="595959")
     header_row(ws, SUMMARY_HEADER_ROW, [
-        t("No."), t("Indicator"), t("Kind"), t("Status"), t("Actual"), t("Expected by now"), t("Target"),
-        t("Due"), t("Shortfall (pp)"), t("Forecast at due date"), t("Lead units"), t("Responsible units"),
+        t("No."), t("Indicator"), t("Kind"), t("Status"), t("Actual"), t("Period"), t("Expected by now"),
+        t("Target"), t("Due"), t("Shortfall (pp)"), t("Forecast at due date"), t("Lead units"), t("Responsible units"),
         t("Not yet reported"),
     ])
     number = {ind.code: n for n, ind in enumerate(plan.indicators, 1)}
@@ -179,23 +179,25 @@ def _summary_sheet(ws: Any, plan: Plan, data: _Data, as_of: date, t: Translator)
         put_value(ws.cell(r, 5), ind, p.actual, t, summary=True)
         if p.actual is None:
             ws.cell(r, 5, value_text(ind, None, t))  # unknown is said, never left to read as 0
+        if p.actual_period is not None:  # the actual's period: an older one while the period due is unreported
+            ws.cell(r, 6, p.actual_period.label)
         counts = ind.kind in (Kind.STOCK, Kind.FLOW)
-        put_value(ws.cell(r, 6), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
+        put_value(ws.cell(r, 7), ind, whole(ind, p.expected), t, decimals=0 if counts else 1, summary=True)
         if p.target is None:
-            ws.cell(r, 7, target_text(ind, None, p.milestone, t))
+            ws.cell(r, 8, target_text(ind, None, p.milestone, t))
         else:
-            put_value(ws.cell(r, 7), ind, p.target, t, summary=True, ms=p.milestone)
+            put_value(ws.cell(r, 8), ind, p.target, t, summary=True, ms=p.milestone)
         if p.due is not None:
-            ws.cell(r, 8, p.due).number_format = "yyyy-mm-dd"
+            ws.cell(r, 9, p.due).number_format = "yyyy-mm-dd"
         if p.shortfall_pp is not None:
-            ws.cell(r, 9, float(round(p.shortfall_pp, 1))).number_format = "0.0"
-        put_value(ws.cell(r, 10), ind, p.forecast, t, decimals=1, summary=True)
-        ws.cell(r, 11, _names(ind.lead_units, t, data.names))
-        ws.cell(r, 12, _names(ind.reporting_units, t, data.names))
+            ws.cell(r, 10, float(round(p.shortfall_pp, 1))).number_format = "0.0"
+        put_value(ws.cell(r, 11), ind, p.forecast, t, decimals=1, summary=True)
+        ws.cell(r, 12, _names(ind.lead_units, t, data.names))
+        ws.cell(r, 13, _names(ind.reporting_units, t, data.names))
         if p.missing_units and p.last_due_period is not None:
-            ws.cell(r, 13, t("{period}: {units}", period=p.last_due_period.label,
+            ws.cell(r, 14, t("{period}: {units}", period=p.last_due_period.label,
                              units=_names(p.missing_units, t, data.names)))
-        for c in (2, 11, 12, 13):
+        for c in (2, 12, 13, 14):
             ws.cell(r, c).alignment = WRAP
     ws.freeze_panes = ws.cell(SUMMARY_HEADER_ROW + 1, 3)
     fit_columns(ws, SUMMARY_HEADER_ROW, maximum=40)

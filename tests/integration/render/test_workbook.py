@@ -99,11 +99,11 @@ def test_workbook_sheets_statuses_figures_and_provenance(app: App, tmp_path: Pat
     statuses = [summary.cell(r, 4).value for r in range(5, 5 + len(plan.indicators))]
     assert statuses[0] == "lagging" and statuses[-1] == "achieved"  # worst first
     hte = table["High-tech enterprises (total certified)"]
-    assert hte[0] == 1 and hte[2] == "stock" and hte[4] == 72 and hte[6] == 80
-    assert hte[7].date() == date(2018, 12, 31)
+    assert hte[0] == 1 and hte[2] == "stock" and hte[4] == 72 and hte[5] == "2018Q3" and hte[7] == 80
+    assert hte[8].date() == date(2018, 12, 31)
     assert summary.cell(by_name["High-tech enterprises (total certified)"], 5).number_format == '#,##0" enterprises"'
     rd = table["R&D expenditure as a share of GDP"]
-    assert rd[4] == 1.55 and rd[8] > 30 and rd[12] is None
+    assert rd[4] == 1.55 and rd[9] > 30 and rd[13] is None
     assert table["Key technology breakthrough projects (cumulative)"][4] == 12
 
     sheet = wb["1 hightech_enterprises"]

@@ -196,10 +196,10 @@ def test_workbook_shows_the_final_results_and_the_milestone_results(app: App, tm
     summary = wb[wb.sheetnames[0]]
     by_name = {r[1]: (r, n) for n, r in enumerate(cells(summary), 1) if r[1]}
     hte, n = by_name["高新技术企业总数"]
-    assert hte[3] == "未完成（已逾期）" and hte[4] == 100 and hte[6] == 100
-    assert summary.cell(n, 7).number_format == '"超过"#,##0"家"'
+    assert hte[3] == "未完成（已逾期）" and hte[4] == 100 and hte[5] == "2020Q4" and hte[7] == 100
+    assert summary.cell(n, 8).number_format == '"超过"#,##0"家"'
     smes, n = by_name["科技型中小企业总数"]
-    assert smes[3] == "已完成" and summary.cell(n, 7).number_format == '#,##0"家以上"'
+    assert smes[3] == "已完成" and summary.cell(n, 8).number_format == '#,##0"家以上"'
     talent, _ = by_name["引进高层次创新人才"]
     assert talent[3] == "无数据" and talent[4] == "暂无数据"
     sheet = wb["节点目标考核表"]
@@ -241,3 +241,23 @@ def test_a_successors_figure_counts_for_the_unit_it_succeeded(app: App, tmp_path
     assert "liaohekou" not in p.missing_units
     with pytest.raises(Exception, match="does not report"):  # before the succession it is a unit of its own
         report(app, "merged_zone", "hightech_enterprises", "2018Q4", "7", "2019-04-05")
+
+
+def test_an_older_figure_shown_while_the_period_due_is_unreported_says_which_period_it_is(app: App,
+                                                                                         tmp_path: Path) -> None:
+    seed(app)  # the zone reached its 2018 stage in 2018Q4 and nothing is reported for 2019 until 2020Q4
+    with app.uow() as s:
+        _, plan = active_plan(s)
+    zone = judged(app, date(2019, 10, 20))["national_hightech_zone"]
+    assert zone.status is Status.NO_DATA and zone.actual_period is not None
+    text = progress_text(plan, zone, ZH)
+    assert "最近一次报送（2018Q4）：晋升国家级高新区取得突破性进展" in text
+    assert "实际晋升" not in text  # not read as the stage of the period due
+    assert "last reported Breakthrough progress towards national-level status for 2018Q4" in progress_text(
+        plan, zone, EN)
+    with app.uow() as s:
+        row, plan = active_plan(s)
+        out = export_xlsx(s, row, plan, date(2019, 10, 20), tmp_path / "a.xlsx", lang="zh")
+    summary = load_workbook(out).worksheets[0]
+    zone_row = next(r for r in cells(summary) if r[1] == "晋升国家级高新区")
+    assert zone_row[3:6] == ("无数据", "晋升国家级高新区取得突破性进展", "2018Q4")  # status, actual, its period
