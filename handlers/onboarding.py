@@ -35,15 +35,19 @@ def start(ctx: Ctx, arg: str) -> list[Reply]:
     return [text_reply(ctx.t("Hello! I am planbot. Please send the invite code your administrator gave you."))]
 
 
+def chosen_language(arg: str, text: str) -> str | None:
+    """The language a /language message names (/language en, "English", "中文"), if it names one."""
+    low, text = arg.lower(), text.lower()
+    if low.startswith("en") or "english" in text or "英文" in text:
+        return "en"
+    if low.startswith("zh") or "中文" in text or "chinese" in text:
+        return "zh_Hans"
+    return None
+
+
 def language(ctx: Ctx, arg: str) -> list[Reply]:
     """Switch the person's language (/language en, "English", "中文"), or offer the choice."""
-    low = arg.lower()
-    text = (ctx.inbound.text or "").lower()
-    choice = None
-    if low.startswith("en") or "english" in text or "英文" in text:
-        choice = "en"
-    elif low.startswith("zh") or "中文" in text or "chinese" in text:
-        choice = "zh_Hans"
+    choice = chosen_language(arg, ctx.inbound.text or "")
     if choice is None:
         ctx.go(State.LANGUAGE)
         return [text_reply(ctx.t("Choose your language:"),
@@ -57,7 +61,8 @@ def set_language(ctx: Ctx, locale: str) -> list[Reply]:
         raise UserError("That button is not valid.")
     ctx.ident.person.lang = normalize(locale)
     ctx.t = translator_for(ctx.ident.person.lang)
-    ctx.reset()
+    if ctx.state == State.LANGUAGE:  # the choice was the step; a report in progress is kept (and asked again)
+        ctx.reset()
     return [text_reply(ctx.t("Language set: English."))]
 
 

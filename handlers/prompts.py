@@ -195,8 +195,9 @@ def again(ctx: Ctx, prompt: Mapping[str, Any], lead: str = "") -> Reply:
             payload = c.payload if version == "0" else f"{ctx.version}|{action}|{arg}"
             buttons.append(Button(c.label, payload, c.words))
         rows.append(buttons)
-    text = str(prompt.get("text", ""))
-    return text_reply((lead + "\n" if lead else "") + text, *rows, expects_text=bool(prompt.get("expects_text")))
+    text = str(prompt.get("text", ""))  # kept as the question (asks): asked again, it does not gather leads
+    return text_reply((lead + "\n" if lead else "") + text, *rows, expects_text=bool(prompt.get("expects_text")),
+                      asks=text)
 
 
 def explain(ctx: Ctx, prompt: Mapping[str, Any] | None) -> list[Reply]:

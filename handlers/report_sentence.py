@@ -12,8 +12,8 @@ from bot.domain.period import Period, parse_period, year
 from bot.domain.period_words import PeriodWordError, Said, find_said, fit
 from bot.domain.plan import Indicator, Kind, Unit
 from bot.domain.rules import MAX_DECIMALS
-from bot.domain.sentence import approximation, says_cumulative, says_fall, split_note
-from bot.errors import UserError, Word
+from bot.domain.sentence import approximation, says_cumulative, says_fall, says_increase, split_note
+from bot.errors import UserError, Word, echo
 from bot.messages import Button, Reply
 from bot.render.text import value_text
 from bot.services.entry import (
@@ -24,7 +24,7 @@ from bot.services.entry import (
     match_indicator,
     read_value,
 )
-from bot.services.figures import added_before
+from bot.services.figures import added_before, latest_before
 from handlers.context import Ctx, text_reply
 from handlers.report import ask_value, confirm, owed_now, period_for, reported, unit_for
 from handlers.states import State
@@ -62,6 +62,9 @@ def value(ctx: Ctx, text: str) -> list[Reply]:
     ind = ctx.plan.indicator(ctx.data["ind"])
     body, note = split_note(text)
     _refuse_approximation(ind, body)
+    if ind.kind is Kind.STOCK and says_increase(body) and not says_cumulative(body):  # "5 new" at the total's prompt
+        raise UserError("{indicator} is reported as the total at the end of each period, and “{text}” gives an "
+                        "increase: please send the total.", indicator=ind.name, text=echo(text))
     try:
         v = read_value(ind, body)
     except UserError:
@@ -174,6 +177,8 @@ def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply
                         indicator=ind.name.get(ctx.t.lang))
     unit = ctx.plan.unit(counted)
     _refuse_approximation(ind, body)
+    if ind.kind is Kind.STOCK and says_increase(rest_text) and not says_cumulative(rest_text):
+        return _ask_total(ctx, unit, ind, period, text)
     parsed = _signed(ind, parsed, rest_text)
     v = figure_for(ind, parsed, text)
     total = None
@@ -186,6 +191,20 @@ def one_shot(ctx: Ctx, text: str, forced: Indicator | None = None) -> list[Reply
                             total=value_text(ind, total, ctx.t), before=value_text(ind, before, ctx.t),
                             period=period.label)
     return confirm(ctx, unit.code, ind, period, v, None, note=note, total=total)
+
+
+def _ask_total(ctx: Ctx, unit: Unit, ind: Indicator, period: Period, text: str) -> list[Reply]:
+    """An increase given for an indicator reported as a total (高企新增12家): ask for the total, saying the last one
+    the unit reported; the increase is not saved as if it were the total, and no total is guessed from it."""
+    t = ctx.t
+    lines = [t("{indicator} is reported as the total at the end of each period, and “{text}” gives an increase.",
+               indicator=ind.name.get(t.lang), text=echo(text))]
+    last = latest_before(ctx.s, ctx.plan_row, unit.code, ind.code, period.start)
+    if last is not None:
+        lines.append(t("{unit} last reported {value} for {period}.", unit=unit.name.get(t.lang),
+                       value=value_text(ind, last[1], t), period=last[0]))
+    ctx.handled = "figure:total"
+    return [text_reply("\n".join(lines)), *ask_value(ctx, unit.code, ind, period)]
 
 
 def _ask_guess(ctx: Ctx, text: str, guesses: list[Indicator]) -> list[Reply]:

@@ -239,8 +239,9 @@ def named_indicator(ctx: Ctx, text: str) -> list[Reply] | None:
 
 def starts_something(ctx: Ctx, text: str, intent: Intent | None) -> bool:
     """Whether a message starts a new report or notice (it then waits until the step in progress is done)."""
-    if intent is not None:
-        return intent.name in ("report", "correct", "broadcast")
+    if intent is not None:  # the language picker is a step of its own; /language en is not (it keeps the step)
+        return intent.name in ("report", "correct", "broadcast") or (
+            intent.name == "language" and onboarding.chosen_language(intent.rest, text) is None)
     return report_sentence.is_report_of_another(ctx, text, any_indicator=True)
 
 

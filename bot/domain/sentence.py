@@ -1,5 +1,5 @@
 """What a reporting sentence says besides its figure (pure): a note (备注：...), an approximation (约12家, 12家左右,
-十多家), a fall (下降, 减少, 负), cumulative wording (累计, 共计)."""
+十多家), a fall (下降, 减少, 负), cumulative wording (累计, 共计), an increase (新增, 新认定)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ _FALL = re.compile(r"下降|减少|降低|负增长|下滑|回落|下跌|同比�
 _CUMULATIVE = re.compile(r"累计|共计|总计|合计|一共|总共|迄今|截至目前共"
                          r"|(?<![公])共(?=\s*(?:有|达|为|引进|完成|实施|培训)?"
                          rf"\s*{_NUM})|in total|cumulative|so far", re.IGNORECASE)
+
+# an increase, not a total: 新增12家, 今年新认定3家, 12 new (增加值 is value added, not an increase)
+_INCREASE = re.compile(r"新增|净增|增加(?!值)|增长|新认定|新培育|新引进|新入库|新晋|\b(?:new|added|more)\b",
+                       re.IGNORECASE)
 
 
 def split_note(text: str) -> tuple[str, str | None]:
@@ -52,3 +56,8 @@ def says_fall(text: str) -> bool:
 def says_cumulative(text: str) -> bool:
     """Whether the figure is written as a running total (累计, 共计, 一共, 共5个)."""
     return _CUMULATIVE.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+def says_increase(text: str) -> bool:
+    """Whether the figure is written as an increase (新增, 增加, 新认定, new, added) rather than as a total."""
+    return _INCREASE.search(unicodedata.normalize("NFKC", text)) is not None

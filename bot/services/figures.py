@@ -99,6 +99,15 @@ def saved_value(s: Session, row: PlanRow, unit: str, indicator: str, period: str
     return value
 
 
+def latest_before(s: Session, row: PlanRow, unit: str, indicator: str, before: date) -> tuple[str, Decimal] | None:
+    """A unit's latest figure for an indicator among the periods that end before `before`: its period and value."""
+    ids = plan_ids(s, row)
+    found = s.execute(select(FigureRow.period, FigureRow.value).where(
+        FigureRow.indicator_id == ids.indicator(indicator), FigureRow.unit_id == ids.unit(unit),
+        FigureRow.period_end < before).order_by(FigureRow.period_end.desc()).limit(1)).first()
+    return None if found is None else (found.period, found.value)
+
+
 def added_before(s: Session, row: PlanRow, unit: str, indicator: str, start: date, before: date) -> Decimal:
     """The sum of a unit's figures for a flow indicator over the periods from start to before (exclusive):
     what a cumulative total is made of before the period being reported."""

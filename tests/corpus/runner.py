@@ -159,6 +159,12 @@ def judge(case: Case, outcome: Outcome, out: str, state: dict[str, Any]) -> str 
                 or Decimal(str(state.get("value"))) != Decimal(value) or (period and state.get("period") != period):
             return f"{got} ind={state.get('ind')} value={state.get('value')} period={state.get('period')}"
         return None
+    if kind == "total":  # an increase given for a total: the total is asked for, the increase not taken as it
+        ind, _, period = arg.partition(":")
+        asked = state.get("state") == "report.value" and state.get("ind") == ind
+        if not asked or (period and state.get("period") != period):
+            return f"{got} ind={state.get('ind')} period={state.get('period')}"
+        return None
     if kind == "do":
         ok = outcome.handled in (f"command:{arg}", f"button:{arg}") and not (outcome.refused and arg != "cancel")
         return None if ok else got

@@ -150,6 +150,32 @@ def test_cumulative_wording_for_a_flow(testbot: TestBot) -> None:
     assert [(f[1], f[2]) for f in figures(testbot)] == [("2018Q2", Decimal(3)), ("2018Q3", Decimal(2))]
 
 
+def test_an_increase_given_for_a_total_asks_for_the_total(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan", lang="zh")
+    testbot.say("alice", "二季度高企60家")
+    testbot.say("alice", "确认")
+    out = testbot.say("alice", "今年新增高新技术企业12家")  # 12 new ones: not a total of 12
+    assert "按每期期末总数填报" in out and "上次报送：2018Q2为60家" in out and "请发送期末总数" in out
+    assert "请确认" not in out
+    out = testbot.say("alice", "新增12家")  # again, at the total's prompt: refused, the prompt kept
+    assert "请发送期末总数" in out and "请确认" not in out
+    assert "请确认" in testbot.say("alice", "72家")
+    testbot.say("alice", "确认")
+    assert [(f[1], f[2]) for f in figures(testbot)] == [("2018Q2", Decimal(60)), ("2018Q3", Decimal(72))]
+
+
+def test_switching_language_keeps_the_step_in_progress(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan", lang="zh")
+    testbot.say("alice", "高企72家")
+    out = testbot.say("alice", "/language en")  # before, the figure awaiting confirmation was dropped
+    assert "Language set: English." in out and "请确认" in out
+    out = testbot.say("alice", "/language")  # the picker is a step of its own: it waits for this one
+    assert "I have kept “/language”" in out and out.count("Back to where we were:") == 1
+    out = testbot.say("alice", "确认")
+    assert "Saved" in out and "Choose your language:" in out
+    assert [(f[1], f[2]) for f in figures(testbot)] == [("2018Q3", Decimal(72))]
+
+
 def test_a_typo_in_a_name_is_matched_by_similarity(testbot: TestBot) -> None:
     testbot.join("alice", "contact", "panshan", lang="zh")
     out = testbot.say("alice", "高心技术企业 12家")
