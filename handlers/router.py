@@ -85,10 +85,10 @@ class Router:
                 replies, refused = [text_reply(e.render(ctx.t))], True
             if lead and (answered or ctx.handled == "unknown"):  # "确认" or "12" for the dropped step: the notice
                 replies, ctx.handled = [], "expired"
-            replies = lead + carry_on(ctx, before, prompt, replies)
+            replies = lead + carry_on(ctx, before, prompt, replies, refused)
             sent, refs = outgoing.fit(ctx, replies)  # split, paged and with short payloads for the channel
             if not (parked and not ctx.state):  # a group message leaves the private step as it was, time included
-                self._save_state(ctx, conv is not None, replies, refs)
+                self._save_state(ctx, conv is not None, replies, refs, prompt if ctx.state == before else None)
             held = self._hold(ctx, sent) if self.hold_replies and ctx.committed else ()
             s.commit()
         return Outcome(sent, handled=ctx.handled, refused=refused, held=held, person_id=ctx.me.person_id,
@@ -105,14 +105,17 @@ class Router:
             if r.image is None and r.document is None else None
             for i, r in enumerate(replies))
 
-    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply], refs: dict[str, str]) -> None:
+    def _save_state(self, ctx: Ctx, existed: bool, replies: list[Reply], refs: dict[str, str],
+                    open_prompt: dict[str, Any] | None) -> None:
+        """Keep the conversation: its step, data and the question it waits on (the last reply's, else the one still
+        open in the same step: a refused answer or a question answered leaves it as it was)."""
         data = dict(ctx.data, _v=ctx.version)
         if refs:
             data[outgoing.REFS] = refs
         last = replies[-1] if replies else None
         if last is not None and last.buttons and not last.expects_text:
             data[prompts.CHOICES] = prompts.stored(last.buttons)
-        prompt = prompts.prompt_of(last)
+        prompt = prompts.prompt_of(last) or open_prompt
         if ctx.state and prompt is not None:
             data[prompts.PROMPT] = prompt
         if ctx.queue:
@@ -245,12 +248,15 @@ def starts_something(ctx: Ctx, text: str, intent: Intent | None) -> bool:
     return report_sentence.is_report_of_another(ctx, text, any_indicator=True)
 
 
-def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list[Reply]) -> list[Reply]:
+def carry_on(ctx: Ctx, before: str, prompt: dict[str, Any] | None, replies: list[Reply],
+             refused: bool = False) -> list[Reply]:
     """After a handler: a prompt still open is asked again under an answer that was not a prompt (so its choices
-    stay the person's current ones); a step just finished takes up the messages kept while it was open."""
+    stay the person's current ones), and a question to type an answer to under a refused answer; a step just
+    finished takes up the messages kept while it was open."""
     last = replies[-1] if replies else None
     if ctx.state and ctx.state == before and prompt is not None and prompts.prompt_of(last) is None \
-            and not prompt.get("expects_text") and ctx.inbound.payload is None:  # a pressed button's row is still there
+            and (refused or not prompt.get("expects_text")) \
+            and ctx.inbound.payload is None:  # a pressed button's row is still there
         replies = [*replies, prompts.again(ctx, prompt, ctx.t("Back to where we were:"))]
     for _ in range(3):
         if ctx.state in HOLDING or not ctx.queue:

@@ -164,6 +164,19 @@ def test_an_increase_given_for_a_total_asks_for_the_total(testbot: TestBot) -> N
     assert [(f[1], f[2]) for f in figures(testbot)] == [("2018Q2", Decimal(60)), ("2018Q3", Decimal(72))]
 
 
+def test_a_refused_figure_asks_the_question_again_and_keeps_it(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan", lang="zh")
+    testbot.say("alice", "/report")
+    assert "请发送期末总数" in testbot.say("alice", "高新技术企业")
+    out = testbot.say("alice", "高企现在多少家")
+    assert "无法识别数字" in out and "请发送期末总数" in out  # what is wanted, asked again under the refusal
+    out = testbot.say("alice", "帮助")  # the question is still the open one after a refusal
+    assert "正在等待该指标的数值" in out and "请发送期末总数" in out
+    testbot.say("alice", "/whoami")  # a command answered in between leaves the question open too
+    assert "请发送期末总数" in testbot.say("alice", "帮助")
+    assert "请确认" in testbot.say("alice", "72")
+
+
 def test_switching_language_keeps_the_step_in_progress(testbot: TestBot) -> None:
     testbot.join("alice", "contact", "panshan", lang="zh")
     testbot.say("alice", "高企72家")
