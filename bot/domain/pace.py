@@ -64,6 +64,7 @@ class MilestoneResult:
     verdict: Verdict | None  # None: the date has not passed yet
     actual: Decimal | None  # the latest city value for a period ending on or before the date (may be stale)
     period: Period | None  # the period of that value
+    forecast: Decimal | None = None  # not yet due: the value on its date at the pace of the last two figures
 
 
 @dataclass(frozen=True)
@@ -342,12 +343,16 @@ def judge(plan: Plan, ind: Indicator, as_of: date, baseline: Decimal | None, ser
         status = _FINAL[final.verdict]
         return replace(base, status=status, actual=final.actual, actual_period=final.period, final=True,
                        missed_milestone=ms if status is Status.MISSED else None)
+    fc_points = [Point(plan.baseline_date, baseline), *series] if ind.kind is Kind.FLOW and baseline is not None \
+        else series
+    if ind.kind is not Kind.STAGED:  # each milestone still ahead: where the current pace leads by its date
+        base = replace(base, results=tuple(r if r.verdict is not None else
+                                           replace(r, forecast=forecast(fc_points, r.milestone.due)) for r in results))
     if baseline is not None:
         line = pace_points(plan, ind, baseline)
         expected = _interpolate(line, as_of)
         if ind.kind is Kind.STAGED:
             expected = expected.to_integral_value(rounding=ROUND_FLOOR)
-        fc_points = [Point(plan.baseline_date, baseline), *series] if ind.kind is Kind.FLOW else series
         base = replace(base, expected=expected, forecast=forecast(fc_points, ms.due))
     if last is None or (due_period is not None and last.period is not None and last.period.end < due_period.end):
         return replace(base, status=Status.NO_DATA)

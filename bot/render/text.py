@@ -85,6 +85,12 @@ def result_text(ind: Indicator, r: MilestoneResult, t: Translator) -> str:
     """One milestone's result: its date and target, then 达成 / 未达成 with the figure of that date, 无数据 or
     not yet due."""
     target = target_text(ind, r.target, r.milestone, t)
+    if r.verdict is None and r.forecast is not None and r.target is not None:
+        likely = whole(ind, r.forecast) or r.forecast
+        return t("{due}, target {target}: not yet due; at the current pace {forecast} by then, {course}",
+                 due=t.date(r.milestone.due), target=target, forecast=value_text(ind, likely, t),
+                 course=t(N_("on course")) if r.milestone.comparator.met(likely, r.target)
+                 else t(N_("short of the target")))
     if r.verdict is None:
         return t("{due}, target {target}: not yet due", due=t.date(r.milestone.due), target=target)
     label = t(VERDICT_LABELS[r.verdict])
@@ -152,6 +158,10 @@ def progress_text(plan: Plan, p: Progress, t: Translator, brief: bool = False) -
     shown = p.passed if not p.final else p.passed[:-1]  # the final one is the status itself
     for r in shown:
         lines.append(t("Milestone {result}", result=result_text(ind, r, t)))
+    if not brief:  # the milestones after the current one (its own forecast is said above): where the pace leads
+        for r in p.results:
+            if r.verdict is None and r.forecast is not None and r.milestone != p.milestone:
+                lines.append(t("Milestone {result}", result=result_text(ind, r, t)))
     lines.append(t("Lead units: {units}", units=unit_names(plan, ind.lead_units, t)))
     if ind.reporting_units and not brief:
         lines.append(t("Responsible units: {units}", units=unit_names(plan, ind.reporting_units, t)))
@@ -165,7 +175,7 @@ def result_dict(r: MilestoneResult) -> dict[str, Any]:
     """A milestone's result for JSON (verdict null while its date has not passed)."""
     return {"due": r.milestone.due.isoformat(), "comparator": r.milestone.comparator.value,
             "target": num(r.target), "verdict": r.verdict.value if r.verdict else None,
-            "actual": num(r.actual), "period": r.period.label if r.period else None}
+            "actual": num(r.actual), "period": r.period.label if r.period else None, "forecast": num(r.forecast)}
 
 
 def milestone_dict(ind: Indicator, ms: Milestone) -> dict[str, Any]:

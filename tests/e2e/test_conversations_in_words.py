@@ -328,3 +328,26 @@ def test_a_leader_asks_whether_a_years_targets_were_met(env: dict[str, str]) -> 
         assert "not reached" in out
     finally:
         app.close()
+
+
+def test_a_leader_asks_whether_targets_still_ahead_will_be_met(env: dict[str, str]) -> None:
+    """Before a milestone's date, "2020年目标能完成吗" says where the current pace leads by that date, target by target;
+    with an indicator named, that indicator's later milestones say it too."""
+    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")))
+    try:
+        bot = TestBot(app)
+        bot.join("sci", "contact", "sci_tech_bureau", lang="zh")
+        for text in ("2018年二季度 高企60家", "确认", "2018年三季度 高企70家", "确认"):
+            bot.say("sci", text)
+        bot.join("lee", "leader", lang="zh")
+        out = bot.say("lee", "2020年目标能完成吗")
+        # +10 a quarter (92 days, Jun 30 → Sep 30): 70 + 10 × 823 / 92 ≈ 159 by Dec 31, 2020
+        assert "2020年12月31日，目标超过100家：未到期；按当前进度届时预计159家，可望达成" in out
+        assert "2018年12月31日" not in out
+        out = bot.say("lee", "高企2020年目标能实现吗")
+        assert "节点：2020年12月31日，目标超过100家：未到期；按当前进度届时预计159家，可望达成" in out
+        bot.say("lee", "/language en")
+        out = bot.say("lee", "will we meet the 2020 targets?")
+        assert "at the current pace 159 enterprises by then, on course" in out
+    finally:
+        app.close()

@@ -273,6 +273,20 @@ def test_forecast_extrapolates_the_last_two_points() -> None:
     assert forecast([], date(2018, 12, 31)) is None
 
 
+def test_each_milestone_still_ahead_has_the_forecast_for_its_own_date() -> None:
+    i = ind()
+    figures = [fig(70, "2018Q1"), fig(80, "2018Q2")]
+    p = assess(plan_with(i), i, figures, WORKED_AS_OF)
+    # +10 over 91 days (Mar 31 → Jun 30): to Dec 31, 2018 184 days, to Dec 31, 2020 915 days
+    assert [r.forecast for r in p.results] == [D(80) + D(10) * D(184) / D(91), D(80) + D(10) * D(915) / D(91)]
+    later = assess(plan_with(i), i, [*figures, fig(125, "2018Q4")], date(2019, 1, 20))
+    assert later.results[0].verdict is not None and later.results[0].forecast is None  # judged: no forecast
+    assert later.results[1].forecast is not None
+    staged = ind(kind=Kind.STAGED, milestones=STAGED_MS, baseline=D(0), stages=STAGES)
+    assert all(r.forecast is None for r in assess(plan_with(staged), staged, [fig(1, "2018Q1"), fig(2, "2018Q2")],
+                                                   WORKED_AS_OF).results)  # a stage is not extrapolated
+
+
 def test_rank_puts_the_worst_first() -> None:
     a = ind()
     plan = plan_with(a)
