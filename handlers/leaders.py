@@ -1,16 +1,59 @@
-"""Leaders' views beyond the questions: the units' reporting league table and the assessment workbook."""
+"""Leaders' views beyond the questions: the units' reporting league table, one unit, and the assessment workbook."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from bot.domain.plan import Unit
 from bot.messages import Reply
+from bot.render.text import value_text
+from bot.services.entry import find_unit_in
+from bot.services.figures import latest_before
 from bot.views.league import league, league_text
+from bot.views.progress import assess_all, not_reported
 from handlers.context import Ctx, text_reply
 
 
-def units(ctx: Ctx) -> list[Reply]:
-    """"各单位报送情况" / /units: per unit, reports on time, late and missing, worst first."""
+def units(ctx: Ctx, arg: str = "") -> list[Reply]:
+    """"各单位报送情况" / /units: per unit, reports on time, late and missing, worst first; with a unit named, that
+    unit (unit_view)."""
+    named = named_unit(ctx, arg)
+    if named is not None:
+        return unit_view(ctx, named)
     rates = league(ctx.s, ctx.plan_row, ctx.plan, ctx.today)
     return [text_reply(league_text(ctx.plan, rates, ctx.t))]
+
+
+def named_unit(ctx: Ctx, text: str) -> Unit | None:
+    """The unit a question names ("盘山县情况怎么样", "has Panshan reported"), if it names one."""
+    return find_unit_in(ctx.plan, text)[0] if text else None
+
+
+def unit_view(ctx: Ctx, unit: Unit) -> list[Reply]:
+    """One unit: its reporting record, what it still owes for the periods fallen due, and its latest figures."""
+    t = ctx.t
+    lines = [t("{unit}, as of {date}:", unit=unit.name.get(t.lang), date=t.date(ctx.today))]
+    rate = next((r for r in league(ctx.s, ctx.plan_row, ctx.plan, ctx.today) if r.unit == unit.code), None)
+    if rate is not None:
+        lines.append(t("Reports on time / late / missing: {on_time} / {late} / {missing} of {expected}; on-time rate "
+                       "{rate}", on_time=rate.on_time, late=rate.late, missing=rate.missing, expected=rate.expected,
+                       rate=t.percent(rate.rate, 1)))
+    owed = [o for o in not_reported(assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)) if o.unit == unit.code]
+    if owed:
+        lines.append(t("Not yet reported:"))
+        lines += ["  • " + t("{indicator} ({period}, due {due})", indicator=ctx.plan.indicator(o.indicator).name.get(
+            t.lang), period=o.period.label, due=t.date(o.due)) for o in owed]
+    elif rate is not None:
+        lines.append(t("Everything due has been reported."))
+    figures = [(ind, found) for ind in ctx.plan.indicators if unit.code in ind.reporter_set
+               and (found := latest_before(ctx.s, ctx.plan_row, unit.code, ind.code, date.max)) is not None]
+    if figures:
+        lines.append(t("Its latest figures:"))
+        lines += ["  " + t("{indicator}: {value} for {period}", indicator=ind.name.get(t.lang),
+                           value=value_text(ind, value, t), period=period) for ind, (period, value) in figures]
+    if rate is None and not figures:
+        lines.append(t("This unit reports no figures in the plan."))
+    return [text_reply("\n".join(lines))]
 
 
 def export(ctx: Ctx) -> list[Reply]:

@@ -20,6 +20,7 @@ from bot.render.scorecard import scorecard_text
 from bot.render.text import progress_text, unjudged_text, value_text
 from bot.services.entry import guess_indicators, match_indicator
 from bot.views.progress import assess_all, figures_by_indicator, not_reported
+from handlers import leaders
 from handlers.context import Ctx, text_reply
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ def status(ctx: Ctx, arg: str) -> list[Reply]:
     t = ctx.t
     ind = match_indicator(ctx.plan, arg) if arg else None
     if ind is None:
+        if (unit := leaders.named_unit(ctx, arg)) is not None:  # "盘山县情况怎么样": how that unit is doing
+            ctx.handled = "command:units"
+            return leaders.unit_view(ctx, unit)
         if arg:
             return which_indicator(ctx, arg, "status")
         raise UserError("Which indicator? For example: /status high-tech enterprises")
@@ -150,8 +154,11 @@ def scorecard_or_status(ctx: Ctx, arg: str) -> list[Reply]:
     return scorecard(ctx, arg)
 
 
-def missing(ctx: Ctx) -> list[Reply]:
-    """Units owing a report for the period that fell due last, unit by unit."""
+def missing(ctx: Ctx, arg: str = "") -> list[Reply]:
+    """Units owing a report for the period that fell due last, unit by unit; with a unit named ("盘山县报了没有"),
+    that unit (leaders.unit_view)."""
+    if (named := leaders.named_unit(ctx, arg)) is not None:
+        return leaders.unit_view(ctx, named)
     t = ctx.t
     owed = not_reported(assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today))
     if not owed:

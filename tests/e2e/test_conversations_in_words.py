@@ -351,3 +351,26 @@ def test_a_leader_asks_whether_targets_still_ahead_will_be_met(env: dict[str, st
         assert "at the current pace 159 enterprises by then, on course" in out
     finally:
         app.close()
+
+
+def test_a_leader_asks_about_one_unit(env: dict[str, str]) -> None:
+    """"盘山县情况怎么样", "盘山县报了没有" and "/units 盘山县" give that unit: its reporting record, what it still
+    owes and its latest figures (before, the first was "no indicator matches 盘山县", the second not understood)."""
+    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")))
+    try:
+        bot = TestBot(app)
+        bot.join("pan", "contact", "panshan", lang="zh")
+        for text in ("2018年二季度 高企13家", "确认"):
+            bot.say("pan", text)
+        bot.join("lee", "leader", lang="zh")
+        for question in ("盘山县情况怎么样", "盘山县报了没有", "/units 盘山县"):
+            out = bot.say("lee", question)
+            assert out.startswith("盘山县人民政府（截至2018年10月15日）："), (question, out)
+            assert "尚未报送：\n  • " in out and "高新技术企业总数（2018Q3，2018年10月10日截止）" in out
+            assert "最新数据：\n  高新技术企业总数：13家（2018Q2）" in out
+        assert "大洼区人民政府" in bot.say("lee", "各单位报送情况")  # no unit named: the league table as before
+        bot.say("lee", "/language en")
+        out = bot.say("lee", "how is Panshan doing")
+        assert "Panshan County Government, as of Oct 15, 2018:" in out and "13 enterprises for 2018Q2" in out
+    finally:
+        app.close()
