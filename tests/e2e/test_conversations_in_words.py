@@ -3,6 +3,8 @@ lost, sentences that carry their context, everyday questions, pushed buttons rea
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -13,6 +15,23 @@ from bot.db.models import FigureRow
 from support import TestBot
 
 HTE = "High-tech enterprises (total certified)"
+
+
+@contextlib.contextmanager
+def bot_at(env: dict[str, str], now: str) -> Iterator[TestBot]:
+    """A console bot whose clock stands at now."""
+    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW=now)))
+    try:
+        yield TestBot(app)
+    finally:
+        app.close()
+
+
+def contact_says(bot: TestBot, who: str, unit: str, *texts: str) -> None:
+    """A contact of unit (in Chinese) sends texts one after another."""
+    bot.join(who, "contact", unit, lang="zh")
+    for text in texts:
+        bot.say(who, text)
 
 
 def figures(bot: TestBot) -> list[tuple[str, str, Decimal, str | None]]:
@@ -308,12 +327,8 @@ def test_a_step_left_too_long_ends_and_says_what_was_dropped(testbot: TestBot) -
 def test_a_leader_asks_whether_a_years_targets_were_met(env: dict[str, str]) -> None:
     """After a milestone date, "2018年目标完成了吗" gives that year's milestone results; with an indicator named, that
     indicator; in English too."""
-    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2019-01-15T10:00:00+08:00")))
-    try:
-        bot = TestBot(app)
-        bot.join("sci", "contact", "sci_tech_bureau", lang="zh")
-        for text in ("2018年四季度 高企79家", "确认"):
-            bot.say("sci", text)
+    with bot_at(env, "2019-01-15T10:00:00+08:00") as bot:
+        contact_says(bot, "sci", "sci_tech_bureau", "2018年四季度 高企79家", "确认")
         bot.join("lee", "leader", lang="zh")
         out = bot.say("lee", "2018年目标完成了吗")
         assert "节点目标完成情况" in out and "2018年12月31日，目标80家以上：未达成，2018Q4为79家" in out
@@ -326,19 +341,13 @@ def test_a_leader_asks_whether_a_years_targets_were_met(env: dict[str, str]) -> 
         out = bot.say("lee", "were the 2018 targets met?")
         assert "Milestone results" in out and "Dec 31, 2020" not in out
         assert "not reached" in out
-    finally:
-        app.close()
 
 
 def test_a_leader_asks_whether_targets_still_ahead_will_be_met(env: dict[str, str]) -> None:
     """Before a milestone's date, "2020年目标能完成吗" says where the current pace leads by that date, target by target;
     with an indicator named, that indicator's later milestones say it too."""
-    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")))
-    try:
-        bot = TestBot(app)
-        bot.join("sci", "contact", "sci_tech_bureau", lang="zh")
-        for text in ("2018年二季度 高企60家", "确认", "2018年三季度 高企70家", "确认"):
-            bot.say("sci", text)
+    with bot_at(env, "2018-10-15T10:00:00+08:00") as bot:
+        contact_says(bot, "sci", "sci_tech_bureau", "2018年二季度 高企60家", "确认", "2018年三季度 高企70家", "确认")
         bot.join("lee", "leader", lang="zh")
         out = bot.say("lee", "2020年目标能完成吗")
         # +10 a quarter (92 days, Jun 30 → Sep 30): 70 + 10 × 823 / 92 ≈ 159 by Dec 31, 2020
@@ -349,19 +358,13 @@ def test_a_leader_asks_whether_targets_still_ahead_will_be_met(env: dict[str, st
         bot.say("lee", "/language en")
         out = bot.say("lee", "will we meet the 2020 targets?")
         assert "at the current pace 159 enterprises by then, on course" in out
-    finally:
-        app.close()
 
 
 def test_a_leader_asks_about_one_unit(env: dict[str, str]) -> None:
     """"盘山县情况怎么样", "盘山县报了没有" and "/units 盘山县" give that unit: its reporting record, what it still
     owes and its latest figures (before, the first was "no indicator matches 盘山县", the second not understood)."""
-    app = bootstrap(Settings.from_env(dict(env, PLANBOT_NOW="2018-10-15T10:00:00+08:00")))
-    try:
-        bot = TestBot(app)
-        bot.join("pan", "contact", "panshan", lang="zh")
-        for text in ("2018年二季度 高企13家", "确认"):
-            bot.say("pan", text)
+    with bot_at(env, "2018-10-15T10:00:00+08:00") as bot:
+        contact_says(bot, "pan", "panshan", "2018年二季度 高企13家", "确认")
         bot.join("lee", "leader", lang="zh")
         for question in ("盘山县情况怎么样", "盘山县报了没有", "/units 盘山县"):
             out = bot.say("lee", question)
@@ -372,5 +375,3 @@ def test_a_leader_asks_about_one_unit(env: dict[str, str]) -> None:
         bot.say("lee", "/language en")
         out = bot.say("lee", "how is Panshan doing")
         assert "Panshan County Government, as of Oct 15, 2018:" in out and "13 enterprises for 2018Q2" in out
-    finally:
-        app.close()
