@@ -13,12 +13,25 @@ from handlers.context import Ctx, text_reply
 DEFAULT_EXPIRY = timedelta(days=7)
 
 
+# a role said in words: 邀请盘山县联系人, 邀请一位领导, invite an admin
+ROLE_WORDS = {"联系人": "contact", "联络员": "contact", "填报人": "contact", "填报员": "contact", "领导": "leader",
+              "管理员": "admin", "contact": "contact", "leader": "leader", "admin": "admin"}
+FILLER = ("生成", "一位", "一名", "一个", "新的", "的", "给", "为")
+FILLER_WORDS = frozenset({"a", "an", "the", "new", "code", "for", "of"})
+
+
 def invite(ctx: Ctx, arg: str) -> list[Reply]:
-    """/invite UNIT contact [7d], /invite leader [3d]: a one-time code to hand to the person."""
+    """/invite UNIT contact [7d], /invite leader [3d], 邀请盘山县联系人: a one-time code to hand to the person."""
     words = arg.split()
     role = next((w for w in words if w in ROLES), None)
     expiry = next((w for w in words if w[:-1].isdigit() and w[-1:] in "mhdw"), None)
     unit_words = [w for w in words if w not in (role, expiry)]
+    rest = " ".join(unit_words)
+    if role is None and (said := next((w for w in ROLE_WORDS if w in arg.lower()), None)) is not None:
+        role, rest = ROLE_WORDS[said], rest.lower().replace(said, " ")
+    for filler in FILLER:
+        rest = rest.replace(filler, " ")
+    unit_words = [w for w in rest.split() if w.lower() not in FILLER_WORDS]
     if role is None:
         role = "contact" if unit_words else None
     if role is None:

@@ -122,11 +122,13 @@ COMMANDS: tuple[Command, ...] = (
              "spreadsheet", "xlsx"),
             may=(LEADER,),
             help=(N_("• export or /export: the Excel workbook for the annual assessment"),)),
-    Command("invite", admin.invite, ("/invite",), may=(ADMIN,), private=True,
-            help=(N_("• /invite UNIT contact|leader|admin [7d]: make an invite code"),)),
-    Command("broadcast", notices.start, ("/broadcast",), may=(ADMIN,), private=True),
+    Command("invite", admin.invite, ("/invite",), ("邀请码", "邀请", "invite"), may=(ADMIN,), private=True,
+            help=(N_("• invite a Panshan contact or /invite UNIT contact|leader|admin [7d]: make an invite code"),)),
+    Command("broadcast", notices.start, ("/broadcast",), notices.SAID, may=(ADMIN,), private=True,
+            help=(N_("• send a notice or /broadcast TEXT: a notice to every unit, or to a group, to be signed for"),)),
     Command("notices", lambda ctx, _: notices.overview(ctx), ("/notices",), ("签收情况", "通知情况", "notices"),
-            may=(ADMIN,), private=True),
+            may=(ADMIN,), private=True,
+            help=(N_("• notices or /notices: who has received and signed for each notice"),)),
     Command("language", onboarding.language, ("/language", "/lang"),
             ("english", "英文", "中文", "chinese", "language", "语言"), private=True,
             help=(N_("• /language: 中文 / English"),), menu=N_("Switch language: 中文 / English")),
@@ -181,6 +183,7 @@ SYNONYMS = {name: a.words for name, a in BUTTONS.items()}
 FREE_TEXT: dict[State, Handler] = {
     State.REPORT_VALUE: report_sentence.value,
     State.REPORT_REASON: report.reason,
+    State.BROADCAST_TEXT: notices.text_typed,
 }
 
 

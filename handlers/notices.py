@@ -19,8 +19,26 @@ AUDIENCE_WORDS = {  # what an admin may type for an audience (its label works to
 }
 
 
+SAID = ("发通知", "发送通知", "发布通知", "群发通知", "下发通知", "send a notice", "send notice", "broadcast a notice")
+"""Words that start a notice without the command; what follows them is the notice, as typed."""
+
+
 def start(ctx: Ctx, text: str) -> list[Reply]:
-    """/broadcast TEXT: choose the audience."""
+    """/broadcast TEXT, or 发通知 [TEXT]: choose the audience (asking for the text first when there is none)."""
+    raw = ctx.inbound.text or ""
+    if not raw.lstrip().startswith("/"):  # said in words: the notice is what follows them, byte for byte
+        low = raw.lower()
+        at = min(((i, len(w)) for w in SAID if (i := low.find(w)) >= 0), default=None)
+        text = raw[at[0] + at[1]:].lstrip(" \t:：,，。.") if at is not None else ""
+    if not clean_block(text):
+        ctx.go(State.BROADCAST_TEXT)
+        return [text_reply(ctx.t("Please send the text of the notice, as it should be sent."),
+                           [ctx.button(ctx.t("Cancel"), "cancel")], expects_text=True)]
+    return text_typed(ctx, text)
+
+
+def text_typed(ctx: Ctx, text: str) -> list[Reply]:
+    """The notice's text: choose the audience."""
     text = clean_block(text)
     if not text:
         raise UserError("Write the notice after the command, e.g. /broadcast Please send the Q3 figures by the 10th")

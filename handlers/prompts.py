@@ -39,6 +39,7 @@ HELP: Mapping[str, str] = {
     State.REPORT_NEXT: N_("The figure is saved. Reply yes to report the next indicator, or later to stop for now."),
     State.REPORT_GUESS: N_("I was not sure which indicator you meant: reply with the number or the name of the right "
                            "one, or cancel."),
+    State.BROADCAST_TEXT: N_("I am asking for the text of the notice: type it as it should be sent. cancel stops."),
     State.BROADCAST_AUDIENCE: N_("I am asking who should receive the notice: reply with the number or the name of "
                                  "an audience."),
     State.BROADCAST_CONFIRM: N_("I am waiting for you to check the notice: send sends it, cancel drops it."),

@@ -16,6 +16,7 @@ class State(StrEnum):
     REPORT_CONFIRM = "report.confirm"  # confirming the figure before it is saved
     REPORT_NEXT = "report.next"  # saved; offered the next indicator still owed
     REPORT_GUESS = "report.guess"  # a name not quite matched: "did you mean ...?" with the candidates
+    BROADCAST_TEXT = "broadcast.text"  # typing the notice, after asking for one in words (free text expected)
     BROADCAST_AUDIENCE = "broadcast.audience"  # choosing who receives a notice
     BROADCAST_CONFIRM = "broadcast.confirm"  # confirming the notice after its preview
 

@@ -63,6 +63,8 @@ def _what(ctx: Ctx, state: State) -> str:
             return t("the notice “{text}”, not yet sent", text=str(d["text"])[:60])
         if state is State.LANGUAGE:
             return t("choosing a language")
+        if state is State.BROADCAST_TEXT:
+            return t("a notice, not yet written")
     except (KeyError, ValueError):  # a step stored by an older version, or without its data: name it generally
         pass
     return t("the step in progress")

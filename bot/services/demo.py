@@ -1,4 +1,5 @@
-"""Demo data: contacts for every reporting unit and plausible figures for 2018, clearly labelled as demo."""
+"""Demo data: contacts for every reporting unit, a leader, an admin and plausible figures for 2018, clearly labelled
+as demo."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.app import App
-from bot.db.models import FigureRow, UnitRow
+from bot.db.models import FigureRow, PlanRow, UnitRow
 from bot.domain.period import Period, quarter, year
-from bot.domain.plan import Aggregation, Indicator, Kind
+from bot.domain.plan import Aggregation, Indicator, Kind, Plan
 from bot.services.figures import Entry, save
 from bot.services.people import grant, identity_for
 from bot.services.plans import active_plan
@@ -21,6 +23,7 @@ from bot.views.provenance import DEMO_ENTERED_BY
 DEMO_NOW = "2018-10-15T10:00:00+08:00"
 WHO = DEMO_ENTERED_BY
 NOTE = "演示数据 demo"
+ROLES_ZH = {"leader": "领导", "admin": "管理员"}
 LATE_UNITS = ("panshan", "liaohekou")  # units that have not yet reported 2018Q3, so 谁还没报 has an answer
 
 
@@ -52,9 +55,10 @@ def seed(app: App) -> bool:
     """Fill the database with demo people and figures once; False when they are already there."""
     now = datetime.fromisoformat(DEMO_NOW)
     with app.uow.begin() as s:
+        row, plan = active_plan(s)
+        _people(s, row, plan, now)
         if s.scalar(select(func.count()).select_from(FigureRow).where(FigureRow.entered_by == WHO)):
             return False
-        row, plan = active_plan(s)
         rng = random.Random(2018)
         paces = [1.0, 0.85, 0.5, 0.2, 1.1, 0.95]
         for n, ind in enumerate(plan.indicators):
@@ -74,11 +78,18 @@ def seed(app: App) -> bool:
                         value = Decimal(0)
                     entry = Entry(plan.unit(unit), ind, period, value, NOTE)
                     save(s, row, plan, entry, WHO, "demo", _entered(period, rng))  # via "demo": the export says so
-        unit_rows = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == row.id))}
-        for code in ("shuangtaizi", "xinglongtai", "dawa", "panshan", "liaodongwan", "liaohekou", "sci_tech_bureau"):
-            ident = identity_for(s, "console", f"demo-{code}", f"demo-{code}", f"演示联络员 {plan.unit(code).name.zh}",
-                                 None, now)
-            grant(s, ident.person, "contact", unit_rows[code], "demo", now)
-        leader = identity_for(s, "console", "demo-leader", "demo-leader", "演示领导 demo leader", None, now)
-        grant(s, leader.person, "leader", None, "demo", now)
     return True
+
+
+def _people(s: Session, row: PlanRow, plan: Plan, now: datetime) -> None:
+    """The demo people (each time: a demo database made before one was added gets it too): a contact for each
+    reporting unit, a leader and an admin."""
+    unit_rows = {u.code: u for u in s.scalars(select(UnitRow).where(UnitRow.plan_id == row.id))}
+    for code in ("shuangtaizi", "xinglongtai", "dawa", "panshan", "liaodongwan", "liaohekou", "sci_tech_bureau"):
+        ident = identity_for(s, "console", f"demo-{code}", f"demo-{code}", f"演示联络员 {plan.unit(code).name.zh}",
+                             None, now)
+        grant(s, ident.person, "contact", unit_rows[code], "demo", now)
+    for role in ("leader", "admin"):
+        ident = identity_for(s, "console", f"demo-{role}", f"demo-{role}", f"演示{ROLES_ZH[role]} demo {role}", None,
+                             now)
+        grant(s, ident.person, role, None, "demo", now)

@@ -45,6 +45,7 @@ def test_demo_has_something_to_answer(env: dict[str, str]) -> None:
     assert "🔴 产业技术研究院总数：滞后\n实际5家，按序时进度应达9家，2018年12月31日目标10家以上\n" in out
     assert "2018Q3未报送：盘山县人民政府、辽河口生态经济区管委会" in out
     assert "\n• 盘山县人民政府：重点科技成果转化项目（2018Q3，2018年10月10日截止）；" in out  # /missing
+    assert "您是演示管理员 demo admin：管理员" in run(env, ["chat", "--demo", "--user", "demo-admin"], "/whoami\n")
 
 
 def test_remind_with_the_demo_data_sends_what_is_due_once(env: dict[str, str]) -> None:

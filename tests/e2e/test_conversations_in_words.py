@@ -253,6 +253,26 @@ def test_broadcast_keeps_the_text_byte_for_byte_and_audience_by_name(testbot: Te
         assert [n.text for n in s.scalars(select(NoticeRow))] == [text]
 
 
+def test_a_notice_and_an_invite_asked_for_in_words(testbot: TestBot) -> None:
+    testbot.join("root", "admin", lang="zh")
+    help_text = testbot.say("root", "帮助")
+    assert "发通知" in help_text and "通知情况" in help_text  # an admin is told how to send and follow notices
+    assert "请发送通知内容" in testbot.say("root", "发通知")
+    text = "请于１０日前报送三季度数据，谢谢！  （市科技局）"
+    assert "请选择发送对象" in testbot.say("root", text)  # the next message is the notice, as typed
+    testbot.say("root", "全体")
+    testbot.say("root", "发送")
+    assert "请选择发送对象" in testbot.say("root", "发通知：" + text + "（二）")  # the words after 发通知, as typed
+    testbot.say("root", "全体")
+    testbot.say("root", "发送")
+    from bot.db.outbox_models import NoticeRow
+
+    with testbot.app.uow() as s:
+        assert [n.text for n in s.scalars(select(NoticeRow))] == [text, text + "（二）"]
+    assert "盘山县人民政府单位联络员邀请码" in testbot.say("root", "邀请盘山县联系人")
+    assert "领导邀请码" in testbot.say("root", "邀请一位领导")
+
+
 def test_console_people_sign_a_notice_and_act_on_a_reminder_by_typing(testbot: TestBot) -> None:
     import asyncio
     from datetime import datetime
