@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.messages import Reply
 from handlers import admin, leaders, notices, onboarding, outgoing, query, report, report_sentence, source
 from handlers.context import Ctx, text_reply
+from handlers.intents import recognise
 from handlers.states import State
 from i18n import N_
 
@@ -53,8 +54,18 @@ def cancel(ctx: Ctx, _: str) -> list[Reply]:
     return [text_reply(ctx.t("Cancelled.") if had else ctx.t("There was nothing to cancel."))]
 
 
+GREETINGS = ("你好", "您好", "在吗", "在不在", "早上好", "上午好", "下午好", "晚上好", "hello", "hi", "hey",
+             "good morning", "good afternoon")
+
+
 def show_help(ctx: Ctx, _: str) -> list[Reply]:
-    """What this person can say."""
+    """What this person can say; a greeting is greeted back first (in a private chat: in a group it is not for me)."""
+    said = recognise(ctx.inbound.text or "", {}, (("greeting", GREETINGS),))  # "hi", not the hi in "this"
+    greeted = said is not None and said.name == "greeting"
+    if greeted and ctx.inbound.is_group:
+        return []
+    if greeted:
+        return [text_reply(ctx.t("Hello, {name}!", name=ctx.me.display_name) + "\n" + help_text(ctx))]
     return [text_reply(help_text(ctx))]
 
 
@@ -136,7 +147,7 @@ COMMANDS: tuple[Command, ...] = (
             ("帮助", "help", "怎么用", "菜单", "能做什么", "你能做什么", "有什么功能", "功能", "menu",
              "what can you do", "能干啥", "能干什么", "干什么用", "使用说明", "怎么使用",
              "how does this work", "commands", "what can i do", "how do i use", "how to use", "可以干什么",
-             "可以做什么"), menu=N_("What I can do")),
+             "可以做什么", *GREETINGS), menu=N_("What I can do")),
     Command("cancel", cancel, ("/cancel",), ("取消", "cancel", "算了", "撤销", "never mind", "forget it"),
             help=(N_("• cancel or /cancel: stop what you are doing"),), menu=N_("Stop what you are doing")),
     Command("whoami", lambda ctx, _: onboarding.whoami(ctx), ("/whoami",), ("我是谁", "whoami", "who am i")),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.db.models import FigureRow
+from bot.messages import Inbound
 from support import TestBot
 
 HTE = "High-tech enterprises (total certified)"
@@ -251,6 +252,16 @@ def test_broadcast_keeps_the_text_byte_for_byte_and_audience_by_name(testbot: Te
 
     with testbot.app.uow() as s:
         assert [n.text for n in s.scalars(select(NoticeRow))] == [text]
+
+
+def test_a_greeting_is_greeted_back_in_private_and_left_alone_in_a_group(testbot: TestBot) -> None:
+    testbot.join("alice", "contact", "panshan", lang="zh")
+    out = testbot.say("alice", "你好")
+    assert "您好！" in out and "您可以：" in out  # before: "抱歉，未能理解您的意思"
+    assert "您好！" not in testbot.say("alice", "/help")  # help asked for is not a greeting
+    said_in_group = Inbound(channel="console", sender="alice", chat="-100", message_id="g-1", text="张科长你好",
+                            is_group=True)
+    assert testbot.console.router.handle(said_in_group).replies == []  # a greeting in a group is not for the bot
 
 
 def test_a_notice_and_an_invite_asked_for_in_words(testbot: TestBot) -> None:
