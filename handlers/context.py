@@ -93,10 +93,10 @@ class Ctx:
             raise UserError("You are not registered yet. Please send the invite code your administrator gave you.")
         if not self.may(contact=contact, leader=leader, admin=admin):
             if admin and not (contact or leader):
-                raise UserError("Only administrators can do that.")
+                raise UserError("Only administrators can do that. Send help to see what you can do.")
             if leader and not contact:
-                raise UserError("Only leaders and administrators can ask that.")
-            raise UserError("Only unit contacts can report figures.")
+                raise UserError("Only leaders and administrators can ask that. Send help to see what you can do.")
+            raise UserError("Only unit contacts can report figures. Send help to see what you can do.")
 
 
 def text_reply(text: str, *rows: list[Button], expects_text: bool = False, asks: str | None = None) -> Reply:
