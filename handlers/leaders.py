@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot.domain.plan import Unit
 from bot.messages import Reply
 from bot.render.text import value_text
 from bot.services.entry import find_unit_in
-from bot.services.figures import latest_before
+from bot.services.figures import latest_figures
 from bot.views.league import league, league_text
-from bot.views.progress import assess_all, not_reported
+from bot.views.progress import Owed, assess_all, not_reported
 from handlers.context import Ctx, text_reply
 
 
@@ -41,12 +39,12 @@ def unit_view(ctx: Ctx, unit: Unit) -> list[Reply]:
     owed = [o for o in not_reported(assess_all(ctx.s, ctx.plan_row, ctx.plan, ctx.today)) if o.unit == unit.code]
     if owed:
         lines.append(t("Not yet reported:"))
-        lines += ["  • " + t("{indicator} ({period}, due {due})", indicator=ctx.plan.indicator(o.indicator).name.get(
-            t.lang), period=o.period.label, due=t.date(o.due)) for o in owed]
+        lines += ["  • " + owed_text(ctx, o) for o in owed]
     elif rate is not None:
         lines.append(t("Everything due has been reported."))
-    figures = [(ind, found) for ind in ctx.plan.indicators if unit.code in ind.reporter_set
-               and (found := latest_before(ctx.s, ctx.plan_row, unit.code, ind.code, date.max)) is not None]
+    latest = latest_figures(ctx.s, ctx.plan_row, unit.code)  # one query, not one per indicator
+    figures = [(ind, latest[ind.code]) for ind in ctx.plan.indicators
+               if unit.code in ind.reporter_set and ind.code in latest]
     if figures:
         lines.append(t("Its latest figures:"))
         lines += ["  " + t("{indicator}: {value} for {period}", indicator=ind.name.get(t.lang),
@@ -68,3 +66,9 @@ def export(ctx: Ctx) -> list[Reply]:
     export_xlsx(ctx.s, ctx.plan_row, ctx.plan, ctx.today, path, ctx.t.locale)
     return [Reply(ctx.t("The assessment workbook as of {date}: a summary, one sheet per indicator, and the source "
                         "of every figure.", date=ctx.t.date(ctx.today)), document=path)]
+
+
+def owed_text(ctx: Ctx, owed: Owed) -> str:
+    """One report owed: 高新技术企业总数（2018Q3，2018年10月10日截止）."""
+    return ctx.t("{indicator} ({period}, due {due})", indicator=ctx.plan.indicator(owed.indicator).name.get(ctx.t.lang),
+                 period=owed.period.label, due=ctx.t.date(owed.due))

@@ -165,9 +165,7 @@ def missing(ctx: Ctx, arg: str = "") -> list[Reply]:
         return [text_reply(t("Every unit has reported for the periods that have fallen due."))]
     by_unit: dict[str, list[str]] = defaultdict(list)
     for o in owed:
-        ind = ctx.plan.indicator(o.indicator)
-        by_unit[o.unit].append(t("{indicator} ({period}, due {due})", indicator=ind.name.get(t.lang),
-                                 period=o.period.label, due=t.date(o.due)))
+        by_unit[o.unit].append(leaders.owed_text(ctx, o))
     lines = [t("Not yet reported, as of {date}:", date=t.date(ctx.today))]
     for unit, items in by_unit.items():
         lines.append("• " + t("{unit}: {value}", unit=ctx.plan.unit(unit).name.get(t.lang),

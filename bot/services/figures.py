@@ -108,6 +108,15 @@ def latest_before(s: Session, row: PlanRow, unit: str, indicator: str, before: d
     return None if found is None else (found.period, found.value)
 
 
+def latest_figures(s: Session, row: PlanRow, unit: str) -> dict[str, tuple[str, Decimal]]:
+    """A unit's latest figure for each indicator it has reported, by indicator code: its period and value."""
+    found = s.execute(select(IndicatorRow.code, FigureRow.period, FigureRow.value)
+                      .join(IndicatorRow, IndicatorRow.id == FigureRow.indicator_id)
+                      .where(IndicatorRow.plan_id == row.id, FigureRow.unit_id == plan_ids(s, row).unit(unit))
+                      .order_by(FigureRow.period_end, FigureRow.period_start))
+    return {code: (period, value) for code, period, value in found}  # the latest of each code comes last
+
+
 def added_before(s: Session, row: PlanRow, unit: str, indicator: str, start: date, before: date) -> Decimal:
     """The sum of a unit's figures for a flow indicator over the periods from start to before (exclusive):
     what a cumulative total is made of before the period being reported."""
